@@ -1,0 +1,92 @@
+package config
+
+import "time"
+
+// PublisherConfig streams committed changes to external systems as Debezium events.
+type PublisherConfig struct {
+	// Enabled starts the CDC publisher. Sinks are validated even when it is off, so
+	// a broken sink is found before someone turns it on. Default false.
+	Enabled bool `toml:"enabled" env:"ENABLED"`
+
+	// Sinks are the destinations, one [[publisher.sinks]] table each. Keys a sink
+	// leaves out take the defaults of DefaultSink. Default: none.
+	// MARMOT_PUBLISHER_SINKS_<i>_<KEY> overrides key KEY of sink i (0-based) or adds
+	// the sink.
+	Sinks []SinkConfig `toml:"sinks" envPrefix:"SINKS_"`
+}
+
+// SinkConfig is one CDC destination.
+type SinkConfig struct {
+	// Name identifies the sink in logs, metrics and its persisted cursor, so it must
+	// be unique and should not change. Required.
+	Name string `toml:"name" env:"NAME"`
+
+	// Type is "kafka" or "nats". Required.
+	Type string `toml:"type" env:"TYPE"`
+
+	// Format is the event encoding; "debezium" (the default) is the only one.
+	Format string `toml:"format" env:"FORMAT"`
+
+	// Brokers are Kafka bootstrap addresses (host:port); required for kafka.
+	Brokers []string `toml:"brokers" env:"BROKERS"`
+
+	// NATSURL is the NATS server URL such as "nats://localhost:4222"; required for
+	// nats.
+	NATSURL string `toml:"nats_url" env:"NATS_URL"`
+
+	// TopicPrefix starts every topic or subject: {prefix}.{database}.{table}.
+	// Default "marmot.cdc".
+	TopicPrefix string `toml:"topic_prefix" env:"TOPIC_PREFIX"`
+
+	// FilterTables are glob patterns (path.Match syntax) of tables to publish.
+	// Default ["*"] (all).
+	FilterTables []string `toml:"filter_tables" env:"FILTER_TABLES"`
+
+	// FilterDatabases are glob patterns of databases to publish. Default ["*"].
+	FilterDatabases []string `toml:"filter_databases" env:"FILTER_DATABASES"`
+
+	// BatchSize is how many events are read from the log per poll, trading latency
+	// for throughput. Default 100.
+	BatchSize int `toml:"batch_size" env:"BATCH_SIZE"`
+
+	// PollIntervalMS is the pause between polls when the sink is caught up.
+	// Default 10.
+	PollIntervalMS int `toml:"poll_interval_ms" env:"POLL_INTERVAL_MS"`
+
+	// RetryInitialMS is the first delay after a failed publish. Default 100.
+	RetryInitialMS int `toml:"retry_initial_ms" env:"RETRY_INITIAL_MS"`
+
+	// RetryMaxMS caps the backoff so a recovered broker is retried promptly.
+	// Default 30000.
+	RetryMaxMS int `toml:"retry_max_ms" env:"RETRY_MAX_MS"`
+
+	// RetryMultiplier grows the delay after each consecutive failure; at least 1.
+	// Default 2.0.
+	RetryMultiplier float64 `toml:"retry_multiplier" env:"RETRY_MULTIPLIER"`
+}
+
+// DefaultSink is a sink with every defaulted key set; Load starts each
+// [[publisher.sinks]] table from it. Name, Type, Brokers and NATSURL stay empty.
+func DefaultSink() SinkConfig {
+	return SinkConfig{
+		Format:          "debezium",
+		Brokers:         []string{},
+		TopicPrefix:     "marmot.cdc",
+		FilterTables:    []string{"*"},
+		FilterDatabases: []string{"*"},
+		BatchSize:       100,
+		PollIntervalMS:  10,
+		RetryInitialMS:  100,
+		RetryMaxMS:      30000,
+		RetryMultiplier: 2.0,
+	}
+}
+
+// PollInterval is PollIntervalMS as a duration.
+func (s SinkConfig) PollInterval() time.Duration { return ms(s.PollIntervalMS) }
+
+// RetryInitial is RetryInitialMS as a duration.
+func (s SinkConfig) RetryInitial() time.Duration { return ms(s.RetryInitialMS) }
+
+// RetryMax is RetryMaxMS as a duration.
+func (s SinkConfig) RetryMax() time.Duration { return ms(s.RetryMaxMS) }

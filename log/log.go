@@ -1,0 +1,638 @@
+package log
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"google.golang.org/protobuf/proto"
+
+	marmotv1 "github.com/marmotdb/marmot/proto/marmot/v1"
+)
+
+// Options configure Open.
+type Options struct {
+	// Dir is the Pebble directory.
+	Dir string
+	// NodeID is this node's id; 0 means use the id stored in Dir, or
+	// generate one (1..1023, so compact auto-increment ids stay unique) and
+	// store it.
+	NodeID uint64
+	// FS lets durability tests use pebble's crashable in-memory filesystem.
+	FS vfs.FS
+	// Now is the physical clock; nil means time.Now.
+	Now func() time.Time
+	// MaxClockSkew bounds how far ahead a peer's HLC may be.
+	MaxClockSkew time.Duration
+	Logger       *slog.Logger
+}
+
+// Log is the transaction log of one node. Safe for concurrent use.
+type Log struct {
+	db     *pebble.DB
+	clock  *Clock
+	node   uint64
+	logger *slog.Logger
+
+	// mu guards everything below. Lock order: mu before Clock.mu.
+	mu      sync.Mutex
+	cond    *sync.Cond
+	lastSeq Watermark // appended (durable or queued) per origin
+	durable Watermark // durable per origin
+	pending map[string]Version
+	// shadow holds, for rows with a queued write, the version that is
+	// durable: Pebble shows a synced batch to readers before its fsync
+	// ends, so during that window Pebble's value is not yet the truth.
+	shadow  map[string]*shadowVersion
+	queue   []*appendReq
+	changed chan struct{}
+	dbs     map[string]bool // every database named in a durable entry
+	failed  error
+	closed  bool
+	done    chan struct{}
+}
+
+type appendReq struct {
+	cs       *marmotv1.ChangeSet
+	data     []byte
+	versions map[string]Version // row versions this entry raises
+	done     chan error
+}
+
+// Open opens (creating if needed) the log in opts.Dir.
+func Open(opts Options) (*Log, error) {
+	po := &pebble.Options{FS: opts.FS}
+	if po.FS == nil {
+		po.FS = vfs.Default
+	}
+	po.Logger = quietLogger{}
+	db, err := pebble.Open(opts.Dir, po)
+	if err != nil {
+		return nil, fmt.Errorf("log: open %s: %w", opts.Dir, err)
+	}
+	l := &Log{db: db, logger: opts.Logger, lastSeq: Watermark{}, pending: map[string]Version{}, shadow: map[string]*shadowVersion{}, changed: make(chan struct{}), done: make(chan struct{})}
+	if l.logger == nil {
+		l.logger = slog.Default()
+	}
+	l.cond = sync.NewCond(&l.mu)
+	if l.node, err = l.nodeID(opts.NodeID); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := l.loadSeqs(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	l.durable = l.lastSeq.Clone()
+	names, err := l.Databases()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	l.dbs = make(map[string]bool, len(names))
+	for _, n := range names {
+		l.dbs[n] = true
+	}
+	hwm, err := l.metaInt(keyClockHWM)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	l.clock = NewClock(l.node, opts.Now, opts.MaxClockSkew, int64(hwm), l.persistHWM)
+	go l.run()
+	return l, nil
+}
+
+// Node is this node's id.
+func (l *Log) Node() uint64 { return l.node }
+
+// Clock is the node's hybrid logical clock.
+func (l *Log) Clock() *Clock { return l.clock }
+
+// Close stops the committer after it drains queued appends, then closes Pebble.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closed = true
+	l.cond.Broadcast()
+	l.mu.Unlock()
+	<-l.done
+	return l.db.Close()
+}
+
+func (l *Log) nodeID(want uint64) (uint64, error) {
+	stored, err := l.metaInt(keyNodeID)
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case stored != 0 && want != 0 && stored != want:
+		return 0, fmt.Errorf("log: data dir belongs to node %d, not %d: start with node_id = %d or use an empty data_dir", stored, want, stored)
+	case stored != 0:
+		return stored, nil
+	case want == 0:
+		n, err := rand.Int(rand.Reader, big.NewInt(1023))
+		if err != nil {
+			return 0, err
+		}
+		want = n.Uint64() + 1
+	}
+	return want, l.setMetaInt(keyNodeID, want)
+}
+
+func (l *Log) metaInt(key []byte) (uint64, error) {
+	v, closer, err := l.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("log: read %s: %w", key, err)
+	}
+	defer closer.Close()
+	if len(v) != 8 {
+		return 0, fmt.Errorf("%w: %s", ErrCorrupt, key)
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
+func (l *Log) setMetaInt(key []byte, v uint64) error {
+	return l.db.Set(key, binary.BigEndian.AppendUint64(nil, v), pebble.Sync)
+}
+
+func (l *Log) persistHWM(wall int64) error { return l.setMetaInt(keyClockHWM, uint64(wall)) }
+
+// loadSeqs finds the last sequence of every origin.
+func (l *Log) loadSeqs() error {
+	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixOrigin, '/'}, UpperBound: []byte{prefixOrigin, '/' + 1}})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for valid := it.First(); valid; {
+		k := it.Key()
+		if len(k) != 18 {
+			return fmt.Errorf("%w: origin key %x", ErrCorrupt, k)
+		}
+		origin := binary.BigEndian.Uint64(k[2:])
+		next := originKey(origin+1, 0)
+		if origin == ^uint64(0) {
+			it.Last()
+		} else {
+			it.SeekLT(next)
+		}
+		l.lastSeq[origin] = binary.BigEndian.Uint64(it.Key()[10:])
+		if origin == ^uint64(0) {
+			break
+		}
+		valid = it.SeekGE(next)
+	}
+	return it.Error()
+}
+
+// Commit appends a change set that originated on this node. It assigns the
+// origin sequence and commit HLC, and returns once the change set is
+// durable: that is the commit point.
+//
+// seen is the state the transaction executed against (the applied
+// watermark of its database). If any row the change set writes has a latest
+// version outside seen — another transaction wrote it since — Commit
+// fails with ErrConflict and nothing is appended. The check and the append
+// are atomic with respect to other appends.
+func (l *Log) Commit(ctx context.Context, cs *marmotv1.ChangeSet, seen Watermark) error {
+	l.mu.Lock()
+	if err := l.usable(); err != nil {
+		l.mu.Unlock()
+		return err
+	}
+	keys := make([]string, len(cs.Rows))
+	for i, r := range cs.Rows {
+		keys[i] = string(RowKey(cs.Database, r.Table, r.Pk))
+		cur, ok, err := l.versionLocked(keys[i])
+		if err != nil {
+			l.mu.Unlock()
+			return err
+		}
+		if ok && !seen.Covers(cur.HLC.Node, cur.Seq) {
+			l.mu.Unlock()
+			return &ConflictError{Table: r.Table, Key: pkString(r.Pk), Version: cur}
+		}
+	}
+	ts, err := l.clock.Now()
+	if err != nil {
+		l.mu.Unlock()
+		return err
+	}
+	cs.Origin, cs.Seq, cs.Hlc = l.node, l.lastSeq[l.node]+1, ts.Proto()
+	req := &appendReq{cs: cs, versions: make(map[string]Version, len(keys)), done: make(chan error, 1)}
+	for i, r := range cs.Rows {
+		req.versions[keys[i]] = Version{HLC: ts, Seq: cs.Seq, Deleted: r.Op == marmotv1.Op_OP_DELETE}
+	}
+	return l.enqueueLocked(req)
+}
+
+// Ingest appends a change set that originated on another node. It is
+// idempotent: a (origin, seq) already present is a no-op. A change set that
+// skips a sequence number of its origin fails with ErrGap. Row versions
+// move only forward (last writer wins by HLC).
+func (l *Log) Ingest(ctx context.Context, cs *marmotv1.ChangeSet) error {
+	l.mu.Lock()
+	if err := l.usable(); err != nil {
+		l.mu.Unlock()
+		return err
+	}
+	last := l.lastSeq[cs.Origin]
+	switch {
+	case cs.Seq <= last:
+		l.mu.Unlock()
+		return nil
+	case cs.Seq != last+1:
+		l.mu.Unlock()
+		return fmt.Errorf("%w: origin %d has %d, got %d", ErrGap, cs.Origin, last, cs.Seq)
+	}
+	ts := FromProto(cs.Hlc)
+	if err := l.clock.Update(ts); err != nil {
+		l.mu.Unlock()
+		return err
+	}
+	req := &appendReq{cs: cs, versions: map[string]Version{}, done: make(chan error, 1)}
+	for _, r := range cs.Rows {
+		k := string(RowKey(cs.Database, r.Table, r.Pk))
+		v := Version{HLC: ts, Seq: cs.Seq, Deleted: r.Op == marmotv1.Op_OP_DELETE}
+		cur, ok, err := l.versionLocked(k)
+		if err != nil {
+			l.mu.Unlock()
+			return err
+		}
+		if !ok || v.Newer(cur) {
+			req.versions[k] = v
+		}
+	}
+	return l.enqueueLocked(req)
+}
+
+func (l *Log) usable() error {
+	if l.closed {
+		return ErrClosed
+	}
+	return l.failed
+}
+
+// enqueueLocked queues req for the committer, releases mu and waits for the
+// fsync that makes it durable.
+func (l *Log) enqueueLocked(req *appendReq) error {
+	data, err := proto.Marshal(req.cs)
+	if err != nil {
+		l.mu.Unlock()
+		return fmt.Errorf("log: encode change set: %w", err)
+	}
+	req.data = data
+	l.lastSeq[req.cs.Origin] = req.cs.Seq
+	for k, v := range req.versions {
+		l.pending[k] = v
+		sh, ok := l.shadow[k]
+		if !ok {
+			// No write of k in flight, so Pebble's value is durable.
+			dv, found, err := l.storedVersion([]byte(k))
+			if err != nil {
+				l.mu.Unlock()
+				return err
+			}
+			sh = &shadowVersion{v: dv, ok: found}
+			l.shadow[k] = sh
+		}
+		sh.refs++
+	}
+	l.queue = append(l.queue, req)
+	l.cond.Signal()
+	l.mu.Unlock()
+	// Not cancellable: once queued the entry may become durable, and the
+	// caller must learn whether it did.
+	return <-req.done
+}
+
+// versionLocked returns the latest version of a row, queued appends included.
+func (l *Log) versionLocked(key string) (Version, bool, error) {
+	if v, ok := l.pending[key]; ok {
+		return v, true, nil
+	}
+	return l.storedVersion([]byte(key))
+}
+
+func (l *Log) storedVersion(key []byte) (Version, bool, error) {
+	b, closer, err := l.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return Version{}, false, nil
+	}
+	if err != nil {
+		return Version{}, false, fmt.Errorf("log: read version: %w", err)
+	}
+	defer closer.Close()
+	v, err := decodeVersion(b)
+	return v, err == nil, err
+}
+
+// run is the group committer: it writes everything queued since its last
+// fsync as one batch, so concurrent commits share an fsync and become
+// durable in queue order.
+func (l *Log) run() {
+	defer close(l.done)
+	for {
+		l.mu.Lock()
+		for len(l.queue) == 0 && !l.closed {
+			l.cond.Wait()
+		}
+		if len(l.queue) == 0 {
+			l.mu.Unlock()
+			return
+		}
+		batch := l.queue
+		l.queue = nil
+		l.mu.Unlock()
+
+		err := l.write(batch)
+
+		l.mu.Lock()
+		if err != nil && l.failed == nil {
+			l.failed = fmt.Errorf("log: append failed, node must restart: %w", err)
+			l.logger.Error("transaction log append failed", "err", err)
+		}
+		for _, r := range batch {
+			if err == nil {
+				l.durable[r.cs.Origin] = r.cs.Seq
+				l.dbs[r.cs.Database] = true
+			}
+			for k, v := range r.versions {
+				if l.pending[k] == v {
+					delete(l.pending, k)
+				}
+				if sh := l.shadow[k]; sh != nil {
+					if err == nil {
+						sh.v, sh.ok = v, true
+					}
+					if sh.refs--; sh.refs == 0 {
+						delete(l.shadow, k)
+					}
+				}
+			}
+		}
+		close(l.changed)
+		l.changed = make(chan struct{})
+		l.mu.Unlock()
+		for _, r := range batch {
+			r.done <- err
+		}
+	}
+}
+
+func (l *Log) write(batch []*appendReq) error {
+	b := l.db.NewBatch()
+	defer b.Close()
+	for _, r := range batch {
+		ts := FromProto(r.cs.Hlc)
+		ek := entryKey(ts)
+		if err := b.Set(ek, r.data, nil); err != nil {
+			return err
+		}
+		tsb := ts.Append(nil)
+		if err := b.Set(originKey(r.cs.Origin, r.cs.Seq), tsb, nil); err != nil {
+			return err
+		}
+		if err := b.Set(dbKey(r.cs.Database, r.cs.Origin, r.cs.Seq), tsb, nil); err != nil {
+			return err
+		}
+		for k, v := range r.versions {
+			if err := b.Set([]byte(k), v.encode(), nil); err != nil {
+				return err
+			}
+		}
+	}
+	return b.Commit(pebble.Sync)
+}
+
+// Changed returns a channel closed the next time entries become durable.
+func (l *Log) Changed() <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.changed
+}
+
+// DatabaseNames lists the databases named by durable entries; cheap, from memory.
+func (l *Log) DatabaseNames() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]string, 0, len(l.dbs))
+	for n := range l.dbs {
+		out = append(out, n)
+	}
+	return out
+}
+
+// Durable returns the durable watermark: the highest sequence per origin
+// whose change set (and all before it) is durable.
+func (l *Log) Durable() Watermark {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.durable.Clone()
+}
+
+// RowVersion is a row's latest durable version. A version whose entry is
+// not yet durable may vanish in a crash, so readers never see one.
+func (l *Log) RowVersion(db, table string, pk []*marmotv1.Value) (Version, bool, error) {
+	key := RowKey(db, table, pk)
+	// mu keeps new writes of the row from being queued between the shadow
+	// check and the Pebble read.
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if sh, ok := l.shadow[string(key)]; ok {
+		return sh.v, sh.ok, nil
+	}
+	return l.storedVersion(key)
+}
+
+type shadowVersion struct {
+	v    Version
+	ok   bool
+	refs int // queued writes of the row
+}
+
+// Get returns the change set committed at ts.
+func (l *Log) Get(ts Timestamp) (*marmotv1.ChangeSet, error) {
+	b, closer, err := l.db.Get(entryKey(ts))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, ts)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer closer.Close()
+	return decodeChangeSet(b)
+}
+
+// GetBySeq returns the change set (origin, seq).
+func (l *Log) GetBySeq(origin, seq uint64) (*marmotv1.ChangeSet, error) {
+	b, closer, err := l.db.Get(originKey(origin, seq))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, fmt.Errorf("%w: origin %d seq %d", ErrNotFound, origin, seq)
+	}
+	if err != nil {
+		return nil, err
+	}
+	ts, err := DecodeTimestamp(b)
+	closer.Close()
+	if err != nil {
+		return nil, err
+	}
+	return l.Get(ts)
+}
+
+func decodeChangeSet(b []byte) (*marmotv1.ChangeSet, error) {
+	cs := &marmotv1.ChangeSet{}
+	if err := proto.Unmarshal(b, cs); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	return cs, nil
+}
+
+// errStop ends a scan early without error.
+var errStop = errors.New("stop")
+
+// Stop, returned by a scan callback, ends the scan without error.
+var Stop = errStop
+
+// Scan calls fn for each durable change set with HLC >= from, in HLC order.
+func (l *Log) Scan(from Timestamp, fn func(*marmotv1.ChangeSet) error) error {
+	durable := l.Durable()
+	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: entryKey(from), UpperBound: []byte{prefixEntry, '/' + 1}})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		cs, err := decodeChangeSet(it.Value())
+		if err != nil {
+			return err
+		}
+		if !durable.Covers(cs.Origin, cs.Seq) {
+			continue
+		}
+		if err := fn(cs); err != nil {
+			if err == errStop {
+				return nil
+			}
+			return err
+		}
+	}
+	return it.Error()
+}
+
+// ScanOrigin calls fn for origin's durable change sets with seq > after, in
+// sequence order.
+func (l *Log) ScanOrigin(origin, after uint64, fn func(*marmotv1.ChangeSet) error) error {
+	upper := l.Durable()[origin]
+	return l.scanIndex(originKey(origin, after+1), originKey(origin, upper+1), after >= upper, fn)
+}
+
+// ScanDatabase calls fn for db's durable change sets from origin with
+// seq > after, in sequence order. The materializer reads the log this way.
+func (l *Log) ScanDatabase(db string, origin, after uint64, fn func(*marmotv1.ChangeSet) error) error {
+	upper := l.Durable()[origin]
+	return l.scanIndex(dbKey(db, origin, after+1), dbKey(db, origin, upper+1), after >= upper, fn)
+}
+
+func (l *Log) scanIndex(lower, upper []byte, empty bool, fn func(*marmotv1.ChangeSet) error) error {
+	if empty {
+		return nil
+	}
+	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		ts, err := DecodeTimestamp(it.Value())
+		if err != nil {
+			return err
+		}
+		cs, err := l.Get(ts)
+		if err != nil {
+			return err
+		}
+		if err := fn(cs); err != nil {
+			if err == errStop {
+				return nil
+			}
+			return err
+		}
+	}
+	return it.Error()
+}
+
+// Databases lists every database name that appears in the log.
+func (l *Log) Databases() ([]string, error) {
+	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixDB, '/'}, UpperBound: []byte{prefixDB, '/' + 1}})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []string
+	for ok := it.First(); ok; {
+		k := it.Key()[2:]
+		i := bytes.IndexByte(k, 0)
+		if i < 0 {
+			return nil, fmt.Errorf("%w: db key %q", ErrCorrupt, it.Key())
+		}
+		name := string(k[:i])
+		out = append(out, name)
+		next := append(dbPrefix(name)[:2+len(name)], 1)
+		ok = it.SeekGE(next)
+	}
+	return out, it.Error()
+}
+
+func pkString(pk []*marmotv1.Value) string {
+	var b bytes.Buffer
+	b.WriteByte('(')
+	for i, v := range pk {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprint(&b, ValueString(v))
+	}
+	b.WriteByte(')')
+	return b.String()
+}
+
+// ValueString renders a value for humans (marmotctl, error messages).
+func ValueString(v *marmotv1.Value) string {
+	switch k := v.GetKind().(type) {
+	case *marmotv1.Value_Int:
+		return fmt.Sprint(k.Int)
+	case *marmotv1.Value_Real:
+		return fmt.Sprint(k.Real)
+	case *marmotv1.Value_Text:
+		return fmt.Sprintf("%q", k.Text)
+	case *marmotv1.Value_Blob:
+		return fmt.Sprintf("x'%x'", k.Blob)
+	}
+	return "NULL"
+}
+
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any)      {}
+func (quietLogger) Errorf(f string, a ...any) { slog.Error(fmt.Sprintf(f, a...)) }
+func (quietLogger) Fatalf(f string, a ...any) {
+	panic(fmt.Sprintf(f, a...))
+}

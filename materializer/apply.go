@@ -1,0 +1,275 @@
+package materializer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	txlog "github.com/marmotdb/marmot/log"
+	marmotv1 "github.com/marmotdb/marmot/proto/marmot/v1"
+)
+
+// errWaitDependency: a change set refers to schema that has not arrived yet
+// (a table created by another origin's DDL); the batch stops before it and
+// is retried when the log grows.
+var errWaitDependency = errors.New("materializer: waiting for schema")
+
+// catchUp applies every durable change set of this database not yet in the
+// view.
+func (d *DB) catchUp(ctx context.Context) error {
+	for {
+		batch, err := d.collect()
+		if err != nil || len(batch) == 0 {
+			return err
+		}
+		n, err := d.applyBatch(ctx, batch)
+		if err != nil {
+			return err
+		}
+		if n < len(batch) {
+			return nil // stopped at a drop or a dependency; the caller waits
+		}
+	}
+}
+
+// collect reads up to BatchSize unapplied change sets, merged across
+// origins by HLC so causally later entries come later.
+func (d *DB) collect() ([]*marmotv1.ChangeSet, error) {
+	durable := d.m.log.Durable()
+	applied := d.Applied()
+	limit := d.m.opts.BatchSize
+	var all []*marmotv1.ChangeSet
+	for origin, upto := range durable {
+		if upto <= applied[origin] {
+			continue
+		}
+		n := 0
+		err := d.m.log.ScanDatabase(d.name, origin, applied[origin], func(cs *marmotv1.ChangeSet) error {
+			all = append(all, cs)
+			n++
+			if n >= limit {
+				return txlog.Stop
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	sort.Slice(all, func(i, j int) bool {
+		return txlog.FromProto(all[i].Hlc).Compare(txlog.FromProto(all[j].Hlc)) < 0
+	})
+	if len(all) > limit {
+		all = all[:limit]
+	}
+	return all, nil
+}
+
+// applyBatch applies change sets in one SQLite transaction together with the
+// new watermark. It returns how many it applied; it stops early at a DROP
+// DATABASE (handled after the commit) or at a missing dependency.
+func (d *DB) applyBatch(ctx context.Context, batch []*marmotv1.ChangeSet) (int, error) {
+	if err := d.lock(ctx); err != nil {
+		return 0, err
+	}
+	defer d.unlock()
+	if d.Dropped() && batch[0].DatabaseOp != marmotv1.DatabaseOp_DATABASE_OP_CREATE {
+		// History of a dropped database: nothing to materialize.
+		return d.skipDropped(batch), nil
+	}
+	if d.wconn == nil {
+		if err := d.openFiles(); err != nil {
+			return 0, err
+		}
+	}
+	c := d.wconn
+	if _, err := c.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return 0, fmt.Errorf("materializer: begin: %w", err)
+	}
+	done := 0
+	next := d.Applied()
+	ddl := false
+	var stopErr error
+	for _, cs := range batch {
+		if cs.DatabaseOp == marmotv1.DatabaseOp_DATABASE_OP_DROP {
+			break
+		}
+		if _, err := c.ExecContext(ctx, "SAVEPOINT marmot_cs"); err != nil {
+			stopErr = err
+			break
+		}
+		err := d.applyOne(ctx, cs)
+		if errors.Is(err, errWaitDependency) {
+			_, _ = c.ExecContext(ctx, "ROLLBACK TO marmot_cs")
+			_, _ = c.ExecContext(ctx, "RELEASE marmot_cs")
+			stopErr = err
+			break
+		}
+		if err != nil {
+			// Validated at its origin, so this is a divergence we cannot fix
+			// here; keep the view moving and say so loudly.
+			_, _ = c.ExecContext(ctx, "ROLLBACK TO marmot_cs")
+			d.m.logger.Error("change set failed to apply; skipped", "db", d.name, "hlc", txlog.FromProto(cs.Hlc).String(), "origin", cs.Origin, "seq", cs.Seq, "err", err)
+		}
+		if _, err := c.ExecContext(ctx, "RELEASE marmot_cs"); err != nil {
+			stopErr = err
+			break
+		}
+		if cs.Ddl != "" {
+			ddl = true
+		}
+		next[cs.Origin] = cs.Seq
+		done++
+	}
+	if done > 0 {
+		changed := txlog.Watermark{}
+		for _, cs := range batch[:done] {
+			changed[cs.Origin] = next[cs.Origin]
+		}
+		if err := d.writeWatermark(ctx, c, changed); err != nil {
+			_, _ = c.ExecContext(ctx, "ROLLBACK")
+			return 0, err
+		}
+	}
+	if _, err := c.ExecContext(ctx, "COMMIT"); err != nil {
+		_, _ = c.ExecContext(ctx, "ROLLBACK")
+		return 0, fmt.Errorf("materializer: commit: %w", err)
+	}
+	if ddl {
+		d.schemaChanged()
+	}
+	d.publish(next)
+	if done < len(batch) && batch[done].DatabaseOp == marmotv1.DatabaseOp_DATABASE_OP_DROP {
+		return done + 1, d.drop(batch[done])
+	}
+	if stopErr != nil && !errors.Is(stopErr, errWaitDependency) {
+		return done, stopErr
+	}
+	return done, nil
+}
+
+func (d *DB) skipDropped(batch []*marmotv1.ChangeSet) int {
+	next := d.Applied()
+	n := 0
+	for _, cs := range batch {
+		if cs.DatabaseOp == marmotv1.DatabaseOp_DATABASE_OP_CREATE {
+			break
+		}
+		next[cs.Origin] = cs.Seq
+		n++
+	}
+	d.publish(next)
+	return n
+}
+
+func (d *DB) publish(w txlog.Watermark) {
+	d.mu.Lock()
+	d.applied = w
+	close(d.appliedCh)
+	d.appliedCh = make(chan struct{})
+	d.mu.Unlock()
+}
+
+// drop applies DROP DATABASE: the file goes, the in-memory watermark stays
+// so the history is not applied again. Called with sem held.
+func (d *DB) drop(cs *marmotv1.ChangeSet) error {
+	d.closeFiles()
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(d.path + suffix); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+	}
+	d.schemaChanged()
+	d.mu.Lock()
+	d.dropped = true
+	d.applied[cs.Origin] = cs.Seq
+	close(d.appliedCh)
+	d.appliedCh = make(chan struct{})
+	d.mu.Unlock()
+	return nil
+}
+
+func (d *DB) applyOne(ctx context.Context, cs *marmotv1.ChangeSet) error {
+	if cs.Ddl != "" {
+		if _, err := d.wconn.ExecContext(ctx, cs.Ddl); err != nil {
+			return fmt.Errorf("ddl %q: %w", cs.Ddl, err)
+		}
+		d.schemaChanged()
+		return nil
+	}
+	ts := txlog.FromProto(cs.Hlc)
+	for _, r := range cs.Rows {
+		if v, ok, err := d.m.log.RowVersion(cs.Database, r.Table, r.Pk); err != nil {
+			return err
+		} else if ok && v.HLC.Compare(ts) > 0 {
+			continue // a newer durable write owns this row
+		}
+		if err := d.applyRow(ctx, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *DB) applyRow(ctx context.Context, r *marmotv1.RowChange) error {
+	ti, err := d.tableInfoWriter(ctx, r.Table)
+	if err != nil {
+		if strings.Contains(err.Error(), "no such table") {
+			return fmt.Errorf("%w: %s", errWaitDependency, r.Table)
+		}
+		return err
+	}
+	d.tmu.Lock()
+	d.tables[r.Table] = ti
+	d.tmu.Unlock()
+	if r.Op == marmotv1.Op_OP_DELETE {
+		var where []string
+		args := make([]any, 0, len(r.Pk))
+		keyCols := ti.keyColumns()
+		if len(keyCols) != len(r.Pk) {
+			return fmt.Errorf("materializer: %s: key has %d values, table key %d columns", r.Table, len(r.Pk), len(keyCols))
+		}
+		for i, col := range keyCols {
+			where = append(where, quoteIdent(col)+" = ?")
+			args = append(args, fromValue(r.Pk[i]))
+		}
+		_, err := d.wconn.ExecContext(ctx, "DELETE FROM "+quoteIdent(r.Table)+" WHERE "+strings.Join(where, " AND "), args...)
+		return err
+	}
+	have := make(map[string]bool, len(ti.cols))
+	for _, c := range ti.cols {
+		have[c] = true
+	}
+	cols := make([]string, 0, len(r.Columns)+1)
+	args := make([]any, 0, len(r.Columns)+1)
+	if ti.pk == nil {
+		cols = append(cols, "rowid")
+		args = append(args, fromValue(r.Pk[0]))
+	}
+	for i, c := range r.Columns {
+		if !have[c] || i >= len(r.After) {
+			continue // column dropped since the change was captured
+		}
+		cols = append(cols, quoteIdent(c))
+		args = append(args, fromValue(r.After[i]))
+	}
+	q := "INSERT OR REPLACE INTO " + quoteIdent(r.Table) + " (" + strings.Join(cols, ", ") + ") VALUES (" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
+	_, err = d.wconn.ExecContext(ctx, q, args...)
+	return err
+}
+
+// keyColumns names the columns a row key addresses: the primary key, or
+// rowid for a table without one.
+func (ti *tableInfo) keyColumns() []string {
+	if ti.pk == nil {
+		return []string{"rowid"}
+	}
+	out := make([]string, len(ti.pk))
+	for i, p := range ti.pk {
+		out[i] = ti.cols[p]
+	}
+	return out
+}

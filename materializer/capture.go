@@ -1,0 +1,303 @@
+package materializer
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	sqlite3 "github.com/mattn/go-sqlite3"
+
+	txlog "github.com/marmotdb/marmot/log"
+	marmotv1 "github.com/marmotdb/marmot/proto/marmot/v1"
+)
+
+// Txn is a client transaction executing on the writer connection with its
+// row changes captured. It holds the writer lock from Begin until Finish or
+// Rollback; it is used by one goroutine at a time.
+type Txn struct {
+	d      *DB
+	seen   txlog.Watermark
+	events []event
+	marks  []savepoint
+	done   bool
+}
+
+type savepoint struct {
+	name string
+	n    int
+}
+
+type event struct {
+	op       int
+	table    string
+	oldRowID int64
+	newRowID int64
+	old, new []any
+}
+
+// Begin starts a capture transaction. It waits for the writer lock until
+// ctx ends (the session's lock wait timeout).
+func (d *DB) Begin(ctx context.Context) (*Txn, error) {
+	if err := d.lock(ctx); err != nil {
+		return nil, err
+	}
+	if d.Dropped() || d.wconn == nil {
+		d.unlock()
+		return nil, fmt.Errorf("%w '%s'", ErrNoDatabase, d.name)
+	}
+	if _, err := d.wconn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		d.unlock()
+		return nil, fmt.Errorf("materializer: begin: %w", err)
+	}
+	t := &Txn{d: d, seen: d.Applied()}
+	d.capturing = t
+	return t, nil
+}
+
+// Conn is the writer connection, for statements of this transaction.
+func (t *Txn) Conn() *Conn { return &Conn{Conn: t.d.wconn, Env: t.d.wenv} }
+
+// DB is the database the transaction writes.
+func (t *Txn) DB() *DB { return t.d }
+
+// Seen is the applied watermark the transaction executes against.
+func (t *Txn) Seen() txlog.Watermark { return t.seen }
+
+// Changes is how many row events were captured so far.
+func (t *Txn) Changes() int { return len(t.events) }
+
+// Mark returns a position to roll a failed statement back to, so a failing
+// statement inside a transaction leaves no partial rows (MySQL statement
+// atomicity).
+func (t *Txn) Mark(ctx context.Context) (int, error) {
+	_, err := t.d.wconn.ExecContext(ctx, "SAVEPOINT marmot_stmt")
+	return len(t.events), err
+}
+
+// Unmark ends the statement savepoint; failed rolls its effects back.
+func (t *Txn) Unmark(ctx context.Context, mark int, failed bool) error {
+	if failed {
+		if _, err := t.d.wconn.ExecContext(ctx, "ROLLBACK TO marmot_stmt"); err != nil {
+			return err
+		}
+		t.events = t.events[:mark]
+	}
+	_, err := t.d.wconn.ExecContext(ctx, "RELEASE marmot_stmt")
+	return err
+}
+
+// Savepoint runs SAVEPOINT name.
+func (t *Txn) Savepoint(ctx context.Context, name string) error {
+	if _, err := t.d.wconn.ExecContext(ctx, "SAVEPOINT "+quoteIdent(name)); err != nil {
+		return err
+	}
+	t.marks = append(t.marks, savepoint{name, len(t.events)})
+	return nil
+}
+
+// RollbackTo runs ROLLBACK TO SAVEPOINT name, dropping the captured events
+// after it. The savepoint stays, as in MySQL.
+func (t *Txn) RollbackTo(ctx context.Context, name string) error {
+	i := t.findMark(name)
+	if i < 0 {
+		return fmt.Errorf("materializer: SAVEPOINT %s does not exist", name)
+	}
+	if _, err := t.d.wconn.ExecContext(ctx, "ROLLBACK TO "+quoteIdent(name)); err != nil {
+		return err
+	}
+	t.events = t.events[:t.marks[i].n]
+	t.marks = t.marks[:i+1]
+	return nil
+}
+
+// Release runs RELEASE SAVEPOINT name.
+func (t *Txn) Release(ctx context.Context, name string) error {
+	i := t.findMark(name)
+	if i < 0 {
+		return fmt.Errorf("materializer: SAVEPOINT %s does not exist", name)
+	}
+	if _, err := t.d.wconn.ExecContext(ctx, "RELEASE "+quoteIdent(name)); err != nil {
+		return err
+	}
+	t.marks = t.marks[:i]
+	return nil
+}
+
+func (t *Txn) findMark(name string) int {
+	for i := len(t.marks) - 1; i >= 0; i-- {
+		if strings.EqualFold(t.marks[i].name, name) {
+			return i
+		}
+	}
+	return -1
+}
+
+// Rollback discards the transaction.
+func (t *Txn) Rollback() error {
+	if t.done {
+		return nil
+	}
+	t.done = true
+	defer t.release()
+	_, err := t.d.wconn.ExecContext(context.Background(), "ROLLBACK")
+	return err
+}
+
+func (t *Txn) release() {
+	t.d.capturing = nil
+	t.d.unlock()
+}
+
+// Finish ends the capture: it turns the captured events into a change set
+// (nil when nothing changed), rolls the SQLite transaction back and frees
+// the writer. The caller commits the change set to the log; the applier
+// then makes the view include it.
+func (t *Txn) Finish(ctx context.Context) (*marmotv1.ChangeSet, error) {
+	if t.done {
+		return nil, fmt.Errorf("materializer: transaction already finished")
+	}
+	rows, err := t.netChanges(ctx)
+	t.done = true
+	_, rbErr := t.d.wconn.ExecContext(context.Background(), "ROLLBACK")
+	t.release()
+	if err != nil {
+		return nil, err
+	}
+	if rbErr != nil {
+		return nil, rbErr
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	return &marmotv1.ChangeSet{Id: NewTxnID(), Database: t.d.name, Rows: rows}, nil
+}
+
+// NewTxnID returns a random 16-byte transaction id.
+func NewTxnID() []byte {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return b
+}
+
+// preUpdate records a row change of the capturing transaction. It runs
+// inside sqlite3_step on the goroutine that holds the writer lock, so it
+// must not run SQL; it only copies the images.
+func (d *DB) preUpdate(p sqlite3.SQLitePreUpdateData) {
+	t := d.capturing
+	if t == nil || p.DatabaseName != "main" || strings.HasPrefix(p.TableName, "sqlite_") || strings.HasPrefix(p.TableName, "__marmot") {
+		return
+	}
+	ev := event{op: p.Op, table: p.TableName, oldRowID: p.OldRowID, newRowID: p.NewRowID}
+	n := p.Count()
+	if p.Op != sqlite3.SQLITE_INSERT {
+		ev.old = make([]any, n)
+		_ = p.Old(ev.old...)
+	}
+	if p.Op != sqlite3.SQLITE_DELETE {
+		ev.new = make([]any, n)
+		_ = p.New(ev.new...)
+	}
+	t.events = append(t.events, ev)
+}
+
+// netChanges folds the event list into one change per row: insert+update
+// is an insert of the final image, insert+delete is nothing, update+delete
+// is a delete of the original image. A key change becomes delete + insert.
+func (t *Txn) netChanges(ctx context.Context) ([]*marmotv1.RowChange, error) {
+	type entry struct {
+		rc   *marmotv1.RowChange
+		dead bool
+	}
+	var order []*entry
+	byKey := map[string]*entry{}
+	infos := map[string]*tableInfo{}
+	put := func(ti *tableInfo, op marmotv1.Op, pk []*marmotv1.Value, before, after []*marmotv1.Value) {
+		k := ti.name + "\x00" + string(txlog.AppendValues(nil, pk))
+		e, ok := byKey[k]
+		if !ok || e.dead {
+			e = &entry{rc: &marmotv1.RowChange{Table: ti.name, Op: op, Pk: pk, Columns: ti.cols, Before: before, After: after}}
+			byKey[k] = e
+			order = append(order, e)
+			return
+		}
+		switch {
+		case op == marmotv1.Op_OP_INSERT && e.rc.Op == marmotv1.Op_OP_DELETE:
+			e.rc.Op, e.rc.After = marmotv1.Op_OP_UPDATE, after
+		case op == marmotv1.Op_OP_UPDATE:
+			e.rc.After = after
+		case op == marmotv1.Op_OP_DELETE && e.rc.Op == marmotv1.Op_OP_INSERT:
+			e.dead = true
+			delete(byKey, k)
+		case op == marmotv1.Op_OP_DELETE:
+			e.rc.Op, e.rc.After = marmotv1.Op_OP_DELETE, nil
+		default:
+			e.rc.Op, e.rc.After = op, after
+		}
+	}
+	for _, ev := range t.events {
+		ti, ok := infos[ev.table]
+		if !ok {
+			var err error
+			if ti, err = loadTableInfo(ctx, t.d.wconn, ev.table); err != nil {
+				return nil, err
+			}
+			infos[ev.table] = ti
+		}
+		var before, after []*marmotv1.Value
+		var oldPK, newPK []*marmotv1.Value
+		if ev.old != nil {
+			before = ti.values(ev.old)
+			oldPK = ti.key(before, ev.oldRowID)
+		}
+		if ev.new != nil {
+			after = ti.values(ev.new)
+			newPK = ti.key(after, ev.newRowID)
+		}
+		switch ev.op {
+		case sqlite3.SQLITE_INSERT:
+			put(ti, marmotv1.Op_OP_INSERT, newPK, nil, after)
+		case sqlite3.SQLITE_DELETE:
+			put(ti, marmotv1.Op_OP_DELETE, oldPK, before, nil)
+		default:
+			if string(txlog.AppendValues(nil, oldPK)) != string(txlog.AppendValues(nil, newPK)) {
+				put(ti, marmotv1.Op_OP_DELETE, oldPK, before, nil)
+				put(ti, marmotv1.Op_OP_INSERT, newPK, nil, after)
+			} else {
+				put(ti, marmotv1.Op_OP_UPDATE, oldPK, before, after)
+			}
+		}
+	}
+	out := make([]*marmotv1.RowChange, 0, len(order))
+	for _, e := range order {
+		if !e.dead {
+			out = append(out, e.rc)
+		}
+	}
+	return out, nil
+}
+
+func (ti *tableInfo) values(raw []any) []*marmotv1.Value {
+	out := make([]*marmotv1.Value, len(raw))
+	for i, v := range raw {
+		blob := i < len(ti.blob) && ti.blob[i]
+		out[i] = toValue(v, blob)
+	}
+	return out
+}
+
+func (ti *tableInfo) key(img []*marmotv1.Value, rowid int64) []*marmotv1.Value {
+	if ti.pk == nil {
+		return []*marmotv1.Value{{Kind: &marmotv1.Value_Int{Int: rowid}}}
+	}
+	out := make([]*marmotv1.Value, len(ti.pk))
+	for i, p := range ti.pk {
+		if p < len(img) {
+			out[i] = img[p]
+		}
+	}
+	return out
+}
+
+var _ = sql.ErrNoRows

@@ -1,0 +1,539 @@
+package materializer
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	sqlite3 "github.com/mattn/go-sqlite3"
+
+	txlog "github.com/marmotdb/marmot/log"
+)
+
+var (
+	// ErrNoDatabase: the database does not exist (or was dropped).
+	ErrNoDatabase = errors.New("materializer: unknown database")
+	// ErrBadName: the name cannot be a database (file) name.
+	ErrBadName = errors.New("materializer: incorrect database name")
+	// ErrLockWait: the writer was busy for longer than the lock wait timeout.
+	ErrLockWait = errors.New("materializer: lock wait timeout exceeded")
+)
+
+// Options configure Open.
+type Options struct {
+	// Dir holds the SQLite files.
+	Dir string
+	Log *txlog.Log
+	// ReadPoolSize is the number of read connections per database.
+	ReadPoolSize int
+	// BatchSize bounds the change sets applied in one SQLite transaction.
+	BatchSize int
+	// ConnectHook runs on every new SQLite connection (register functions
+	// here). env belongs to the connection; see Env.
+	ConnectHook func(conn *sqlite3.SQLiteConn, env *Env) error
+	Logger      *slog.Logger
+}
+
+// Env is per-connection state for SQL functions that need their session
+// (LAST_INSERT_ID(), DATABASE(), @@variables). Whoever runs statements on a
+// connection sets Session before and clears it after; functions run on the
+// goroutine executing the statement, so no locking is needed.
+type Env struct {
+	Session any
+}
+
+// Materializer owns the SQLite views of all databases. Safe for concurrent use.
+type Materializer struct {
+	opts   Options
+	log    *txlog.Log
+	driver string
+	logger *slog.Logger
+	envs   sync.Map // *sqlite3.SQLiteConn -> *Env
+
+	mu  sync.Mutex
+	dbs map[string]*DB
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+var driverSeq atomic.Int64
+
+var validName = regexp.MustCompile(`^[A-Za-z0-9_$][A-Za-z0-9_$-]{0,63}$`)
+
+// ValidName reports whether name can be a database name.
+func ValidName(name string) bool { return validName.MatchString(name) && !strings.HasPrefix(name, "__marmot") }
+
+// Open opens every database found on disk or in the log and brings each up
+// to the log before returning, so the first read after start-up already
+// sees every durable transaction.
+func Open(ctx context.Context, opts Options) (*Materializer, error) {
+	if opts.ReadPoolSize < 1 {
+		opts.ReadPoolSize = 4
+	}
+	if opts.BatchSize < 1 {
+		opts.BatchSize = 512
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("materializer: %w", err)
+	}
+	m := &Materializer{opts: opts, log: opts.Log, logger: opts.Logger, dbs: map[string]*DB{}}
+	m.driver = fmt.Sprintf("marmot_sqlite3_%d", driverSeq.Add(1))
+	sql.Register(m.driver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		env := &Env{}
+		m.envs.Store(c, env)
+		if opts.ConnectHook != nil {
+			return opts.ConnectHook(c, env)
+		}
+		return nil
+	}})
+	m.ctx, m.cancel = context.WithCancel(context.Background())
+
+	names := map[string]bool{}
+	files, _ := filepath.Glob(filepath.Join(opts.Dir, "*.db"))
+	for _, f := range files {
+		names[strings.TrimSuffix(filepath.Base(f), ".db")] = true
+	}
+	for _, n := range opts.Log.DatabaseNames() {
+		names[n] = true
+	}
+	for n := range names {
+		d, err := m.ensure(n)
+		if err != nil {
+			m.Close()
+			return nil, err
+		}
+		if err := d.catchUp(ctx); err != nil {
+			m.Close()
+			return nil, fmt.Errorf("materializer: bring %s up to the log: %w", n, err)
+		}
+	}
+	m.wg.Add(1)
+	go m.watch()
+	return m, nil
+}
+
+// watch opens appliers for databases that first appear in the log.
+func (m *Materializer) watch() {
+	defer m.wg.Done()
+	for {
+		ch := m.log.Changed()
+		for _, n := range m.log.DatabaseNames() {
+			m.mu.Lock()
+			_, ok := m.dbs[n]
+			m.mu.Unlock()
+			if !ok {
+				if _, err := m.ensure(n); err != nil {
+					m.logger.Error("open database", "db", n, "err", err)
+				}
+			}
+		}
+		select {
+		case <-ch:
+		case <-m.ctx.Done():
+			return
+		}
+	}
+}
+
+func (m *Materializer) ensure(name string) (*DB, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if d, ok := m.dbs[name]; ok {
+		return d, nil
+	}
+	if !validName.MatchString(name) {
+		return nil, fmt.Errorf("%w: %q", ErrBadName, name)
+	}
+	d := &DB{m: m, name: name, path: filepath.Join(m.opts.Dir, name+".db"), sem: make(chan struct{}, 1),
+		applied: txlog.Watermark{}, appliedCh: make(chan struct{}), stop: make(chan struct{}), tables: map[string]*tableInfo{}}
+	if err := d.openFiles(); err != nil {
+		return nil, err
+	}
+	m.dbs[name] = d
+	m.wg.Add(1)
+	go d.run()
+	return d, nil
+}
+
+// DB returns a live (not dropped) database.
+func (m *Materializer) DB(name string) (*DB, error) {
+	m.mu.Lock()
+	d, ok := m.dbs[name]
+	m.mu.Unlock()
+	if !ok || d.Dropped() {
+		return nil, fmt.Errorf("%w '%s'", ErrNoDatabase, name)
+	}
+	return d, nil
+}
+
+// Databases lists live databases, sorted.
+func (m *Materializer) Databases() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for n, d := range m.dbs {
+		if !d.Dropped() {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// WaitApplied blocks until db's view includes change set (origin, seq).
+func (m *Materializer) WaitApplied(ctx context.Context, db string, origin, seq uint64) error {
+	d, err := m.ensure(db)
+	if err != nil {
+		return err
+	}
+	return d.WaitApplied(ctx, origin, seq)
+}
+
+// Rebuild deletes db's SQLite file and re-applies the log from the start.
+func (m *Materializer) Rebuild(ctx context.Context, name string) error {
+	m.mu.Lock()
+	d, ok := m.dbs[name]
+	if ok {
+		delete(m.dbs, name)
+	}
+	m.mu.Unlock()
+	if ok {
+		d.shutdown()
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(filepath.Join(m.opts.Dir, name+".db"+suffix)); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+	}
+	d, err := m.ensure(name)
+	if err != nil {
+		return err
+	}
+	return d.catchUp(ctx)
+}
+
+// Close stops the appliers and closes every file.
+func (m *Materializer) Close() error {
+	m.cancel()
+	m.mu.Lock()
+	dbs := m.dbs
+	m.dbs = map[string]*DB{}
+	m.mu.Unlock()
+	for _, d := range dbs {
+		d.shutdown()
+	}
+	m.wg.Wait()
+	return nil
+}
+
+func (m *Materializer) envOf(c *sql.Conn) *Env {
+	var env *Env
+	_ = c.Raw(func(dc any) error {
+		if v, ok := m.envs.Load(dc); ok {
+			env = v.(*Env)
+		}
+		return nil
+	})
+	if env == nil {
+		env = &Env{}
+	}
+	return env
+}
+
+// DB is one database: its SQLite file, writer connection, read pool and
+// applier.
+type DB struct {
+	m    *Materializer
+	name string
+	path string
+
+	// sem is the writer lock: held by the applier for a batch or by a
+	// capture transaction from its first write to COMMIT/ROLLBACK.
+	sem       chan struct{}
+	wsql      *sql.DB
+	wconn     *sql.Conn
+	wenv      *Env
+	rsql      *sql.DB
+	capturing *Txn // guarded by sem
+
+	tmu       sync.Mutex
+	tables    map[string]*tableInfo
+	schemaGen atomic.Uint64
+
+	mu        sync.Mutex
+	applied   txlog.Watermark
+	appliedCh chan struct{}
+	dropped   bool
+	stop      chan struct{}
+	stopOnce  sync.Once
+}
+
+// Name is the MySQL database name.
+func (d *DB) Name() string { return d.name }
+
+// Path is the SQLite file.
+func (d *DB) Path() string { return d.path }
+
+// SchemaGen changes whenever DDL is applied; callers key schema caches by it.
+func (d *DB) SchemaGen() uint64 { return d.schemaGen.Load() }
+
+// Dropped reports whether DROP DATABASE has been applied.
+func (d *DB) Dropped() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.dropped
+}
+
+// Applied is a copy of the applied watermark.
+func (d *DB) Applied() txlog.Watermark {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.applied.Clone()
+}
+
+func (d *DB) openFiles() error {
+	w, err := sql.Open(d.m.driver, "file:"+d.path+"?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=10000")
+	if err != nil {
+		return err
+	}
+	w.SetMaxOpenConns(1)
+	ctx := context.Background()
+	conn, err := w.Conn(ctx)
+	if err != nil {
+		w.Close()
+		return fmt.Errorf("materializer: open %s: %w", d.path, err)
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS __marmot_applied (origin INTEGER PRIMARY KEY, seq INTEGER NOT NULL)`); err != nil {
+		conn.Close()
+		w.Close()
+		return fmt.Errorf("materializer: init %s: %w", d.path, err)
+	}
+	if err := conn.Raw(func(dc any) error {
+		dc.(*sqlite3.SQLiteConn).RegisterPreUpdateHook(d.preUpdate)
+		return nil
+	}); err != nil {
+		return err
+	}
+	r, err := sql.Open(d.m.driver, "file:"+d.path+"?_busy_timeout=10000&_query_only=1")
+	if err != nil {
+		conn.Close()
+		w.Close()
+		return err
+	}
+	r.SetMaxOpenConns(d.m.opts.ReadPoolSize)
+	r.SetMaxIdleConns(d.m.opts.ReadPoolSize)
+	d.wsql, d.wconn, d.rsql, d.wenv = w, conn, r, d.m.envOf(conn)
+
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.dropped {
+		// Re-created after a drop: the fresh file starts at the in-memory
+		// watermark, which already covers everything before the drop.
+		d.dropped = false
+		return d.writeWatermark(ctx, conn, d.applied)
+	}
+	rows, err := conn.QueryContext(ctx, `SELECT origin, seq FROM __marmot_applied`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var o, s int64
+		if err := rows.Scan(&o, &s); err != nil {
+			return err
+		}
+		d.applied[uint64(o)] = uint64(s)
+	}
+	return rows.Err()
+}
+
+func (d *DB) writeWatermark(ctx context.Context, c *sql.Conn, w txlog.Watermark) error {
+	for o, s := range w {
+		if _, err := c.ExecContext(ctx, `INSERT OR REPLACE INTO __marmot_applied (origin, seq) VALUES (?, ?)`, int64(o), int64(s)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *DB) closeFiles() {
+	if d.wconn != nil {
+		d.wconn.Close()
+		d.wsql.Close()
+		d.rsql.Close()
+		d.wconn, d.wsql, d.rsql = nil, nil, nil
+	}
+}
+
+func (d *DB) shutdown() {
+	d.stopOnce.Do(func() { close(d.stop) })
+	// Wait for the writer so an in-flight batch finishes before closing.
+	d.sem <- struct{}{}
+	d.closeFiles()
+	<-d.sem
+}
+
+// lock takes the writer lock, waiting at most until ctx ends.
+func (d *DB) lock(ctx context.Context) error {
+	select {
+	case d.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return ErrLockWait
+		}
+		return ctx.Err()
+	case <-d.stop:
+		return fmt.Errorf("%w '%s'", ErrNoDatabase, d.name)
+	}
+}
+
+func (d *DB) unlock() { <-d.sem }
+
+// Conn is a connection with its function environment.
+type Conn struct {
+	*sql.Conn
+	Env *Env
+}
+
+// ReadConn takes a connection from the read pool; Close returns it.
+func (d *DB) ReadConn(ctx context.Context) (*Conn, error) {
+	d.mu.Lock()
+	r, dropped := d.rsql, d.dropped
+	d.mu.Unlock()
+	if dropped || r == nil {
+		return nil, fmt.Errorf("%w '%s'", ErrNoDatabase, d.name)
+	}
+	c, err := r.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Conn{Conn: c, Env: d.m.envOf(c)}, nil
+}
+
+// WaitApplied blocks until the view includes change set (origin, seq).
+func (d *DB) WaitApplied(ctx context.Context, origin, seq uint64) error {
+	for {
+		d.mu.Lock()
+		ok, ch := d.applied.Covers(origin, seq), d.appliedCh
+		d.mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-d.stop:
+			return fmt.Errorf("%w '%s'", ErrNoDatabase, d.name)
+		}
+	}
+}
+
+// TableInfo describes a table for the frontend (columns, key, auto-increment).
+type TableInfo struct {
+	Columns       []string
+	DeclTypes     []string
+	PrimaryKey    []string
+	AutoIncrement string
+}
+
+// Table returns a table's shape, or ok=false if it does not exist.
+func (d *DB) Table(ctx context.Context, name string) (TableInfo, bool) {
+	ti, err := d.tableInfoRead(ctx, name)
+	if err != nil {
+		return TableInfo{}, false
+	}
+	out := TableInfo{Columns: ti.cols, DeclTypes: ti.decl, AutoIncrement: ti.autoInc}
+	for _, i := range ti.pk {
+		out.PrimaryKey = append(out.PrimaryKey, ti.cols[i])
+	}
+	return out, true
+}
+
+func (d *DB) tableInfoRead(ctx context.Context, name string) (*tableInfo, error) {
+	d.tmu.Lock()
+	ti, ok := d.tables[name]
+	d.tmu.Unlock()
+	if ok {
+		return ti, nil
+	}
+	c, err := d.ReadConn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	ti, err = loadTableInfo(ctx, c, name)
+	if err != nil {
+		return nil, err
+	}
+	d.tmu.Lock()
+	d.tables[name] = ti
+	d.tmu.Unlock()
+	return ti, nil
+}
+
+// tableInfoWriter reads through the writer connection (caller holds sem),
+// which also sees tables created inside the current transaction.
+func (d *DB) tableInfoWriter(ctx context.Context, name string) (*tableInfo, error) {
+	d.tmu.Lock()
+	ti, ok := d.tables[name]
+	d.tmu.Unlock()
+	if ok {
+		return ti, nil
+	}
+	return loadTableInfo(ctx, d.wconn, name)
+}
+
+func (d *DB) schemaChanged() {
+	d.tmu.Lock()
+	d.tables = map[string]*tableInfo{}
+	d.tmu.Unlock()
+	d.schemaGen.Add(1)
+}
+
+func (d *DB) run() {
+	defer d.m.wg.Done()
+	backoff := time.Duration(0)
+	for {
+		ch := d.m.log.Changed()
+		if err := d.catchUp(d.m.ctx); err != nil {
+			select {
+			case <-d.stop:
+				return
+			default:
+			}
+			d.m.logger.Error("apply change sets", "db", d.name, "err", err)
+			backoff = min(max(2*backoff, 50*time.Millisecond), 5*time.Second)
+		} else {
+			backoff = 0
+		}
+		var retry <-chan time.Time
+		if backoff > 0 {
+			retry = time.After(backoff)
+		}
+		select {
+		case <-ch:
+		case <-retry:
+		case <-d.stop:
+			return
+		case <-d.m.ctx.Done():
+			return
+		}
+	}
+}
