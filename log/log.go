@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"google.golang.org/protobuf/proto"
 
@@ -75,6 +76,15 @@ func Open(opts Options) (*Log, error) {
 		po.FS = vfs.Default
 	}
 	po.Logger = quietLogger{}
+	// Row-version lookups are point reads, most for keys that exist only in
+	// the memtable or not at all: a block cache and bloom filters keep them
+	// off the disk.
+	cache := pebble.NewCache(64 << 20)
+	defer cache.Unref()
+	po.Cache = cache
+	for i := range po.Levels {
+		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
 	db, err := pebble.Open(opts.Dir, po)
 	if err != nil {
 		return nil, fmt.Errorf("log: open %s: %w", opts.Dir, err)

@@ -2,6 +2,7 @@ package materializer
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -76,6 +77,26 @@ func (d *DB) applyBatch(ctx context.Context, batch []*marmotv1.ChangeSet) (int, 
 		return 0, err
 	}
 	defer d.unlock()
+	// Another catch-up may have applied part of the batch while this one
+	// waited for the lock: keep only what is still missing, so the
+	// watermark only moves forward.
+	applied := d.Applied()
+	fresh := batch[:0:0]
+	for _, cs := range batch {
+		if cs.Seq > applied[cs.Origin] {
+			fresh = append(fresh, cs)
+		}
+	}
+	if len(fresh) == 0 {
+		return len(batch), nil
+	}
+	skipped := len(batch) - len(fresh)
+	batch = fresh
+	n, err := d.applyLocked(ctx, batch)
+	return n + skipped, err
+}
+
+func (d *DB) applyLocked(ctx context.Context, batch []*marmotv1.ChangeSet) (int, error) {
 	if d.Dropped() && batch[0].DatabaseOp != marmotv1.DatabaseOp_DATABASE_OP_CREATE {
 		// History of a dropped database: nothing to materialize.
 		return d.skipDropped(batch), nil
@@ -236,8 +257,7 @@ func (d *DB) applyRow(ctx context.Context, r *marmotv1.RowChange) error {
 			where = append(where, quoteIdent(col)+" = ?")
 			args = append(args, fromValue(r.Pk[i]))
 		}
-		_, err := d.wconn.ExecContext(ctx, "DELETE FROM "+quoteIdent(r.Table)+" WHERE "+strings.Join(where, " AND "), args...)
-		return err
+		return d.execCached(ctx, "DELETE FROM "+quoteIdent(r.Table)+" WHERE "+strings.Join(where, " AND "), args)
 	}
 	have := make(map[string]bool, len(ti.cols))
 	for _, c := range ti.cols {
@@ -257,7 +277,24 @@ func (d *DB) applyRow(ctx context.Context, r *marmotv1.RowChange) error {
 		args = append(args, fromValue(r.After[i]))
 	}
 	q := "INSERT OR REPLACE INTO " + quoteIdent(r.Table) + " (" + strings.Join(cols, ", ") + ") VALUES (" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
-	_, err = d.wconn.ExecContext(ctx, q, args...)
+	return d.execCached(ctx, q, args)
+}
+
+// execCached runs an apply statement through a prepared statement kept
+// until the next schema change (caller holds the writer lock).
+func (d *DB) execCached(ctx context.Context, q string, args []any) error {
+	st, ok := d.stmts[q]
+	if !ok {
+		var err error
+		if st, err = d.wconn.PrepareContext(ctx, q); err != nil {
+			return err
+		}
+		if d.stmts == nil {
+			d.stmts = map[string]*sql.Stmt{}
+		}
+		d.stmts[q] = st
+	}
+	_, err := st.ExecContext(ctx, args...)
 	return err
 }
 

@@ -73,7 +73,9 @@ var driverSeq atomic.Int64
 var validName = regexp.MustCompile(`^[A-Za-z0-9_$][A-Za-z0-9_$-]{0,63}$`)
 
 // ValidName reports whether name can be a database name.
-func ValidName(name string) bool { return validName.MatchString(name) && !strings.HasPrefix(name, "__marmot") }
+func ValidName(name string) bool {
+	return validName.MatchString(name) && !strings.HasPrefix(name, "__marmot")
+}
 
 // Open opens every database found on disk or in the log and brings each up
 // to the log before returning, so the first read after start-up already
@@ -269,7 +271,8 @@ type DB struct {
 	wconn     *sql.Conn
 	wenv      *Env
 	rsql      *sql.DB
-	capturing *Txn // guarded by sem
+	capturing *Txn                 // guarded by sem
+	stmts     map[string]*sql.Stmt // apply statements; guarded by sem
 
 	tmu       sync.Mutex
 	tables    map[string]*tableInfo
@@ -307,7 +310,7 @@ func (d *DB) Applied() txlog.Watermark {
 }
 
 func (d *DB) openFiles() error {
-	w, err := sql.Open(d.m.driver, "file:"+d.path+"?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=10000")
+	w, err := sql.Open(d.m.driver, "file:"+d.path+"?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=10000&_stmt_cache_size=128")
 	if err != nil {
 		return err
 	}
@@ -329,7 +332,7 @@ func (d *DB) openFiles() error {
 	}); err != nil {
 		return err
 	}
-	r, err := sql.Open(d.m.driver, "file:"+d.path+"?_busy_timeout=10000&_query_only=1")
+	r, err := sql.Open(d.m.driver, "file:"+d.path+"?_busy_timeout=10000&_query_only=1&_stmt_cache_size=128")
 	if err != nil {
 		conn.Close()
 		w.Close()
@@ -372,6 +375,10 @@ func (d *DB) writeWatermark(ctx context.Context, c *sql.Conn, w txlog.Watermark)
 }
 
 func (d *DB) closeFiles() {
+	for _, st := range d.stmts {
+		st.Close()
+	}
+	d.stmts = nil
 	if d.wconn != nil {
 		d.wconn.Close()
 		d.wsql.Close()
@@ -501,6 +508,10 @@ func (d *DB) tableInfoWriter(ctx context.Context, name string) (*tableInfo, erro
 }
 
 func (d *DB) schemaChanged() {
+	for _, st := range d.stmts {
+		st.Close()
+	}
+	d.stmts = nil
 	d.tmu.Lock()
 	d.tables = map[string]*tableInfo{}
 	d.tmu.Unlock()
