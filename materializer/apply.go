@@ -123,6 +123,11 @@ func (d *DB) applyLocked(ctx context.Context, batch []*marmotv1.ChangeSet) (int,
 			break
 		}
 		err := d.applyOne(ctx, cs)
+		if ctx.Err() != nil {
+			// Shutting down: leave the batch for the next start.
+			_, _ = c.ExecContext(context.Background(), "ROLLBACK")
+			return 0, ctx.Err()
+		}
 		if errors.Is(err, errWaitDependency) {
 			_, _ = c.ExecContext(ctx, "ROLLBACK TO marmot_cs")
 			_, _ = c.ExecContext(ctx, "RELEASE marmot_cs")

@@ -155,6 +155,10 @@ func (m *Materializer) watch() {
 func (m *Materializer) ensure(name string) (*DB, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.ensureLocked(name)
+}
+
+func (m *Materializer) ensureLocked(name string) (*DB, error) {
 	if d, ok := m.dbs[name]; ok {
 		return d, nil
 	}
@@ -207,22 +211,22 @@ func (m *Materializer) WaitApplied(ctx context.Context, db string, origin, seq u
 }
 
 // Rebuild deletes db's SQLite file and re-applies the log from the start.
+// m.mu is held throughout so the watcher cannot reopen the old file
+// between the delete and the new applier.
 func (m *Materializer) Rebuild(ctx context.Context, name string) error {
 	m.mu.Lock()
-	d, ok := m.dbs[name]
-	if ok {
+	if d, ok := m.dbs[name]; ok {
 		delete(m.dbs, name)
-	}
-	m.mu.Unlock()
-	if ok {
 		d.shutdown()
 	}
 	for _, suffix := range []string{"", "-wal", "-shm"} {
 		if err := os.Remove(filepath.Join(m.opts.Dir, name+".db"+suffix)); err != nil && !os.IsNotExist(err) {
+			m.mu.Unlock()
 			return err
 		}
 	}
-	d, err := m.ensure(name)
+	d, err := m.ensureLocked(name)
+	m.mu.Unlock()
 	if err != nil {
 		return err
 	}

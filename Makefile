@@ -1,0 +1,66 @@
+# Every go command gets -tags explicitly: GOFLAGS=-tags=... is not honoured
+# by every tool (go vet), and a different tag set recompiles SQLite.
+TAGS := sqlite_preupdate_hook sqlite_math_functions
+GO ?= go
+
+# buf and its protoc plugins are installed with `go install`.
+export PATH := $(shell $(GO) env GOPATH)/bin:$(PATH)
+
+# Packages with concurrency worth the race detector's cost (it rebuilds
+# SQLite once and slows tests several times over).
+RACE_PKGS := ./log/ ./materializer/ ./frontend/...
+
+# make bench runs each benchmark once to prove it works; for figures use
+# e.g. make bench BENCH=Commit BENCHTIME=2s PKGS=./log/
+BENCH ?= .
+BENCHTIME ?= 1x
+PKGS ?= ./...
+
+.PHONY: all build run test vet race bench proto proto-check tidy lint clean
+
+all: lint build test
+
+build:
+	$(GO) build -tags "$(TAGS)" -o bin/ ./cmd/...
+
+# make run ARGS="--config config.toml"
+run: build
+	./bin/marmotd $(ARGS)
+
+test: vet
+	$(GO) test -tags "$(TAGS)" -count=1 ./...
+	$(MAKE) race
+
+vet:
+	$(GO) vet -tags "$(TAGS)" ./...
+
+race:
+	$(GO) test -tags "$(TAGS)" -count=1 -race $(RACE_PKGS)
+
+bench:
+	$(GO) test -tags "$(TAGS)" -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem $(PKGS)
+
+proto:
+	buf generate
+
+# Regenerating must not change the committed code, and must not add files.
+proto-check: proto
+	git diff --exit-code -- proto/
+	@untracked="$$(git ls-files --others --exclude-standard -- proto/)"; \
+	if [ -n "$$untracked" ]; then \
+		echo "buf generate made files that are not committed:"; echo "$$untracked"; exit 1; \
+	fi
+
+tidy:
+	$(GO) mod tidy
+	git diff --exit-code -- go.mod go.sum
+
+# testdata may hold deliberately odd Go files.
+lint:
+	@unformatted="$$(find . -name '*.go' -not -path './.git/*' -not -path '*/testdata/*' -exec gofmt -l {} +)"; \
+	if [ -n "$$unformatted" ]; then \
+		echo "gofmt -w these files:"; echo "$$unformatted"; exit 1; \
+	fi
+
+clean:
+	rm -rf bin/

@@ -1,0 +1,195 @@
+// Command marmotd is the marmot service: a MySQL-protocol server whose
+// databases are SQLite files materialized from a transaction log.
+//
+// main only wires packages together, top to bottom: flags and config, one
+// startup line, log, materializer, frontend, HTTP; shutdown in reverse.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/marmotdb/marmot/frontend"
+	"github.com/marmotdb/marmot/internal/config"
+	txlog "github.com/marmotdb/marmot/log"
+	"github.com/marmotdb/marmot/materializer"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "marmotd:", err)
+		os.Exit(1)
+	}
+}
+
+type flags struct {
+	configPath string
+	overrides  config.Overrides
+	rebuild    string
+}
+
+func parseFlags(args []string, stderr io.Writer) (flags, error) {
+	var f flags
+	fs := flag.NewFlagSet("marmotd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.configPath, "config", os.Getenv("MARMOT_CONFIG"), "TOML config file (default: built-in single-node defaults)")
+	dataDir := fs.String("data-dir", "", "data directory (overrides data_dir)")
+	mysqlPort := fs.Int("mysql-port", 0, "MySQL port (overrides mysql.port)")
+	grpcPort := fs.Int("grpc-port", 0, "cluster/admin HTTP port (overrides cluster.grpc_port)")
+	nodeID := fs.Uint64("node-id", 0, "node id (overrides node_id; 0 = keep)")
+	fs.StringVar(&f.rebuild, "rebuild", "", "delete the SQLite file of this database and rebuild it from the log before serving")
+	if err := fs.Parse(args); err != nil {
+		return f, err
+	}
+	fs.Visit(func(fl *flag.Flag) {
+		switch fl.Name {
+		case "data-dir":
+			f.overrides.DataDir = dataDir
+		case "mysql-port":
+			f.overrides.MySQLPort = mysqlPort
+		case "grpc-port":
+			f.overrides.GRPCPort = grpcPort
+		case "node-id":
+			f.overrides.NodeID = nodeID
+		}
+	})
+	return f, nil
+}
+
+func run(ctx context.Context, args []string, stderr io.Writer) error {
+	f, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	cfg, err := config.Load(f.configPath)
+	if err != nil {
+		return err
+	}
+	cfg.Apply(f.overrides)
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	logger := newLogger(cfg.Logging, stderr)
+
+	l, err := txlog.Open(txlog.Options{Dir: filepath.Join(cfg.DataDir, "log"), NodeID: cfg.NodeID,
+		MaxClockSkew: cfg.Cluster.MaxClockSkew(), Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	logger = logger.With("node", l.Node())
+	logger.Info("marmotd starting", "version", frontend.Version, "data_dir", cfg.DataDir,
+		"mysql", cfg.MySQL.Addr(), "http", cfg.Cluster.GRPCAddr(), "unix_socket", cfg.MySQL.UnixSocket)
+
+	mode := txlog.IDCompact
+	if cfg.MySQL.AutoIDMode == "extended" {
+		mode = txlog.IDExtended
+	}
+	ids, err := l.NewIDGenerator(mode, nil)
+	if err != nil {
+		return err
+	}
+
+	mat, err := materializer.Open(ctx, materializer.Options{Dir: filepath.Join(cfg.DataDir, "db"), Log: l,
+		ReadPoolSize: cfg.ConnectionPool.PoolSize, ConnectHook: frontend.ConnectHook, Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer mat.Close()
+	if f.rebuild != "" {
+		start := time.Now()
+		if err := mat.Rebuild(ctx, f.rebuild); err != nil {
+			return fmt.Errorf("rebuild %s: %w", f.rebuild, err)
+		}
+		logger.Info("rebuilt database from the log", "db", f.rebuild, "took", time.Since(start))
+	}
+
+	users := map[string]string{}
+	for _, u := range cfg.MySQL.Users {
+		users[u.Name] = u.Password
+	}
+	srv, err := frontend.New(frontend.Options{Materializer: mat, Committer: l, IDs: ids, Users: users,
+		CacheSize: cfg.QueryPipeline.TranspilerCacheSize, LockWaitTimeout: cfg.Transaction.LockWaitTimeout(),
+		WriteTimeout: cfg.Replication.WriteTimeout(), MaxConnections: cfg.MySQL.MaxConnections, Port: cfg.MySQL.Port,
+		DefaultDatabase: "marmot", Logger: logger})
+	if err != nil {
+		return err
+	}
+	if err := srv.EnsureDatabase(ctx, "marmot"); err != nil {
+		return fmt.Errorf("create default database: %w", err)
+	}
+	defer srv.Close()
+
+	errc := make(chan error, 3)
+	if cfg.MySQL.Enabled {
+		ln, err := net.Listen("tcp", cfg.MySQL.Addr())
+		if err != nil {
+			return fmt.Errorf("mysql listener: %w", err)
+		}
+		go func() { errc <- srv.Serve(ln) }()
+		if cfg.MySQL.UnixSocket != "" {
+			_ = os.Remove(cfg.MySQL.UnixSocket)
+			ul, err := net.Listen("unix", cfg.MySQL.UnixSocket)
+			if err != nil {
+				return fmt.Errorf("unix socket: %w", err)
+			}
+			if err := os.Chmod(cfg.MySQL.UnixSocket, cfg.MySQL.UnixSocketPerm.Perm()); err != nil {
+				return fmt.Errorf("unix socket permissions: %w", err)
+			}
+			defer os.Remove(cfg.MySQL.UnixSocket)
+			go func() { errc <- srv.Serve(ul) }()
+		}
+	}
+
+	mux := http.NewServeMux()
+	if cfg.Prometheus.Enabled {
+		mux.Handle("/metrics", promhttp.Handler())
+	}
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	hs := &http.Server{Addr: cfg.Cluster.GRPCAddr(), Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	hl, err := net.Listen("tcp", hs.Addr)
+	if err != nil {
+		return fmt.Errorf("http listener: %w", err)
+	}
+	go func() { errc <- hs.Serve(hl) }()
+	defer hs.Close()
+
+	logger.Info("marmotd ready", "mysql", cfg.MySQL.Addr(), "http", hs.Addr)
+	select {
+	case <-ctx.Done():
+		logger.Info("marmotd shutting down")
+		return nil
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	}
+}
+
+func newLogger(c config.LoggingConfig, w io.Writer) *slog.Logger {
+	level := slog.LevelInfo
+	if c.Verbose {
+		level = slog.LevelDebug
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

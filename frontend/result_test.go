@@ -1,0 +1,99 @@
+package frontend
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+)
+
+func TestColumnFromDecl(t *testing.T) {
+	cases := []struct {
+		decl     string
+		typ      uint8
+		unsigned bool
+		ok       bool
+	}{
+		{"INTEGER", mysql.MYSQL_TYPE_LONGLONG, false, true},
+		{"BIGINT UNSIGNED", mysql.MYSQL_TYPE_LONGLONG, true, true},
+		{"int(11)", mysql.MYSQL_TYPE_LONG, false, true},
+		{"TINYINT(1)", mysql.MYSQL_TYPE_TINY, false, true},
+		{"VARCHAR(255)", mysql.MYSQL_TYPE_VAR_STRING, false, true},
+		{"CHAR(10)", mysql.MYSQL_TYPE_STRING, false, true},
+		{"LONGTEXT", mysql.MYSQL_TYPE_BLOB, false, true},
+		{"DATETIME", mysql.MYSQL_TYPE_DATETIME, false, true},
+		{"DATE", mysql.MYSQL_TYPE_DATE, false, true},
+		{"DECIMAL(10,2)", mysql.MYSQL_TYPE_NEWDECIMAL, false, true},
+		{"DOUBLE", mysql.MYSQL_TYPE_DOUBLE, false, true},
+		{"BLOB", mysql.MYSQL_TYPE_BLOB, false, true},
+		{"", 0, false, false},
+	}
+	for _, c := range cases {
+		col, ok := columnFromDecl("c", c.decl)
+		if ok != c.ok || (ok && (col.typ != c.typ || (col.flag&mysql.UNSIGNED_FLAG != 0) != c.unsigned)) {
+			t.Errorf("%q: got type %d unsigned=%v ok=%v, want %d %v %v", c.decl, col.typ, col.flag&mysql.UNSIGNED_FLAG != 0, ok, c.typ, c.unsigned, c.ok)
+		}
+	}
+}
+
+func TestBinaryDateTime(t *testing.T) {
+	cases := []struct {
+		in   string
+		want []byte
+	}{
+		{"2024-03-05", []byte{4, 0xe8, 0x07, 3, 5}},
+		{"2024-03-05 10:11:12", []byte{7, 0xe8, 0x07, 3, 5, 10, 11, 12}},
+		{"2024-03-05 10:11:12.5", []byte{11, 0xe8, 0x07, 3, 5, 10, 11, 12, 0x20, 0xa1, 0x07, 0}},
+		{"0000-00-00 00:00:00", []byte{0}},
+		{"garbage", []byte{0}},
+	}
+	for _, c := range cases {
+		if got := binaryDateTime(c.in); !bytes.Equal(got, c.want) {
+			t.Errorf("%q: got %v want %v", c.in, got, c.want)
+		}
+	}
+}
+
+func TestLike(t *testing.T) {
+	cases := []struct {
+		pattern, s string
+		want       bool
+	}{
+		{"", "anything", true},
+		{"'wp\\_%'", "wp_posts", true},
+		{"'wp\\_%'", "wpxposts", false},
+		{"'%char%'", "character_set_client", true},
+		{"'SQL_MODE'", "sql_mode", true},
+		{"'a_c'", "abc", true},
+		{"'a_c'", "abbc", false},
+	}
+	for _, c := range cases {
+		if got := like(c.pattern, c.s); got != c.want {
+			t.Errorf("like(%q, %q) = %v", c.pattern, c.s, got)
+		}
+	}
+}
+
+func TestTextRowNullAndValues(t *testing.T) {
+	got := textRow([]any{nil, int64(-5), "hé", []byte{0, 1}, 1.5})
+	want := []byte{0xfb, 2, '-', '5', 3, 'h', 0xc3, 0xa9, 2, 0, 1, 3, '1', '.', '5'}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("got %v want %v", got, want)
+	}
+}
+
+func TestFormatDecimal(t *testing.T) {
+	cases := []struct {
+		in    any
+		scale uint8
+		want  any
+	}{
+		{"2.5", 2, "2.50"}, {float64(2.5), 2, "2.50"}, {int64(3), 2, "3.00"}, {"-1.005", 2, "-1.00"},
+		{"10", 0, "10"}, {".5", 1, "0.5"}, {"abc", 2, "abc"},
+	}
+	for _, c := range cases {
+		if got := formatDecimal(c.in, c.scale); got != c.want {
+			t.Errorf("formatDecimal(%v, %d) = %v, want %v", c.in, c.scale, got, c.want)
+		}
+	}
+}

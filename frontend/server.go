@@ -1,0 +1,270 @@
+package frontend
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+	"github.com/go-mysql-org/go-mysql/server"
+	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/marmotdb/marmot/frontend/transpile"
+	txlog "github.com/marmotdb/marmot/log"
+	"github.com/marmotdb/marmot/materializer"
+	marmotv1 "github.com/marmotdb/marmot/proto/marmot/v1"
+)
+
+// Committer makes a captured change set durable: the log on a single node,
+// the distributed-commit coordinator in a cluster. It fails with an error
+// wrapping txlog.ErrConflict when rows changed after seen; it sets Origin,
+// Seq and Hlc on success.
+type Committer interface {
+	Commit(ctx context.Context, cs *marmotv1.ChangeSet, seen txlog.Watermark) error
+}
+
+// Options configure a Server.
+type Options struct {
+	Materializer *materializer.Materializer
+	Committer    Committer
+	// IDs generates AUTO_INCREMENT values (compact or extended layout).
+	IDs *txlog.IDGenerator
+	// Users maps user name to password; empty means root with no password.
+	Users map[string]string
+	// Version is reported as @@version and in the handshake.
+	Version string
+	// CacheSize is the transpiler LRU size (0 disables caching).
+	CacheSize int
+	// LockWaitTimeout bounds waiting for a database's writer.
+	LockWaitTimeout time.Duration
+	// WriteTimeout bounds a commit (log append and view update).
+	WriteTimeout   time.Duration
+	MaxConnections int
+	// Port is the MySQL port, reported as @@port.
+	Port int
+	// DefaultDatabase is created at start if missing.
+	DefaultDatabase string
+	Logger          *slog.Logger
+}
+
+// Version is the server version string clients see.
+const Version = "8.0.36-marmot"
+
+// Server accepts MySQL connections. Safe for concurrent use.
+type Server struct {
+	opts    Options
+	mat     *materializer.Materializer
+	logger  *slog.Logger
+	version string
+	conf    *server.Server
+	cache   *lru.Cache[string, []transpile.Statement]
+
+	mu        sync.Mutex
+	listeners []net.Listener
+	sessions  map[uint32]*Session
+	open      atomic.Int64
+	closed    bool
+	wg        sync.WaitGroup
+	started   time.Time
+	queries   atomic.Int64
+	retries   sync.Map // database name -> *sync.Mutex
+}
+
+// retryLock serializes conflict retries within one database.
+func (srv *Server) retryLock(db string) *sync.Mutex {
+	mu, _ := srv.retries.LoadOrStore(db, &sync.Mutex{})
+	return mu.(*sync.Mutex)
+}
+
+// New returns a server; call Serve for each listener.
+func New(opts Options) (*Server, error) {
+	if opts.Version == "" {
+		opts.Version = Version
+	}
+	if opts.LockWaitTimeout <= 0 {
+		opts.LockWaitTimeout = 50 * time.Second
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = 30 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if len(opts.Users) == 0 {
+		opts.Users = map[string]string{"root": ""}
+	}
+	srv := &Server{opts: opts, mat: opts.Materializer, logger: opts.Logger, version: opts.Version,
+		sessions: map[uint32]*Session{}, started: time.Now()}
+	srv.conf = server.NewServerWithAuth(opts.Version, mysql.DEFAULT_COLLATION_ID, mysql.AUTH_NATIVE_PASSWORD, nil, nil,
+		&authProvider{users: opts.Users})
+	if opts.CacheSize > 0 {
+		c, err := lru.New[string, []transpile.Statement](opts.CacheSize)
+		if err != nil {
+			return nil, err
+		}
+		srv.cache = c
+	}
+	return srv, nil
+}
+
+// EnsureDatabase creates a database if it does not exist (the default
+// `marmot` database a fresh node offers).
+func (srv *Server) EnsureDatabase(ctx context.Context, name string) error {
+	if _, err := srv.mat.DB(name); err == nil {
+		return nil
+	}
+	s := srv.newSession(0, "root")
+	_, err := s.createDatabase(ctx, name, true)
+	return err
+}
+
+// Serve accepts connections on l until Close.
+func (srv *Server) Serve(l net.Listener) error {
+	srv.mu.Lock()
+	if srv.closed {
+		srv.mu.Unlock()
+		return errors.New("frontend: server closed")
+	}
+	srv.listeners = append(srv.listeners, l)
+	srv.mu.Unlock()
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			srv.mu.Lock()
+			closed := srv.closed
+			srv.mu.Unlock()
+			if closed {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return err
+		}
+		srv.wg.Add(1)
+		go srv.handle(c)
+	}
+}
+
+// authProvider checks mysql_native_password logins. go-mysql's default
+// provider panics when a password is sent for a user whose password is
+// empty, so that case is answered here; all others go to go-mysql.
+type authProvider struct {
+	server.DefaultAuthenticationProvider
+	users map[string]string
+}
+
+func (a *authProvider) Authenticate(c *server.Conn, plugin string, data []byte) error {
+	empty := len(data) == 0 || (len(data) == 1 && data[0] == 0)
+	if pw, ok := a.users[c.GetUser()]; ok && pw == "" {
+		if empty {
+			return nil
+		}
+		return server.ErrAccessDenied
+	}
+	return a.DefaultAuthenticationProvider.Authenticate(c, plugin, data)
+}
+
+type authHandler struct {
+	*server.InMemoryAuthenticationHandler
+	srv *Server
+}
+
+// OnAuthSuccess enforces max_connections after authentication, as MySQL
+// reports it (error 1040).
+func (a authHandler) OnAuthSuccess(c *server.Conn) error {
+	if m := a.srv.opts.MaxConnections; m > 0 && a.srv.open.Load() > int64(m) {
+		return myErr(mysql.ER_CON_COUNT_ERROR, "08004", "Too many connections")
+	}
+	return nil
+}
+
+func (srv *Server) handle(nc net.Conn) {
+	defer srv.wg.Done()
+	defer func() {
+		// A bug in one connection (ours or the protocol library's) must not
+		// take the node down: drop that connection and say so.
+		if r := recover(); r != nil {
+			srv.logger.Error("connection panicked; closed", "remote", nc.RemoteAddr().String(), "panic", r, "stack", string(debug.Stack()))
+			nc.Close()
+		}
+	}()
+	srv.open.Add(1)
+	defer srv.open.Add(-1)
+	auth := server.NewInMemoryAuthenticationHandler(mysql.AUTH_NATIVE_PASSWORD)
+	for u, p := range srv.opts.Users {
+		_ = auth.AddUser(u, p)
+	}
+	s := srv.newSession(0, "")
+	conn, err := srv.conf.NewCustomizedConn(nc, authHandler{auth, srv}, s)
+	if err != nil {
+		nc.Close()
+		return
+	}
+	s.conn, s.id, s.user = conn, conn.ConnectionID(), conn.GetUser()
+	conn.SetStatus(mysql.SERVER_STATUS_AUTOCOMMIT)
+	srv.mu.Lock()
+	srv.sessions[s.id] = s
+	srv.mu.Unlock()
+	defer func() {
+		srv.mu.Lock()
+		delete(srv.sessions, s.id)
+		srv.mu.Unlock()
+		s.close()
+	}()
+	for !conn.Closed() {
+		if err := conn.HandleCommand(); err != nil {
+			return
+		}
+	}
+}
+
+// Close stops accepting, closes client connections and waits for them.
+func (srv *Server) Close() error {
+	srv.mu.Lock()
+	srv.closed = true
+	for _, l := range srv.listeners {
+		l.Close()
+	}
+	for _, s := range srv.sessions {
+		if s.conn != nil {
+			s.conn.Close()
+		}
+	}
+	srv.mu.Unlock()
+	srv.wg.Wait()
+	return nil
+}
+
+// ConnectHook registers marmot's SQL functions on each SQLite connection;
+// pass it to materializer.Options.ConnectHook.
+var ConnectHook = (&Server{version: Version}).registerFunctions
+
+func (srv *Server) sysVar(s *Session, name string) any {
+	return sysVar(s, name)
+}
+
+// processList is SHOW PROCESSLIST.
+func (srv *Server) processList() [][]any {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	var rows [][]any
+	for id, s := range srv.sessions {
+		var db any
+		if s.db != "" {
+			db = s.db
+		}
+		cmd, info := "Sleep", any(nil)
+		if q := s.current.Load(); q != nil {
+			cmd, info = "Query", *q
+		}
+		rows = append(rows, []any{int64(id), s.user, "localhost", db, cmd, int64(0), "", info})
+	}
+	return rows
+}
