@@ -60,6 +60,7 @@ type Node struct {
 	Env       []string
 	Args      []string
 	cmd       *exec.Cmd
+	dsnUser   string // user[:password] for DSN; root when empty
 	logs      *lockedBuffer
 	exited    chan struct{}
 }
@@ -173,7 +174,11 @@ func (n *Node) Logs() string { return n.logs.String() }
 
 // DSN is a go-sql-driver DSN for root on this node.
 func (n *Node) DSN(db string) string {
-	return fmt.Sprintf("root@tcp(127.0.0.1:%d)/%s?parseTime=false&timeout=10s", n.MySQLPort, db)
+	user := n.dsnUser
+	if user == "" {
+		user = "root"
+	}
+	return fmt.Sprintf("%s@tcp(127.0.0.1:%d)/%s?parseTime=false&timeout=10s", user, n.MySQLPort, db)
 }
 
 // DB opens a go-sql-driver pool; closed at test end.

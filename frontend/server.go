@@ -2,6 +2,7 @@ package frontend
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"log/slog"
 	"net"
@@ -73,6 +74,7 @@ type Server struct {
 	started   time.Time
 	queries   atomic.Int64
 	retries   sync.Map // database name -> *sync.Mutex
+	decoy     string   // password of unknown users
 }
 
 // retryLock serializes conflict retries within one database.
@@ -99,7 +101,7 @@ func New(opts Options) (*Server, error) {
 		opts.Users = map[string]string{"root": ""}
 	}
 	srv := &Server{opts: opts, mat: opts.Materializer, logger: opts.Logger, version: opts.Version,
-		sessions: map[uint32]*Session{}, started: time.Now()}
+		sessions: map[uint32]*Session{}, started: time.Now(), decoy: rand.Text()}
 	srv.conf = server.NewServerWithAuth(opts.Version, mysql.DEFAULT_COLLATION_ID, mysql.AUTH_NATIVE_PASSWORD, nil, nil,
 		&authProvider{users: opts.Users})
 	if opts.CacheSize > 0 {
@@ -176,6 +178,17 @@ type authHandler struct {
 	srv *Server
 }
 
+// GetCredential answers an unknown user with a password nobody knows, so
+// the login fails with MySQL's 1045 "Access denied" (not 1449) and does not
+// reveal which users exist.
+func (a authHandler) GetCredential(user string) (server.Credential, bool, error) {
+	c, ok, err := a.InMemoryAuthenticationHandler.GetCredential(user)
+	if err != nil || ok {
+		return c, ok, err
+	}
+	return server.Credential{Passwords: []string{a.srv.decoy}, AuthPluginName: mysql.AUTH_NATIVE_PASSWORD}, true, nil
+}
+
 // OnAuthSuccess enforces max_connections after authentication, as MySQL
 // reports it (error 1040).
 func (a authHandler) OnAuthSuccess(c *server.Conn) error {
@@ -202,7 +215,7 @@ func (srv *Server) handle(nc net.Conn) {
 		_ = auth.AddUser(u, p)
 	}
 	s := srv.newSession(0, "")
-	conn, err := srv.conf.NewCustomizedConn(nc, authHandler{auth, srv}, s)
+	conn, err := srv.conf.NewCustomizedConn(newBufferedConn(nc), authHandler{auth, srv}, s)
 	if err != nil {
 		nc.Close()
 		return

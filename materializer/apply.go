@@ -248,9 +248,6 @@ func (d *DB) applyRow(ctx context.Context, r *marmotv1.RowChange) error {
 		}
 		return err
 	}
-	d.tmu.Lock()
-	d.tables[r.Table] = ti
-	d.tmu.Unlock()
 	if r.Op == marmotv1.Op_OP_DELETE {
 		var where []string
 		args := make([]any, 0, len(r.Pk))

@@ -3,7 +3,6 @@ package materializer
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"fmt"
 	"strings"
 
@@ -240,7 +239,7 @@ func (t *Txn) netChanges(ctx context.Context) ([]*marmotv1.RowChange, error) {
 		ti, ok := infos[ev.table]
 		if !ok {
 			var err error
-			if ti, err = loadTableInfo(ctx, t.d.wconn, ev.table); err != nil {
+			if ti, err = t.d.tableInfoWriter(ctx, ev.table); err != nil {
 				return nil, err
 			}
 			infos[ev.table] = ti
@@ -300,4 +299,3 @@ func (ti *tableInfo) key(img []*marmotv1.Value, rowid int64) []*marmotv1.Value {
 	return out
 }
 
-var _ = sql.ErrNoRows

@@ -508,7 +508,18 @@ func (d *DB) tableInfoWriter(ctx context.Context, name string) (*tableInfo, erro
 	if ok {
 		return ti, nil
 	}
-	return loadTableInfo(ctx, d.wconn, name)
+	ti, err := loadTableInfo(ctx, d.wconn, name)
+	if err != nil {
+		return nil, err
+	}
+	if d.capturing == nil {
+		// Outside a capture the writer sees only committed schema, which
+		// is safe to share with readers until the next DDL.
+		d.tmu.Lock()
+		d.tables[name] = ti
+		d.tmu.Unlock()
+	}
+	return ti, nil
 }
 
 func (d *DB) schemaChanged() {

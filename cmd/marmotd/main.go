@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -160,6 +161,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if cfg.Prometheus.Enabled {
 		mux.Handle("/metrics", promhttp.Handler())
 	}
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.Handle("/debug/pprof/goroutine", pprof.Handler("goroutine"))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	hs := &http.Server{Addr: cfg.Cluster.GRPCAddr(), Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	hl, err := net.Listen("tcp", hs.Addr)
