@@ -298,4 +298,3 @@ func (ti *tableInfo) key(img []*marmotv1.Value, rowid int64) []*marmotv1.Value {
 	}
 	return out
 }
-
