@@ -68,6 +68,8 @@ func (s *Session) HandleQuery(query string) (*mysql.Result, error) {
 
 type prepared struct {
 	query string
+	db    string
+	gen   uint64 // schema generation the statements were made for
 	stmts []transpile.Statement
 }
 
@@ -81,7 +83,7 @@ func (s *Session) HandleStmtPrepare(query string) (int, int, any, error) {
 	if len(stmts) != 1 {
 		return 0, 0, nil, myErr(mysql.ER_UNSUPPORTED_PS, "HY000", "This command is not supported in the prepared statement protocol yet")
 	}
-	return stmts[0].Params, 0, &prepared{query: query, stmts: stmts}, nil
+	return stmts[0].Params, 0, &prepared{query: query, db: s.db, gen: s.schemaGen(), stmts: stmts}, nil
 }
 
 // HandleStmtExecute handles COM_STMT_EXECUTE.
@@ -94,11 +96,15 @@ func (s *Session) HandleStmtExecute(ctx any, query string, args []any) (*mysql.R
 	for i, a := range args {
 		conv[i] = convertArg(a)
 	}
-	// Re-transpile when the schema changed since PREPARE (cheap: cached).
-	stmts, err := s.transpile(p.query)
-	if err != nil {
-		return s.stmtError(s.toMySQLError(err))
+	// Re-transpile only when the schema or database changed since PREPARE.
+	if gen := s.schemaGen(); gen != p.gen || p.db != s.db {
+		stmts, err := s.transpile(p.query)
+		if err != nil {
+			return s.stmtError(s.toMySQLError(err))
+		}
+		p.stmts, p.gen, p.db = stmts, gen, s.db
 	}
+	stmts := p.stmts
 	s.warnings = nil
 	res, err := s.exec(context.Background(), stmts[0], conv, true)
 	if err != nil {
@@ -194,10 +200,7 @@ func (s *Session) HandleOtherCommand(cmd byte, data []byte) error {
 func (s *Session) transpile(query string) ([]transpile.Statement, error) {
 	var key string
 	if s.srv.cache != nil {
-		gen := uint64(0)
-		if d, err := s.srv.mat.DB(s.db); err == nil {
-			gen = d.SchemaGen()
-		}
+		gen := s.schemaGen()
 		key = s.db + "\x00" + strconv.FormatUint(gen, 10) + "\x00" + query
 		if st, ok := s.srv.cache.Get(key); ok {
 			return st, nil
@@ -211,6 +214,15 @@ func (s *Session) transpile(query string) ([]transpile.Statement, error) {
 		s.srv.cache.Add(key, st)
 	}
 	return st, nil
+}
+
+// schemaGen is the current database's schema generation (0 without one):
+// transpiled statements depend on the schema (auto-increment columns).
+func (s *Session) schemaGen() uint64 {
+	if d, err := s.srv.mat.DB(s.db); err == nil {
+		return d.SchemaGen()
+	}
+	return 0
 }
 
 // schemaOf answers the transpiler's schema questions from the views.
