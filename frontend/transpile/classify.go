@@ -305,13 +305,16 @@ func createTrigger(db string, pc piece, ov *overlay) (*Statement, error, bool) {
 			}
 			return nil, notSupported("trigger body statement %s is not supported (only INSERT, UPDATE, DELETE and SELECT)", lead.val), true
 		}
-		stmt, err := vparser.ParseStrictDDL(prepareText(sp))
+		stmt, err := parse(prepareText(sp))
 		if err != nil {
 			return nil, parseError(sp.text, err), true
 		}
-		tr, terr := translate(target, stmt, sp, ov, false)
+		tr, terr := translateIn(target, stmt, sp, ov, false, true)
 		if terr != nil {
 			return nil, terr, true
+		}
+		if strings.HasPrefix(tr.SQL, "WITH ") {
+			return nil, notSupported("WITH inside triggers is not supported"), true
 		}
 		if tr.Database != "" {
 			return nil, notSupported("a trigger may reference only its own database"), true

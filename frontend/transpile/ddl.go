@@ -228,7 +228,8 @@ func (t *tx) createTable(n *sqlparser.CreateTable, st *translated) {
 		t.fail(syntaxError("incomplete CREATE TABLE", table))
 		return
 	}
-	if exists, known := t.tableExists(table); known && exists && !n.IfNotExists {
+	exists, known := t.tableExists(table)
+	if known && exists && !n.IfNotExists {
 		t.fail(errf(ErrTableExists, "42S01", "Table '%s' already exists", table))
 		return
 	}
@@ -335,8 +336,10 @@ func (t *tx) createTable(n *sqlparser.CreateTable, st *translated) {
 		sql += "; " + e
 	}
 	st.SQL = sql
-	db := t.effDB()
-	st.ovOps = append(st.ovOps, func() { t.schema.set(db, table, &ovTable{cols: names, ai: ai}) })
+	if !exists || !known {
+		db := t.effDB()
+		st.ovOps = append(st.ovOps, func() { t.schema.set(db, table, &ovTable{cols: names, ai: ai}) })
+	}
 }
 
 func (t *tx) dropTable(n *sqlparser.DropTable, st *translated) {
@@ -421,7 +424,7 @@ func (t *tx) createView(name sqlparser.TableName, cols sqlparser.Columns, sel sq
 	view := name.Name.String()
 	st.Table = view
 	vref := t.tableRef(name)
-	body := t.tableStmt(sel)
+	body := t.topStmt(sel)
 	st.Database = t.checkDBs()
 	colList := ""
 	if len(cols) > 0 {

@@ -106,7 +106,7 @@ func (t *tx) insertValues(rows sqlparser.Values, cols, schemaCols []string, ai s
 				vals[i] = "(" + autoID("NULL") + ")"
 			}
 			return "(" + qid(ai) + ")", "VALUES " + strings.Join(vals, ", ")
-		case len(rows) == 1:
+		case len(rows) == 1 && !t.inTrigger: // SQLite triggers do not accept DEFAULT VALUES
 			return "", "DEFAULT VALUES"
 		}
 		t.fail(notSupported("multi-row INSERT of empty rows is not supported"))
@@ -243,6 +243,9 @@ func (t *tx) insertSelect(ts sqlparser.TableStatement, cols, schemaCols []string
 	if aiIdx < 0 {
 		// no column list and unknown table columns: cannot place the id
 		return colList, t.tableStmt(ts) + where
+	}
+	if t.inTrigger {
+		t.fail(notSupported("INSERT ... SELECT into a table with an AUTO_INCREMENT column is not supported inside triggers"))
 	}
 	src := t.tableStmt(ts)
 	cteCols := make([]string, len(names))

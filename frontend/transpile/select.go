@@ -7,13 +7,19 @@ import (
 	"vitess.io/vitess/go/vt/sqlparser"
 )
 
-// tableStmt renders a SELECT, UNION or VALUES statement.
-func (t *tx) tableStmt(ts sqlparser.TableStatement) string {
+// tableStmt renders a nested SELECT, UNION or VALUES statement.
+func (t *tx) tableStmt(ts sqlparser.TableStatement) string { return t.query(ts, false) }
+
+// topStmt renders a statement-level query (or a view body): unaliased
+// variables in its select list get their MySQL column names as aliases.
+func (t *tx) topStmt(ts sqlparser.TableStatement) string { return t.query(ts, true) }
+
+func (t *tx) query(ts sqlparser.TableStatement, top bool) string {
 	switch n := ts.(type) {
 	case *sqlparser.Select:
-		return t.selectStr(n, true)
+		return t.selectStr(n, top)
 	case *sqlparser.Union:
-		return t.unionStr(n)
+		return t.unionStr(n, top)
 	case *sqlparser.ValuesStatement:
 		if n.ListArg != "" {
 			t.fail(syntaxError("list arguments are not MySQL syntax", string(n.ListArg)))
@@ -207,16 +213,16 @@ func (t *tx) tableExpr(te sqlparser.TableExpr) string {
 	return "(SELECT NULL)"
 }
 
-func (t *tx) unionStr(u *sqlparser.Union) string {
+func (t *tx) unionStr(u *sqlparser.Union, top bool) string {
 	var b strings.Builder
 	b.WriteString(t.with(u.With))
-	b.WriteString(t.unionMember(u.Left, false))
+	b.WriteString(t.unionMember(u.Left, false, top))
 	if u.Distinct {
 		b.WriteString(" UNION ")
 	} else {
 		b.WriteString(" UNION ALL ")
 	}
-	b.WriteString(t.unionMember(u.Right, true))
+	b.WriteString(t.unionMember(u.Right, true, false))
 	b.WriteString(t.orderBy(u.OrderBy))
 	b.WriteString(t.limit(u.Limit))
 	if u.Into != nil {
@@ -227,18 +233,20 @@ func (t *tx) unionStr(u *sqlparser.Union) string {
 
 // unionMember renders one operand of a compound select. SQLite forbids
 // parentheses, ORDER BY and LIMIT on operands, so such operands become subqueries.
-func (t *tx) unionMember(ts sqlparser.TableStatement, right bool) string {
+// top is true for the leftmost operand of a top-level compound select (it
+// names the result columns).
+func (t *tx) unionMember(ts sqlparser.TableStatement, right, top bool) string {
 	switch n := ts.(type) {
 	case *sqlparser.Select:
 		if len(n.OrderBy) > 0 || n.Limit != nil || n.With != nil {
-			return "SELECT * FROM (" + t.selectStr(n, false) + ")"
+			return "SELECT * FROM (" + t.selectStr(n, top) + ")"
 		}
-		return t.selectStr(n, false)
+		return t.selectStr(n, top)
 	case *sqlparser.Union:
 		if right || len(n.OrderBy) > 0 || n.Limit != nil || n.With != nil {
-			return "SELECT * FROM (" + t.unionStr(n) + ")"
+			return "SELECT * FROM (" + t.unionStr(n, top) + ")"
 		}
-		return t.unionStr(n)
+		return t.unionStr(n, top)
 	}
 	return "SELECT * FROM (" + t.tableStmt(ts) + ")"
 }

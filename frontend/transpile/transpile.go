@@ -65,6 +65,7 @@ type tx struct {
 	inOnDup   bool
 	rowAlias  string // INSERT ... AS alias
 	hexAsBlob bool   // 0x... literals are binary strings (INSERT VALUES items)
+	inTrigger bool   // translating a trigger body statement (SQLite forbids WITH there)
 
 	calcFoundRows bool
 	onUpdateNow   []string
@@ -137,13 +138,16 @@ func transpilePiece(db string, pc piece, ov *overlay) (*Statement, error) {
 		if err != nil {
 			return nil, err
 		}
+		if strings.IndexByte(st.SQL, 0) >= 0 {
+			return nil, nulError(pc)
+		}
 		return st, nil
 	}
 	text := prepareText(pc)
-	stmt, perr := vparser.ParseStrictDDL(text)
+	stmt, perr := parse(text)
 	if perr != nil && pc.toks[0].is("CREATE", "ALTER") {
 		if alt := normalizeTypeSynonyms(text); alt != text {
-			if s2, err2 := vparser.ParseStrictDDL(alt); err2 == nil {
+			if s2, err2 := parse(alt); err2 == nil {
 				stmt, perr = s2, nil
 			}
 		}
@@ -166,14 +170,31 @@ func transpilePiece(db string, pc piece, ov *overlay) (*Statement, error) {
 		return nil, err
 	}
 	if strings.IndexByte(st.SQL, 0) >= 0 {
-		// NUL inside string literals is encoded as a blob; one left here is in an identifier
-		return nil, syntaxError("identifiers may not contain the NUL character", truncate(pc.text, 80))
+		return nil, nulError(pc)
 	}
 	st.Params = params
 	for _, op := range st.ovOps {
 		op()
 	}
 	return &st.Statement, nil
+}
+
+// nulError reports a NUL byte left in the output: NUL inside string literals is
+// encoded as a blob, so one left here is in an identifier (SQLite would stop
+// reading the statement there).
+func nulError(pc piece) *Error {
+	return syntaxError("identifiers may not contain the NUL character", truncate(pc.text, 80))
+}
+
+// parse runs the vitess parser; a panic inside it (seen on malformed input
+// such as "SET @@GLOBAL.") is reported as a syntax error.
+func parse(text string) (stmt sqlparser.Statement, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			stmt, err = nil, fmt.Errorf("syntax error")
+		}
+	}()
+	return vparser.ParseStrictDDL(text)
 }
 
 type translated struct {
@@ -203,7 +224,11 @@ func countParams(stmt sqlparser.Statement) int {
 }
 
 func translate(db string, stmt sqlparser.Statement, pc piece, ov *overlay, numbered bool) (*translated, *Error) {
-	t := &tx{sessDB: db, schema: ov, ctes: map[string]bool{}, numbered: numbered}
+	return translateIn(db, stmt, pc, ov, numbered, false)
+}
+
+func translateIn(db string, stmt sqlparser.Statement, pc piece, ov *overlay, numbered, inTrigger bool) (*translated, *Error) {
+	t := &tx{sessDB: db, schema: ov, ctes: map[string]bool{}, numbered: numbered, inTrigger: inTrigger}
 	st := &translated{}
 	t.dispatch(stmt, pc, st)
 	if t.err != nil {
@@ -223,7 +248,7 @@ func (t *tx) dispatch(stmt sqlparser.Statement, pc piece, st *translated) {
 	case *sqlparser.Select, *sqlparser.Union:
 		st.Kind = Select
 		st.ReadOnly = true
-		st.SQL = t.tableStmt(n.(sqlparser.TableStatement))
+		st.SQL = t.topStmt(n.(sqlparser.TableStatement))
 		st.Database = t.checkDBs()
 	case *sqlparser.Insert:
 		t.insert(n, st)
@@ -329,7 +354,7 @@ func (t *tx) dispatch(stmt sqlparser.Statement, pc piece, st *translated) {
 	case *sqlparser.ValuesStatement:
 		st.Kind = Select
 		st.ReadOnly = true
-		st.SQL = t.tableStmt(n)
+		st.SQL = t.topStmt(n)
 		st.Database = t.checkDBs()
 	case *sqlparser.Load:
 		t.fail(notSupported("this form of LOAD is not supported"))

@@ -1,0 +1,224 @@
+// Package transpile turns MySQL statement text, as it arrives on marmot's
+// MySQL wire protocol, into SQLite SQL plus a classification the executor
+// uses (one SQLite file per MySQL database).
+//
+// # Entry point
+//
+//	stmts, err := transpile.Transpile(sessionDB, text, schema)
+//
+// The text may hold several ';'-separated statements; they are split outside
+// quotes and comments (a CREATE TRIGGER/PROCEDURE body keeps its inner ';'),
+// and empty statements (";", comments only) are skipped. Each statement is
+// parsed with the vitess MySQL 8 grammar (vitess.io/vitess/go/vt/sqlparser)
+// and printed back as SQLite text by this package's own printer; vitess's
+// formatter (sqlparser.TrackedBuffer with a custom NodeFormatter) is only a
+// fallback for rarely used expression nodes, whose children still come back
+// through this package. On error the returned slice holds the statements that
+// precede the failing one, and err is an *Error (MySQL code and SQLSTATE).
+// Transpile never panics: a panic inside becomes Error 1064.
+//
+// Statement.SQL is "" when the executor handles the kind itself (USE, SET,
+// SHOW, DESCRIBE, CREATE/DROP/ALTER DATABASE, LOAD DATA, KILL, Noop). For
+// transaction control it holds the plain SQLite equivalent (BEGIN, COMMIT,
+// SAVEPOINT "x", ...), which a distributed executor may ignore. EXPLAIN
+// SELECT ... becomes EXPLAIN QUERY PLAN <translated statement>. DDL is always
+// written in its idempotent form (CREATE TABLE IF NOT EXISTS, DROP TABLE IF
+// EXISTS, CREATE INDEX IF NOT EXISTS, ...) and may hold several
+// ';'-separated statements. A DDL statement that has nothing to do in SQLite
+// (ALTER TABLE t ENGINE=InnoDB, DISABLE KEYS, MODIFY COLUMN, a FULLTEXT
+// index...) is reported as Kind Noop with Table set.
+//
+// Statement.Params counts the '?' placeholders. They are kept as '?' in source
+// order; if a rewrite had to repeat or reorder one (x ^ ?), the statement uses
+// numbered placeholders ?1, ?2, ... instead, which SQLite binds by number, so
+// binding the arguments in order stays correct.
+//
+// # Quoting
+//
+// Table names, column definitions, column lists, aliases and index names are
+// quoted with double quotes. Column references inside expressions are quoted
+// with backticks: SQLite treats an unknown "double-quoted" name as a string
+// literal, but never a backtick-quoted one, so a misspelt column is an error
+// as in MySQL. String literals use SQLite quoting ('it”s') after decoding
+// MySQL's backslash escapes (\n \t \r \b \Z \0 \\ \' \"; \% and \_ keep their
+// backslash, as in MySQL). Text that is not valid UTF-8 becomes a blob
+// literal X'..'; text containing NUL becomes CAST(X'..' AS TEXT) (SQLite stops
+// reading SQL text at a NUL byte). _binary 'x' and 0x... items of INSERT
+// VALUES (mysqldump --hex-blob) are blobs; elsewhere a 0x literal of up to 15
+// hex digits is an integer.
+//
+// # Column types
+//
+// The MySQL type name is kept where SQLite accepts it, so that the declared
+// type still tells the executor (SHOW COLUMNS, result metadata) what the
+// column was. SQLite derives a column's affinity from its declared type:
+// contains "INT" → INTEGER; "CHAR", "CLOB" or "TEXT" → TEXT; "BLOB" → BLOB;
+// "REAL", "FLOA" or "DOUB" → REAL; otherwise NUMERIC. Where the kept name
+// would give the wrong affinity, a suffix fixes it:
+//
+//	MySQL type                               SQLite declared type          affinity
+//	TINYINT(1), BOOL, BOOLEAN                TINYINT(1)                    INTEGER
+//	TINYINT..BIGINT [UNSIGNED] (width)       BIGINT UNSIGNED, INT ...      INTEGER  (display width, ZEROFILL dropped)
+//	INT AUTO_INCREMENT PRIMARY KEY           INTEGER PRIMARY KEY AUTOINCREMENT  INTEGER (64-bit rowid)
+//	DECIMAL(p,s), NUMERIC, DEC, FIXED        DECIMAL_TEXT(p,s)             TEXT     (exact decimal text kept)
+//	FLOAT, DOUBLE, REAL [(m,d)] [UNSIGNED]   FLOAT, DOUBLE, REAL ...       REAL
+//	CHAR(n), VARCHAR(n), *TEXT               CHAR(n), VARCHAR(n), *TEXT    TEXT     (charset/collation dropped)
+//	BINARY(n), VARBINARY(n)                  BINARY_BLOB(n), VARBINARY_BLOB(n)  BLOB
+//	TINYBLOB, BLOB, MEDIUMBLOB, LONGBLOB     same                          BLOB
+//	BIT(n)                                   BIT_BLOB(n)                   BLOB     (b'..' literals become integers)
+//	DATE, DATETIME(n), TIMESTAMP(n), TIME(n) same                          NUMERIC  (values are 'YYYY-MM-DD HH:MM:SS' text, which NUMERIC keeps as text)
+//	YEAR                                     YEAR                          NUMERIC
+//	JSON                                     JSON_TEXT                     TEXT
+//	ENUM('a','b')                            TEXT CHECK (col IN ('a','b') OR col IS NULL)   TEXT
+//	SET('a','b')                             TEXT CHECK (every ','-separated member allowed) TEXT
+//	GEOMETRY, POINT, ... (spatial)           GEOMETRY_BLOB                 BLOB     ("POINT" would mean INTEGER)
+//
+// Type synonyms vitess cannot parse (DEC, FIXED, DOUBLE PRECISION, NCHAR,
+// NATIONAL VARCHAR, LONG VARCHAR, INT1..INT8, MIDDLEINT, FLOAT4/8, SERIAL) are
+// rewritten before parsing. DECIMAL_TEXT keeps the exact digits of values
+// inserted as strings; note that comparisons and ORDER BY on a TEXT column are
+// textual unless the other operand or a CAST makes them numeric.
+//
+// Kept: NOT NULL, DEFAULT (literals, NULL, CURRENT_TIMESTAMP/NOW() →
+// CURRENT_TIMESTAMP, MySQL 8 expression defaults in parentheses; '0000-00-00
+// 00:00:00' stays text), PRIMARY KEY, UNIQUE, CHECK, generated columns,
+// foreign keys (as SQLite REFERENCES). Dropped: ENGINE, CHARSET, COLLATE,
+// COMMENT, ROW_FORMAT, AUTO_INCREMENT=N and other table options, PARTITION BY,
+// column CHARACTER SET / COLLATE / COMMENT / ZEROFILL / VISIBLE, NOT ENFORCED
+// checks, and ON UPDATE CURRENT_TIMESTAMP, which is reported instead in
+// Statement.OnUpdateNow so the executor can maintain the column. None of the
+// dropped items changes what SQLite stores.
+//
+// A replicated table needs a PRIMARY KEY (Error 3750); an AUTO_INCREMENT
+// column must be the whole primary key (Error 1075). CREATE TEMPORARY TABLE
+// becomes CREATE TEMP TABLE (not replicated, no key required).
+//
+// # Index naming
+//
+// MySQL index names are per table, SQLite's are per database, so the index
+// KEY name (cols) of table t is created as "t__name" (an unnamed index takes
+// its first column's name, then name_2, ... as MySQL does). KEY/INDEX/UNIQUE
+// KEY inside CREATE TABLE, ALTER TABLE ADD INDEX and CREATE INDEX all become
+// CREATE [UNIQUE] INDEX IF NOT EXISTS "t__name" ON "t" (cols), and DROP INDEX
+// name ON t / ALTER TABLE DROP INDEX name become DROP INDEX IF EXISTS
+// "t__name". Index prefix lengths col(191) are dropped. FULLTEXT and SPATIAL
+// indexes are accepted and not created (no full-text search; MATCH ... AGAINST
+// is Error 1235). Column-level UNIQUE stays an inline constraint. After
+// RENAME TABLE the existing indexes keep their old prefix.
+//
+// # Auto-increment ids
+//
+// An AUTO_INCREMENT column becomes INTEGER PRIMARY KEY AUTOINCREMENT; the
+// AUTOINCREMENT keyword is how the executor later recognises such columns in
+// the SQLite schema (Schema.AutoIncrement). On INSERT/REPLACE into a table
+// with such a column, ids are injected through the SQL function
+// marmot_auto_id(x), which the executor registers: it returns x unless x is
+// NULL or 0, in which case it returns a new cluster-unique id.
+//
+//   - column listed: each row's value v becomes marmot_auto_id(v) (DEFAULT → NULL);
+//   - column not listed: it is appended to the column list with marmot_auto_id(NULL);
+//   - no column list: Schema.Columns gives its position (unknown table → Error 1146);
+//   - INSERT ... SELECT without the column:
+//     INSERT INTO t (cols..., id) SELECT *, marmot_auto_id(NULL) FROM (<select>);
+//   - INSERT ... SELECT with it (or without column list):
+//     INSERT INTO t (...) WITH "marmot_src" ("c1", ...) AS (<select>) SELECT marmot_auto_id(`c1`), ... FROM "marmot_src".
+//
+// Tables created, dropped or renamed earlier in the same multi-statement text
+// (a mysqldump file) are taken into account.
+//
+// # DML
+//
+// INSERT IGNORE → INSERT OR IGNORE; REPLACE stays REPLACE; INSERT ... SET →
+// column-list form; ON DUPLICATE KEY UPDATE a = VALUES(a) (or the MySQL 8 row
+// alias new.a) → ON CONFLICT DO UPDATE SET a = excluded.a (an INSERT ...
+// SELECT source gets WHERE true to avoid SQLite's ON ambiguity). DEFAULT in
+// VALUES drops the column when every row uses it. UPDATE/DELETE with ORDER BY
+// or LIMIT become ... WHERE rowid IN (SELECT rowid FROM t WHERE ... ORDER BY
+// ... LIMIT n). Multi-table UPDATE/DELETE are Error 1235. LOW_PRIORITY,
+// DELAYED, HIGH_PRIORITY and QUICK are dropped. TRUNCATE TABLE t → DELETE FROM
+// "t". A database qualifier equal to the session's is stripped; another one is
+// stripped and reported in Statement.Database (the executor routes the
+// statement to that file); two databases in one statement are Error 1235.
+//
+// # Expressions
+//
+//	a || b, a && b, !a          a OR b, a AND b, (NOT a)     (MySQL's default sql_mode)
+//	a XOR b                      ((NOT a) <> (NOT b))
+//	x DIV y, x MOD y, MOD(x,y)   CAST((x) / (y) AS INTEGER), x % y
+//	x / y                        x * 1.0 / y                 (MySQL division never truncates)
+//	a <=> b                      a IS b
+//	LIKE without ESCAPE          ... ESCAPE '\' when the pattern may hold '\' (MySQL's default escape)
+//	REGEXP / RLIKE, REGEXP_LIKE  REGEXP operator (SQLite calls regexp(pattern, value))
+//	IF(c,a,b), ISNULL(x)         iif(c,a,b), (x IS NULL)
+//	CAST/CONVERT AS SIGNED/UNSIGNED → INTEGER, CHAR → TEXT, DECIMAL → NUMERIC, DOUBLE → REAL,
+//	  DATE/DATETIME/TIME → date()/datetime()/time(), JSON → json(), BINARY x → x
+//	DATE_ADD(d, INTERVAL n u), DATE_SUB, ADDDATE, SUBDATE, TIMESTAMPADD, d ± INTERVAL n u
+//	                             datetime(d, '+n units'); date(...) when d is a date-only literal
+//	                             or CURDATE() and the unit has no time part (as MySQL); WEEK → 7 days,
+//	                             QUARTER → 3 months; compound units ('1:30' HOUR_MINUTE) need a literal
+//	NOW(), CURRENT_TIMESTAMP, LOCALTIME...  now(); CURDATE()/CURRENT_DATE → curdate(); CURTIME() → curtime()
+//	@@var, @@session.var, @@global.var      marmot_sysvar('var')  (aliased "@@var" when unaliased at top level)
+//	@var                                    marmot_uservar('var')
+//	LENGTH(x), CHAR_LENGTH(x)    octet_length(x), length(x)
+//	GREATEST/LEAST(...)          max(...)/min(...)
+//	LCASE/UCASE, SCHEMA()        lower/upper, database()
+//	EXTRACT(YEAR FROM d)         year(d) (month, day, hour, ...); compound units extract('year_month', d)
+//	TIMESTAMPDIFF(u, a, b)       timestampdiff('u', a, b)
+//	LOCATE(s, x), POSITION       instr(x, s); LOCATE(s, x, p) → locate(s, x, p)
+//	TRIM([LEADING|TRAILING|BOTH] r FROM s)  ltrim/rtrim/trim(s, r)
+//	GROUP_CONCAT(x ORDER BY y SEPARATOR s)  group_concat(x, s ORDER BY y)
+//	doc->'$.p', doc->>'$.p', JSON_EXTRACT(doc, p)  (doc -> p), (doc ->> p)
+//	COLLATE x_bin / binary       COLLATE BINARY; any other COLLATE is dropped
+//	_charset 'x', N'x', CONVERT(x USING cs), ANY_VALUE(x)  'x', 'x', x, x
+//	SELECT ... FROM DUAL         FROM dropped; SQL_CALC_FOUND_ROWS dropped (Statement.CalcFoundRows),
+//	                             SQL_NO_CACHE, HIGH_PRIORITY, STRAIGHT_JOIN, index hints, FOR UPDATE,
+//	                             LOCK IN SHARE MODE dropped
+//	(SELECT ...) UNION (SELECT ... LIMIT 1)  operands with ORDER BY/LIMIT become SELECT * FROM (...)
+//	(a, b) IN ((1, 2), (3, 4))   (a, b) IN (VALUES (1, 2), (3, 4))
+//	TABLE t, VALUES ROW(..)      SELECT * FROM "t", VALUES (..)
+//
+// Every other function is called by its lower-cased MySQL name (quoted when it
+// is an SQLite keyword, e.g. "left"(s, 2)); the executor registers MySQL's
+// functions (date_format, unix_timestamp, concat with MySQL's NULL rule, ...)
+// as SQLite functions.
+//
+// # Statements handled without SQL
+//
+// SET → Kind Set with one SetVar per assignment (SET NAMES x COLLATE y → Name
+// "names", Collate y; SET CHARACTER SET x → "charset"; SET @x → Scope "user").
+// SHOW ..., DESCRIBE/DESC/EXPLAIN t → Kind Show/Describe with ShowInfo (the
+// WHERE filter translated as a SQLite expression over the result columns).
+// LOAD DATA [LOCAL] INFILE → Kind LoadData with LoadInfo (file, table,
+// terminators, column list). Accepted no-ops (Kind Noop, MySQL's OK reply):
+// LOCK/UNLOCK TABLES, XA ..., GRANT/REVOKE, CREATE/DROP/ALTER/RENAME USER and
+// ROLE, SET PASSWORD/ROLE, FLUSH, OPTIMIZE/REPAIR/ANALYZE/CHECK/CHECKSUM
+// TABLE, SET TRANSACTION ..., DO ..., PURGE/RESET, DROP PROCEDURE/FUNCTION/
+// EVENT IF EXISTS, and the ALTER TABLE options listed above.
+//
+// # Fallback classifier
+//
+// A small lexer in front of the parser (lexer.go, classify.go) decides by
+// leading keywords for statements vitess cannot parse or parses into an opaque
+// node: the no-ops above, COMMIT [WORK] [AND CHAIN], ROLLBACK [WORK] [TO
+// [SAVEPOINT] x], BEGIN WORK, CREATE TRIGGER / DROP TRIGGER (the body, one
+// statement or BEGIN ... END of INSERT/UPDATE/DELETE, is translated; SET
+// NEW.col and control flow are Error 1235), LOAD DATA, and the unsupported
+// stored programs (CREATE PROCEDURE/FUNCTION/EVENT, CALL, HANDLER, PREPARE →
+// Error 1235). SHOW forms vitess rejects (SHOW MASTER LOGS, SHOW CREATE SCHEMA,
+// SHOW COUNT(*) WARNINGS) are classified by their words. Versioned comments
+// /*!NNNNN ... */ with a version up to 8.0.40 are executed as SQL, as MySQL
+// does (mysqldump relies on it). Anything still unparseable is Error 1064
+// "You have an error in your SQL syntax; <parser message> near '...'".
+//
+// # Known differences
+//
+// SQLite cannot change a column's type, default or nullability: ALTER TABLE
+// MODIFY/CHANGE/ALTER COLUMN apply only their rename part; ADD COLUMN puts the
+// column last and gives NOT NULL columns MySQL's implicit default; ADD/DROP
+// PRIMARY KEY, ADD CHECK, RENAME INDEX, CREATE TABLE ... LIKE/SELECT and adding
+// AUTO_INCREMENT or DEFAULT CURRENT_TIMESTAMP columns are Error 1235; foreign
+// keys added or dropped by ALTER TABLE are accepted and not enforced. String
+// comparisons follow SQLite (case-sensitive '=', ASCII case-insensitive LIKE)
+// rather than MySQL's _ci collations. Month arithmetic follows SQLite
+// (2024-01-31 + 1 month = 2024-03-02).
+package transpile
