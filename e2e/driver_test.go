@@ -149,3 +149,39 @@ func TestConcurrentCounter(t *testing.T) {
 		t.Fatalf("counter = %d, want %d", v, workers*each)
 	}
 }
+
+// TestMultiStatements: several statements in one COM_QUERY get one result
+// each, in order.
+func TestMultiStatements(t *testing.T) {
+	n := StartNode(t)
+	db := n.DB(t, "marmot", "multiStatements=true")
+	mustExec(t, db, "CREATE TABLE m (id INT PRIMARY KEY, v VARCHAR(10)); INSERT INTO m VALUES (1, 'a'); INSERT INTO m VALUES (2, 'b'); UPDATE m SET v = 'c' WHERE id = 2")
+	rows, err := db.Query("SELECT v FROM m WHERE id = 1; SELECT v FROM m WHERE id = 2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for {
+		for rows.Next() {
+			var v string
+			rows.Scan(&v)
+			got = append(got, v)
+		}
+		if !rows.NextResultSet() {
+			break
+		}
+	}
+	rows.Close()
+	if strings.Join(got, ",") != "a,c" {
+		t.Fatalf("multi-statement results %v, want [a c]", got)
+	}
+	// An error in the middle stops the batch; earlier statements stay done.
+	if _, err := db.Exec("INSERT INTO m VALUES (3, 'd'); INSERT INTO nope VALUES (1); INSERT INTO m VALUES (4, 'e')"); mysqlCode(err) != 1146 {
+		t.Fatalf("want 1146, got %v", err)
+	}
+	var cnt int
+	db.QueryRow("SELECT COUNT(*) FROM m").Scan(&cnt)
+	if cnt != 3 {
+		t.Fatalf("rows = %d, want 3 (the statement before the error ran, the one after did not)", cnt)
+	}
+}

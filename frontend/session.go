@@ -208,7 +208,7 @@ func (s *Session) transpile(query string) ([]transpile.Statement, error) {
 	}
 	st, err := transpile.Transpile(s.db, query, schemaOf{s})
 	if err != nil {
-		return nil, err
+		return st, err // the statements before the bad one still run
 	}
 	if s.srv.cache != nil {
 		s.srv.cache.Add(key, st)
@@ -253,11 +253,11 @@ func (s *Session) run(query string, args []any, binary bool) (*mysql.Result, err
 	s.srv.queries.Add(1)
 	s.current.Store(&query)
 	defer s.current.Store(nil)
-	stmts, err := s.transpile(query)
-	if err != nil {
-		return nil, s.toMySQLError(err)
-	}
+	stmts, terr := s.transpile(query)
 	if len(stmts) == 0 {
+		if terr != nil {
+			return nil, s.toMySQLError(terr)
+		}
 		return nil, myErr(mysql.ER_EMPTY_QUERY, "42000", "Query was empty")
 	}
 	ctx := context.Background()
@@ -269,10 +269,10 @@ func (s *Session) run(query string, args []any, binary bool) (*mysql.Result, err
 		if err != nil {
 			return nil, s.toMySQLError(err)
 		}
-		if i == len(stmts)-1 {
+		if i == len(stmts)-1 && terr == nil {
 			return res, nil
 		}
-		// Not the last: send it now, flagged so the client reads on.
+		// Not the last answer: send it now, flagged so the client reads on.
 		s.conn.SetStatus(mysql.SERVER_MORE_RESULTS_EXISTS)
 		err = s.conn.WriteValue(res)
 		s.conn.UnsetStatus(mysql.SERVER_MORE_RESULTS_EXISTS)
@@ -280,7 +280,7 @@ func (s *Session) run(query string, args []any, binary bool) (*mysql.Result, err
 			return nil, err
 		}
 	}
-	return nil, nil
+	return nil, s.toMySQLError(terr)
 }
 
 func (s *Session) currentDB() (*materializer.DB, error) {

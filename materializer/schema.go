@@ -56,7 +56,10 @@ func loadTableInfo(ctx context.Context, q queryer, table string) (*tableInfo, er
 	if err := q.QueryRowContext(ctx, "SELECT sql FROM sqlite_master WHERE type='table' AND name=?", table).Scan(&ddl); err != nil && err != sql.ErrNoRows {
 		return nil, err
 	}
-	if len(ti.pk) == 1 && strings.Contains(strings.ToUpper(ddl.String), "AUTOINCREMENT") {
+	// AUTOINCREMENT is how marmot writes MySQL's AUTO_INCREMENT; a bare
+	// INTEGER PRIMARY KEY (a rowid alias, as in SQLite databases marmot did
+	// not create) auto-assigns too, and must get cluster-unique ids as well.
+	if len(ti.pk) == 1 && (strings.Contains(strings.ToUpper(ddl.String), "AUTOINCREMENT") || strings.EqualFold(ti.decl[ti.pk[0]], "INTEGER")) {
 		ti.autoInc = ti.cols[ti.pk[0]]
 	}
 	return ti, nil
