@@ -2,24 +2,54 @@ package frontend
 
 import (
 	"bufio"
+	"encoding/binary"
+	"io"
 	"net"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
 )
 
-// bufferedConn coalesces the many small packets of a response (column
-// count, one per field, EOF, one per row, EOF) into few writes: go-mysql
-// writes each packet straight to the socket, which costs a syscall each.
-// Output is flushed whenever the server is about to wait for input and on
-// Close, so the request/response protocol never stalls on a buffered reply.
+// bufferedConn sits between the socket and go-mysql's packet layer.
+//
+// Writes: go-mysql writes each packet of a response (column count, one per
+// field, EOF, one per row, EOF) straight to the socket, a syscall each. They
+// are buffered here and flushed whenever the server is about to wait for
+// input, and on Close, so the request/response protocol never stalls.
+//
+// Reads: COM_STMT_EXECUTE may omit the parameter types when they are the
+// same as in the previous execution of the statement (new-params-bound flag
+// 0; libmysqlclient does this, so sysbench and PHP do). go-mysql then binds
+// no values at all, so every parameter arrives as NULL. Such packets are
+// rewritten here to carry the remembered types again. Only command packets
+// (sequence 0) are inspected, and the stream is plaintext (no TLS).
+//
+// Used by one connection goroutine only.
 type bufferedConn struct {
 	net.Conn
-	w *bufio.Writer
+	w       *bufio.Writer
+	r       *bufio.Reader
+	pending []byte // rewritten bytes not yet handed to the reader
+
+	prepares uint32            // COM_STMT_PREPAREs seen = go-mysql's last statement id
+	params   map[uint32]int    // statement id -> parameter count
+	types    map[uint32][]byte // statement id -> parameter types of the last bound execute
 }
 
 func newBufferedConn(c net.Conn) *bufferedConn {
-	return &bufferedConn{Conn: c, w: bufio.NewWriterSize(c, 16<<10)}
+	return &bufferedConn{Conn: c, w: bufio.NewWriterSize(c, 16<<10), r: bufio.NewReaderSize(c, 16<<10),
+		params: map[uint32]int{}, types: map[uint32][]byte{}}
 }
 
 func (c *bufferedConn) Write(p []byte) (int, error) { return c.w.Write(p) }
+
+func (c *bufferedConn) Close() error {
+	_ = c.w.Flush()
+	return c.Conn.Close()
+}
+
+// preparedParams records the parameter count of the statement being
+// prepared (called from HandleStmtPrepare).
+func (c *bufferedConn) preparedParams(n int) { c.params[c.prepares] = n }
 
 func (c *bufferedConn) Read(p []byte) (int, error) {
 	if c.w.Buffered() > 0 {
@@ -27,10 +57,89 @@ func (c *bufferedConn) Read(p []byte) (int, error) {
 			return 0, err
 		}
 	}
-	return c.Conn.Read(p)
+	if len(c.pending) == 0 {
+		pkt, err := c.readPacket()
+		if err != nil {
+			return 0, err
+		}
+		c.pending = c.rewrite(pkt)
+	}
+	n := copy(p, c.pending)
+	c.pending = c.pending[n:]
+	return n, nil
 }
 
-func (c *bufferedConn) Close() error {
-	_ = c.w.Flush()
-	return c.Conn.Close()
+// readPacket reads one whole packet, header included.
+func (c *bufferedConn) readPacket() ([]byte, error) {
+	var hdr [4]byte
+	if _, err := io.ReadFull(c.r, hdr[:]); err != nil {
+		return nil, err
+	}
+	n := int(hdr[0]) | int(hdr[1])<<8 | int(hdr[2])<<16
+	pkt := make([]byte, 4+n)
+	copy(pkt, hdr[:])
+	if _, err := io.ReadFull(c.r, pkt[4:]); err != nil {
+		return nil, err
+	}
+	return pkt, nil
+}
+
+func (c *bufferedConn) rewrite(pkt []byte) []byte {
+	body := pkt[4:]
+	if pkt[3] != 0 || len(body) == 0 || len(body) >= 0xffffff {
+		return pkt
+	}
+	switch body[0] {
+	case mysql.COM_STMT_PREPARE:
+		c.prepares++
+	case mysql.COM_STMT_CLOSE:
+		if len(body) >= 5 {
+			id := binary.LittleEndian.Uint32(body[1:])
+			delete(c.params, id)
+			delete(c.types, id)
+		}
+	case mysql.COM_STMT_EXECUTE:
+		return c.rewriteExecute(pkt)
+	}
+	return pkt
+}
+
+func (c *bufferedConn) rewriteExecute(pkt []byte) []byte {
+	body := pkt[4:]
+	if len(body) < 10 {
+		return pkt
+	}
+	id := binary.LittleEndian.Uint32(body[1:])
+	n, ok := c.params[id]
+	if !ok || n == 0 {
+		return pkt
+	}
+	flagPos := 10 + (n+7)/8 // command, id, flags, iteration count, null bitmap
+	if len(body) <= flagPos {
+		return pkt
+	}
+	switch body[flagPos] {
+	case 1:
+		if len(body) >= flagPos+1+2*n {
+			c.types[id] = append([]byte(nil), body[flagPos+1:flagPos+1+2*n]...)
+		}
+		return pkt
+	case 0:
+		types, ok := c.types[id]
+		if !ok {
+			return pkt
+		}
+		nb := make([]byte, 0, len(body)+len(types))
+		nb = append(nb, body[:flagPos]...)
+		nb = append(nb, 1)
+		nb = append(nb, types...)
+		nb = append(nb, body[flagPos+1:]...)
+		if len(nb) >= 0xffffff {
+			return pkt
+		}
+		out := make([]byte, 4, 4+len(nb))
+		out[0], out[1], out[2], out[3] = byte(len(nb)), byte(len(nb)>>8), byte(len(nb)>>16), 0
+		return append(out, nb...)
+	}
+	return pkt
 }

@@ -215,7 +215,8 @@ func (srv *Server) handle(nc net.Conn) {
 		_ = auth.AddUser(u, p)
 	}
 	s := srv.newSession(0, "")
-	conn, err := srv.conf.NewCustomizedConn(newBufferedConn(nc), authHandler{auth, srv}, s)
+	s.bconn = newBufferedConn(nc)
+	conn, err := srv.conf.NewCustomizedConn(s.bconn, authHandler{auth, srv}, s)
 	if err != nil {
 		nc.Close()
 		return

@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-mysql-org/go-mysql/server"
+	gostmt "github.com/go-mysql-org/go-mysql/stmt"
 
 	"github.com/marmotdb/marmot/frontend/transpile"
 	txlog "github.com/marmotdb/marmot/log"
@@ -21,11 +22,12 @@ import (
 // methods from the connection's goroutine only, so fields need no locking
 // (current is read by SHOW PROCESSLIST from other goroutines).
 type Session struct {
-	srv  *Server
-	conn *server.Conn
-	id   uint32
-	user string
-	db   string
+	srv   *Server
+	conn  *server.Conn
+	bconn *bufferedConn
+	id    uint32
+	user  string
+	db    string
 
 	autocommit bool
 	explicit   bool              // inside BEGIN … COMMIT
@@ -39,6 +41,7 @@ type Session struct {
 	sysVars      map[string]string
 	warnings     [][]any
 	current      atomic.Pointer[string]
+	prepared     map[*gostmt.PreparedStmt]*prepared
 }
 
 func (srv *Server) newSession(id uint32, user string) *Session {
@@ -73,8 +76,10 @@ type prepared struct {
 	stmts []transpile.Statement
 }
 
-// HandleStmtPrepare handles COM_STMT_PREPARE. The column count is reported
-// at execute time (clients read the result metadata then).
+// HandleStmtPrepare handles COM_STMT_PREPARE. For statements that return
+// rows it reports the result columns now: the C client library (sysbench,
+// PHP, Python's C driver) needs the column count from PREPARE to read the
+// result of EXECUTE.
 func (s *Session) HandleStmtPrepare(query string) (int, int, any, error) {
 	stmts, err := s.transpile(query)
 	if err != nil {
@@ -83,12 +88,52 @@ func (s *Session) HandleStmtPrepare(query string) (int, int, any, error) {
 	if len(stmts) != 1 {
 		return 0, 0, nil, myErr(mysql.ER_UNSUPPORTED_PS, "HY000", "This command is not supported in the prepared statement protocol yet")
 	}
-	return stmts[0].Params, 0, &prepared{query: query, db: s.db, gen: s.schemaGen(), stmts: stmts}, nil
+	st := stmts[0]
+	ps := &gostmt.PreparedStmt{Params: st.Params}
+	for _, f := range s.resultFields(context.Background(), st) {
+		ps.RawColumnFields = append(ps.RawColumnFields, f.Dump())
+	}
+	ps.Columns = len(ps.RawColumnFields)
+	if s.bconn != nil {
+		s.bconn.preparedParams(st.Params)
+	}
+	if s.prepared == nil {
+		s.prepared = map[*gostmt.PreparedStmt]*prepared{}
+	}
+	s.prepared[ps] = &prepared{query: query, db: s.db, gen: s.schemaGen(), stmts: stmts}
+	return st.Params, ps.Columns, ps, nil
+}
+
+// resultFields describes the columns a statement will return, without
+// running it: SELECTs are planned with LIMIT 0 and NULL parameters; SHOW
+// is answered (it reads only metadata). Nil when it returns no rows or
+// cannot be described ahead.
+func (s *Session) resultFields(ctx context.Context, st transpile.Statement) []*mysql.Field {
+	var res *mysql.Result
+	var err error
+	switch st.Kind {
+	case transpile.Select:
+		if st.SQL == "" {
+			return nil
+		}
+		probe := st
+		probe.SQL = "SELECT * FROM (" + st.SQL + ") LIMIT 0"
+		res, err = s.read(ctx, probe, make([]any, st.Params), true)
+	case transpile.Show, transpile.Describe:
+		res, err = s.show(ctx, st, true)
+	default:
+		return nil
+	}
+	if err != nil || res == nil || res.Resultset == nil {
+		return nil
+	}
+	return res.Resultset.Fields
 }
 
 // HandleStmtExecute handles COM_STMT_EXECUTE.
 func (s *Session) HandleStmtExecute(ctx any, query string, args []any) (*mysql.Result, error) {
-	p, ok := ctx.(*prepared)
+	ps, _ := ctx.(*gostmt.PreparedStmt)
+	p, ok := s.prepared[ps]
 	if !ok {
 		return nil, myErr(mysql.ER_UNKNOWN_STMT_HANDLER, "HY000", "Unknown prepared statement handler")
 	}
@@ -123,7 +168,8 @@ func (s *Session) stmtError(err error) (*mysql.Result, error) {
 	if werr := s.conn.WriteValue(err); werr != nil {
 		return nil, werr
 	}
-	return mysql.NewResult(&mysql.Resultset{Streaming: mysql.StreamingMultiple, StreamingDone: true}), nil
+	// One dummy field: go-mysql treats a result set without fields as OK.
+	return mysql.NewResult(&mysql.Resultset{Fields: []*mysql.Field{{}}, Streaming: mysql.StreamingMultiple, StreamingDone: true}), nil
 }
 
 func convertArg(a any) any {
@@ -160,7 +206,12 @@ func convertArg(a any) any {
 }
 
 // HandleStmtClose handles COM_STMT_CLOSE.
-func (s *Session) HandleStmtClose(any) error { return nil }
+func (s *Session) HandleStmtClose(ctx any) error {
+	if ps, ok := ctx.(*gostmt.PreparedStmt); ok {
+		delete(s.prepared, ps)
+	}
+	return nil
+}
 
 // HandleFieldList handles COM_FIELD_LIST (the mysql CLI's table completion).
 func (s *Session) HandleFieldList(table, wildcard string) ([]*mysql.Field, error) {
