@@ -22,11 +22,31 @@ import (
 )
 
 // Committer makes a captured change set durable: the log on a single node,
-// the distributed-commit coordinator in a cluster. It fails with an error
-// wrapping txlog.ErrConflict when rows changed after seen; it sets Origin,
-// Seq and Hlc on success.
+// the distributed-commit coordinator in a cluster. Append runs while the
+// database's writer is held, so it must not block on I/O: it checks the
+// change set against seen (failing with an error wrapping txlog.ErrConflict
+// when rows changed after seen), assigns Origin, Seq and Hlc, and queues
+// it. The Commitment's Wait is the commit point.
 type Committer interface {
-	Commit(ctx context.Context, cs *marmotv1.ChangeSet, seen txlog.Watermark) error
+	Append(cs *marmotv1.ChangeSet, seen txlog.Watermark) (Commitment, error)
+}
+
+// Commitment is a queued commit.
+type Commitment interface {
+	Wait(ctx context.Context) error
+}
+
+// LocalCommitter commits to this node's log alone (single node).
+func LocalCommitter(l *txlog.Log) Committer { return localCommitter{l} }
+
+type localCommitter struct{ l *txlog.Log }
+
+func (c localCommitter) Append(cs *marmotv1.ChangeSet, seen txlog.Watermark) (Commitment, error) {
+	a, err := c.l.Append(cs, seen)
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 // Options configure a Server.

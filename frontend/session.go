@@ -462,7 +462,7 @@ func (s *Session) write(ctx context.Context, st transpile.Statement, args []any)
 	}
 	if s.explicit || !s.autocommit {
 		if s.txn == nil {
-			if s.txn, err = s.beginCapture(ctx, d); err != nil {
+			if s.txn, err = s.beginCapture(ctx, d, true); err != nil {
 				return nil, err
 			}
 			s.syncStatus()
@@ -481,7 +481,9 @@ func (s *Session) write(ctx context.Context, st transpile.Statement, args []any)
 	}
 	const maxAttempts = 100
 	for attempt := 1; ; attempt++ {
-		res, err := s.autocommitOnce(ctx, d, st, args)
+		// The first attempt runs on the view as it is; a retry first
+		// applies what the view lacks, so it sees the winner's write.
+		res, err := s.autocommitOnce(ctx, d, st, args, attempt > 1)
 		var ce *txlog.ConflictError
 		if !errors.As(err, &ce) || attempt >= maxAttempts {
 			return res, err
@@ -501,8 +503,8 @@ func (s *Session) write(ctx context.Context, st transpile.Statement, args []any)
 	}
 }
 
-func (s *Session) autocommitOnce(ctx context.Context, d *materializer.DB, st transpile.Statement, args []any) (*mysql.Result, error) {
-	t, err := s.beginCapture(ctx, d)
+func (s *Session) autocommitOnce(ctx context.Context, d *materializer.DB, st transpile.Statement, args []any, latest bool) (*mysql.Result, error) {
+	t, err := s.beginCapture(ctx, d, latest)
 	if err != nil {
 		return nil, err
 	}
@@ -511,14 +513,43 @@ func (s *Session) autocommitOnce(ctx context.Context, d *materializer.DB, st tra
 		_ = t.Rollback()
 		return nil, err
 	}
-	cs, err := t.Finish(ctx)
-	if err != nil || cs == nil {
-		return res, err
-	}
-	if err := s.commitChangeSet(ctx, cs, t.Seen()); err != nil {
+	if err := s.finishAndCommit(ctx, t, nil); err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// finishAndCommit ends a capture transaction: its change set (or, for DDL,
+// the one ddl builds) is appended while the writer is still held, then
+// the session waits for the commit point and for the view to include it.
+func (s *Session) finishAndCommit(ctx context.Context, t *materializer.Txn, ddl func(rows *marmotv1.ChangeSet) *marmotv1.ChangeSet) error {
+	var cm Commitment
+	cs, err := t.Finish(ctx, func(cs *marmotv1.ChangeSet, seen txlog.Watermark) error {
+		if ddl != nil {
+			*cs = *ddl(cs)
+		}
+		if len(cs.Rows) == 0 && cs.Ddl == "" {
+			return nil
+		}
+		var err error
+		cm, err = s.srv.opts.Committer.Append(cs, seen)
+		return err
+	})
+	if err != nil || cm == nil {
+		return err
+	}
+	return s.awaitCommit(ctx, cs, cm)
+}
+
+// awaitCommit waits for the commit point, then for the view: read your
+// writes.
+func (s *Session) awaitCommit(ctx context.Context, cs *marmotv1.ChangeSet, cm Commitment) error {
+	wctx, cancel := context.WithTimeout(ctx, s.srv.opts.WriteTimeout)
+	defer cancel()
+	if err := cm.Wait(wctx); err != nil {
+		return err
+	}
+	return s.srv.mat.WaitApplied(wctx, cs.Database, cs.Origin, cs.Seq)
 }
 
 func (s *Session) waitVersion(ctx context.Context, d *materializer.DB, v txlog.Version) error {
@@ -527,10 +558,10 @@ func (s *Session) waitVersion(ctx context.Context, d *materializer.DB, v txlog.V
 	return d.WaitApplied(wctx, v.HLC.Node, v.Seq)
 }
 
-func (s *Session) beginCapture(ctx context.Context, d *materializer.DB) (*materializer.Txn, error) {
+func (s *Session) beginCapture(ctx context.Context, d *materializer.DB, latest bool) (*materializer.Txn, error) {
 	lctx, cancel := context.WithTimeout(ctx, s.srv.opts.LockWaitTimeout)
 	defer cancel()
-	return d.Begin(lctx)
+	return d.Begin(lctx, latest)
 }
 
 // execOn runs a write statement on a capture connection and reports its
@@ -570,15 +601,14 @@ func (s *Session) autoID(v any) (int64, error) {
 	return id, nil
 }
 
-// commitChangeSet is the commit point: durable via the Committer, then
-// visible in the view, then the caller answers OK.
+// commitChangeSet commits a change set that needs no capture (CREATE and
+// DROP DATABASE): the commit point, then the view.
 func (s *Session) commitChangeSet(ctx context.Context, cs *marmotv1.ChangeSet, seen txlog.Watermark) error {
-	wctx, cancel := context.WithTimeout(ctx, s.srv.opts.WriteTimeout)
-	defer cancel()
-	if err := s.srv.opts.Committer.Commit(wctx, cs, seen); err != nil {
+	cm, err := s.srv.opts.Committer.Append(cs, seen)
+	if err != nil {
 		return err
 	}
-	return s.srv.mat.WaitApplied(wctx, cs.Database, cs.Origin, cs.Seq)
+	return s.awaitCommit(ctx, cs, cm)
 }
 
 // commitTxn ends an explicit (or autocommit=0) transaction with COMMIT.
@@ -589,11 +619,7 @@ func (s *Session) commitTxn(ctx context.Context) error {
 	if t == nil {
 		return nil
 	}
-	cs, err := t.Finish(ctx)
-	if err != nil || cs == nil {
-		return err
-	}
-	return s.commitChangeSet(ctx, cs, t.Seen())
+	return s.finishAndCommit(ctx, t, nil)
 }
 
 func (s *Session) rollbackTxn() {
@@ -632,7 +658,7 @@ func (s *Session) savepoint(ctx context.Context, st transpile.Statement) (*mysql
 		if err != nil {
 			return nil, err
 		}
-		if s.txn, err = s.beginCapture(ctx, d); err != nil {
+		if s.txn, err = s.beginCapture(ctx, d, true); err != nil {
 			return nil, err
 		}
 		s.syncStatus()
@@ -663,7 +689,7 @@ func (s *Session) ddl(ctx context.Context, st transpile.Statement) (*mysql.Resul
 	if err != nil {
 		return nil, err
 	}
-	t, err := s.beginCapture(ctx, d)
+	t, err := s.beginCapture(ctx, d, true)
 	if err != nil {
 		return nil, err
 	}
@@ -675,20 +701,17 @@ func (s *Session) ddl(ctx context.Context, st transpile.Statement) (*mysql.Resul
 		_ = t.Rollback()
 		return nil, err
 	}
-	rows, err := t.Finish(ctx)
+	err = s.finishAndCommit(ctx, t, func(rows *marmotv1.ChangeSet) *marmotv1.ChangeSet {
+		if len(rows.Rows) > 0 {
+			return rows // statements like TRUNCATE that SQLite runs as row deletes
+		}
+		cs := &marmotv1.ChangeSet{Id: rows.Id, Database: d.Name(), Ddl: st.SQL}
+		if st.Table != "" {
+			cs.DdlTables = []string{st.Table}
+		}
+		return cs
+	})
 	if err != nil {
-		return nil, err
-	}
-	cs := &marmotv1.ChangeSet{Id: materializer.NewTxnID(), Database: d.Name(), Ddl: st.SQL}
-	if st.Table != "" {
-		cs.DdlTables = []string{st.Table}
-	}
-	if rows != nil && len(rows.Rows) > 0 {
-		// Statements like TRUNCATE that SQLite runs as row deletes.
-		cs.Rows = rows.Rows
-		cs.Ddl = ""
-	}
-	if err := s.commitChangeSet(ctx, cs, t.Seen()); err != nil {
 		return nil, err
 	}
 	return okResult(0, 0), nil

@@ -53,13 +53,14 @@ type Log struct {
 	// shadow holds, for rows with a queued write, the version that is
 	// durable: Pebble shows a synced batch to readers before its fsync
 	// ends, so during that window Pebble's value is not yet the truth.
-	shadow  map[string]*shadowVersion
-	queue   []*appendReq
-	changed chan struct{}
-	dbs     map[string]bool // every database named in a durable entry
-	failed  error
-	closed  bool
-	done    chan struct{}
+	shadow   map[string]*shadowVersion
+	queue    []*appendReq
+	inflight []*appendReq // being written by the committer
+	changed  chan struct{}
+	dbs      map[string]bool // every database named in a durable entry
+	failed   error
+	closed   bool
+	done     chan struct{}
 }
 
 type appendReq struct {
@@ -67,6 +68,7 @@ type appendReq struct {
 	data     []byte
 	versions map[string]Version // row versions this entry raises
 	done     chan error
+	err      error // result, once received from done
 }
 
 // Open opens (creating if needed) the log in opts.Dir.
@@ -221,10 +223,36 @@ func (l *Log) loadSeqs() error {
 // fails with ErrConflict and nothing is appended. The check and the append
 // are atomic with respect to other appends.
 func (l *Log) Commit(ctx context.Context, cs *marmotv1.ChangeSet, seen Watermark) error {
+	a, err := l.Append(cs, seen)
+	if err != nil {
+		return err
+	}
+	return a.Wait(ctx)
+}
+
+// Appending is a queued append; Wait reports whether it became durable.
+type Appending struct{ req *appendReq }
+
+// Wait blocks until the change set is durable (nil) or the append failed.
+// It ignores ctx: once queued, the entry may become durable, and the
+// caller must learn whether it did.
+func (a *Appending) Wait(ctx context.Context) error {
+	if a.req.err == nil {
+		a.req.err = <-a.req.done
+		a.req.done = nil
+	}
+	return a.req.err
+}
+
+// Append is the first half of Commit: the conflict check, sequence and HLC
+// assignment and queueing, without waiting for the fsync. A caller that
+// holds its database's writer while appending gets the log order to match
+// the order in which transactions executed.
+func (l *Log) Append(cs *marmotv1.ChangeSet, seen Watermark) (*Appending, error) {
 	l.mu.Lock()
 	if err := l.usable(); err != nil {
 		l.mu.Unlock()
-		return err
+		return nil, err
 	}
 	keys := make([]string, len(cs.Rows))
 	for i, r := range cs.Rows {
@@ -232,24 +260,27 @@ func (l *Log) Commit(ctx context.Context, cs *marmotv1.ChangeSet, seen Watermark
 		cur, ok, err := l.versionLocked(keys[i])
 		if err != nil {
 			l.mu.Unlock()
-			return err
+			return nil, err
 		}
 		if ok && !seen.Covers(cur.HLC.Node, cur.Seq) {
 			l.mu.Unlock()
-			return &ConflictError{Table: r.Table, Key: pkString(r.Pk), Version: cur}
+			return nil, &ConflictError{Table: r.Table, Key: pkString(r.Pk), Version: cur}
 		}
 	}
 	ts, err := l.clock.Now()
 	if err != nil {
 		l.mu.Unlock()
-		return err
+		return nil, err
 	}
 	cs.Origin, cs.Seq, cs.Hlc = l.node, l.lastSeq[l.node]+1, ts.Proto()
 	req := &appendReq{cs: cs, versions: make(map[string]Version, len(keys)), done: make(chan error, 1)}
 	for i, r := range cs.Rows {
 		req.versions[keys[i]] = Version{HLC: ts, Seq: cs.Seq, Deleted: r.Op == marmotv1.Op_OP_DELETE}
 	}
-	return l.enqueueLocked(req)
+	if err := l.queueLocked(req); err != nil {
+		return nil, err
+	}
+	return &Appending{req: req}, nil
 }
 
 // Ingest appends a change set that originated on another node. It is
@@ -302,6 +333,14 @@ func (l *Log) usable() error {
 // enqueueLocked queues req for the committer, releases mu and waits for the
 // fsync that makes it durable.
 func (l *Log) enqueueLocked(req *appendReq) error {
+	if err := l.queueLocked(req); err != nil {
+		return err
+	}
+	return <-req.done
+}
+
+// queueLocked queues req for the committer and releases mu.
+func (l *Log) queueLocked(req *appendReq) error {
 	data, err := proto.Marshal(req.cs)
 	if err != nil {
 		l.mu.Unlock()
@@ -327,9 +366,7 @@ func (l *Log) enqueueLocked(req *appendReq) error {
 	l.queue = append(l.queue, req)
 	l.cond.Signal()
 	l.mu.Unlock()
-	// Not cancellable: once queued the entry may become durable, and the
-	// caller must learn whether it did.
-	return <-req.done
+	return nil
 }
 
 // versionLocked returns the latest version of a row, queued appends included.
@@ -369,6 +406,7 @@ func (l *Log) run() {
 		}
 		batch := l.queue
 		l.queue = nil
+		l.inflight = batch
 		l.mu.Unlock()
 
 		err := l.write(batch)
@@ -397,6 +435,7 @@ func (l *Log) run() {
 				}
 			}
 		}
+		l.inflight = nil
 		close(l.changed)
 		l.changed = make(chan struct{})
 		l.mu.Unlock()
@@ -429,6 +468,39 @@ func (l *Log) write(batch []*appendReq) error {
 		}
 	}
 	return b.Commit(pebble.Sync)
+}
+
+// Unapplied returns db's change sets that applied does not cover: the
+// durable ones and those still queued for the fsync, in sequence order per
+// origin. A capture transaction applies them first, so it executes on the
+// latest committed state rather than on a view that lags behind the log.
+func (l *Log) Unapplied(db string, applied Watermark) ([]*marmotv1.ChangeSet, error) {
+	l.mu.Lock()
+	durable := l.durable.Clone()
+	var pending []*marmotv1.ChangeSet
+	for _, list := range [][]*appendReq{l.inflight, l.queue} {
+		for _, r := range list {
+			if r.cs.Database == db && !applied.Covers(r.cs.Origin, r.cs.Seq) {
+				pending = append(pending, r.cs)
+			}
+		}
+	}
+	l.mu.Unlock()
+	var out []*marmotv1.ChangeSet
+	for origin, upto := range durable {
+		from := applied[origin]
+		if upto <= from {
+			continue
+		}
+		err := l.scanIndex(dbKey(db, origin, from+1), dbKey(db, origin, upto+1), false, func(cs *marmotv1.ChangeSet) error {
+			out = append(out, cs)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return append(out, pending...), nil
 }
 
 // Changed returns a channel closed the next time entries become durable.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"sort"
 	"strings"
 
 	sqlite3 "github.com/mattn/go-sqlite3"
@@ -38,21 +39,77 @@ type event struct {
 
 // Begin starts a capture transaction. It waits for the writer lock until
 // ctx ends (the session's lock wait timeout).
-func (d *DB) Begin(ctx context.Context) (*Txn, error) {
-	if err := d.lock(ctx); err != nil {
+//
+// The view may lag the log by the change sets committed but not yet
+// applied. With latest=false the transaction executes on the view as it is
+// (cheap; a write to a row changed in that lag fails at commit with a
+// conflict and the caller retries). With latest=true those change sets are
+// applied first inside the transaction (and rolled back with it), so on a
+// single node the transaction cannot conflict: what an interactive
+// transaction, which cannot be retried for the client, needs.
+func (d *DB) Begin(ctx context.Context, latest bool) (*Txn, error) {
+	for {
+		if err := d.lock(ctx); err != nil {
+			return nil, err
+		}
+		if d.Dropped() || d.wconn == nil {
+			d.unlock()
+			return nil, fmt.Errorf("%w '%s'", ErrNoDatabase, d.name)
+		}
+		if _, err := d.wconn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+			d.unlock()
+			return nil, fmt.Errorf("materializer: begin: %w", err)
+		}
+		t := &Txn{d: d, seen: d.Applied()}
+		if !latest {
+			d.capturing = t
+			return t, nil
+		}
+		wait, err := t.catchUp(ctx)
+		if err != nil {
+			_, _ = d.wconn.ExecContext(context.Background(), "ROLLBACK")
+			d.unlock()
+			return nil, err
+		}
+		if wait == nil {
+			d.capturing = t
+			return t, nil
+		}
+		// A schema change is in the lag: let the applier make it real
+		// first (DDL is not replayed inside a transaction).
+		_, _ = d.wconn.ExecContext(context.Background(), "ROLLBACK")
+		d.unlock()
+		if err := d.WaitApplied(ctx, wait.Origin, wait.Seq); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// catchUp applies the change sets the view lacks inside the transaction
+// and extends seen by them. It returns a DDL change set instead if one is
+// among them.
+func (t *Txn) catchUp(ctx context.Context) (*marmotv1.ChangeSet, error) {
+	lag, err := t.d.m.log.Unapplied(t.d.name, t.seen)
+	if err != nil {
 		return nil, err
 	}
-	if d.Dropped() || d.wconn == nil {
-		d.unlock()
-		return nil, fmt.Errorf("%w '%s'", ErrNoDatabase, d.name)
+	for _, cs := range lag {
+		if cs.Ddl != "" || cs.DatabaseOp != marmotv1.DatabaseOp_DATABASE_OP_UNSPECIFIED {
+			return cs, nil
+		}
 	}
-	if _, err := d.wconn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		d.unlock()
-		return nil, fmt.Errorf("materializer: begin: %w", err)
+	sort.Slice(lag, func(i, j int) bool {
+		return txlog.FromProto(lag[i].Hlc).Compare(txlog.FromProto(lag[j].Hlc)) < 0
+	})
+	for _, cs := range lag {
+		if err := t.d.applyOne(ctx, cs); err != nil {
+			return nil, fmt.Errorf("materializer: catch up before executing: %w", err)
+		}
+		if cs.Seq > t.seen[cs.Origin] {
+			t.seen[cs.Origin] = cs.Seq
+		}
 	}
-	t := &Txn{d: d, seen: d.Applied()}
-	d.capturing = t
-	return t, nil
+	return nil, nil
 }
 
 // Conn is the writer connection, for statements of this transaction.
@@ -150,27 +207,33 @@ func (t *Txn) release() {
 }
 
 // Finish ends the capture: it turns the captured events into a change set
-// (nil when nothing changed), rolls the SQLite transaction back and frees
-// the writer. The caller commits the change set to the log; the applier
-// then makes the view include it.
-func (t *Txn) Finish(ctx context.Context) (*marmotv1.ChangeSet, error) {
+// (Rows may be empty), rolls the SQLite transaction back and, while still
+// holding the writer, hands the change set to appendFn (which queues it in
+// the log, or not when it is empty), so log order matches execution order.
+// The caller then waits for the commit point; the applier makes the view
+// include the change set.
+func (t *Txn) Finish(ctx context.Context, appendFn func(cs *marmotv1.ChangeSet, seen txlog.Watermark) error) (*marmotv1.ChangeSet, error) {
 	if t.done {
 		return nil, fmt.Errorf("materializer: transaction already finished")
 	}
 	rows, err := t.netChanges(ctx)
 	t.done = true
+	t.d.capturing = nil
 	_, rbErr := t.d.wconn.ExecContext(context.Background(), "ROLLBACK")
-	t.release()
+	defer t.d.unlock()
 	if err != nil {
 		return nil, err
 	}
 	if rbErr != nil {
 		return nil, rbErr
 	}
-	if len(rows) == 0 {
-		return nil, nil
+	cs := &marmotv1.ChangeSet{Id: NewTxnID(), Database: t.d.name, Rows: rows}
+	if appendFn != nil {
+		if err := appendFn(cs, t.seen); err != nil {
+			return cs, err
+		}
 	}
-	return &marmotv1.ChangeSet{Id: NewTxnID(), Database: t.d.name, Rows: rows}, nil
+	return cs, nil
 }
 
 // NewTxnID returns a random 16-byte transaction id.

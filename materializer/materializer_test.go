@@ -54,7 +54,7 @@ func createDB(tb testing.TB, l *txlog.Log, m *Materializer, name string, ddl ...
 func capture(tb testing.TB, d *DB, stmts ...string) (*marmotv1.ChangeSet, txlog.Watermark) {
 	tb.Helper()
 	ctx := context.Background()
-	t, err := d.Begin(ctx)
+	t, err := d.Begin(ctx, false)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -64,9 +64,12 @@ func capture(tb testing.TB, d *DB, stmts ...string) (*marmotv1.ChangeSet, txlog.
 			tb.Fatalf("%s: %v", q, err)
 		}
 	}
-	cs, err := t.Finish(ctx)
+	cs, err := t.Finish(ctx, nil)
 	if err != nil {
 		tb.Fatal(err)
+	}
+	if len(cs.Rows) == 0 {
+		return nil, t.Seen()
 	}
 	return cs, t.Seen()
 }
@@ -144,7 +147,7 @@ func TestRollbackLeavesNoTrace(t *testing.T) {
 	l, m := mustOpen(t, t.TempDir())
 	d := createDB(t, l, m, "app", `CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)`)
 	before := l.Durable()
-	tx, err := d.Begin(context.Background())
+	tx, err := d.Begin(context.Background(), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,5 +289,40 @@ func TestDropAndRecreateDatabase(t *testing.T) {
 	d := createDB(t, l, m, "tmp")
 	if got := dump(t, d, "SELECT count(*) FROM sqlite_master WHERE name='t'"); got != "0;" {
 		t.Fatalf("re-created database kept old tables: %s", got)
+	}
+}
+
+// TestLatestCaptureSeesUnappliedCommits: a capture begun with latest=true
+// executes on change sets that are committed but not yet in the view, so
+// it does not conflict with them.
+func TestLatestCaptureSeesUnappliedCommits(t *testing.T) {
+	l, m := mustOpen(t, t.TempDir())
+	d := createDB(t, l, m, "app", `CREATE TABLE c (id INTEGER PRIMARY KEY, v INT)`)
+	cs, seen := capture(t, d, `INSERT INTO c VALUES (1, 0)`)
+	if err := commit(t, l, m, cs, seen); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	// Append without waiting for the applier: the view lags by one.
+	a, seenA := capture(t, d, `UPDATE c SET v = v + 1`)
+	if err := l.Commit(ctx, a, seenA); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := d.Begin(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Conn().ExecContext(ctx, `UPDATE c SET v = v + 1`); err != nil {
+		t.Fatal(err)
+	}
+	b, err := tx.Finish(ctx, func(cs *marmotv1.ChangeSet, seen txlog.Watermark) error { return l.Commit(ctx, cs, seen) })
+	if err != nil {
+		t.Fatalf("latest capture conflicted: %v", err)
+	}
+	if err := m.WaitApplied(ctx, "app", b.Origin, b.Seq); err != nil {
+		t.Fatal(err)
+	}
+	if got := dump(t, d, "SELECT v FROM c"); got != "2;" {
+		t.Fatalf("v = %s, want 2", got)
 	}
 }

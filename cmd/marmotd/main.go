@@ -124,7 +124,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	for _, u := range cfg.MySQL.Users {
 		users[u.Name] = u.Password
 	}
-	srv, err := frontend.New(frontend.Options{Materializer: mat, Committer: l, IDs: ids, Users: users,
+	srv, err := frontend.New(frontend.Options{Materializer: mat, Committer: frontend.LocalCommitter(l), IDs: ids, Users: users,
 		CacheSize: cfg.QueryPipeline.TranspilerCacheSize, LockWaitTimeout: cfg.Transaction.LockWaitTimeout(),
 		WriteTimeout: cfg.Replication.WriteTimeout(), MaxConnections: cfg.MySQL.MaxConnections, Port: cfg.MySQL.Port,
 		DefaultDatabase: "marmot", Logger: logger})
