@@ -11,9 +11,12 @@
 // its own writes.
 //
 // Concurrency control is optimistic: the log refuses a change set whose
-// rows were changed after the state the transaction read. An autocommit
-// statement is then re-executed on the newer state (invisible to the
-// client); an explicit transaction gets MySQL error 1213 and is rolled back,
+// rows were changed after the state the transaction read. Transactions of
+// one database run one at a time on its writer and interactive ones start
+// from the latest committed state, so on one node only an autocommit
+// statement's cheap first attempt can lose; it is then re-executed on the
+// newer state (invisible to the client). An explicit transaction that loses
+// (peers committing concurrently) gets MySQL error 1213 and is rolled back,
 // as InnoDB does for a deadlock.
 //
 // Errors reach clients as MySQL error codes and SQLSTATEs, mapped in one
