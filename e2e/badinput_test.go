@@ -70,3 +70,25 @@ func TestBadInput(t *testing.T) {
 		t.Fatalf("rows after bad input: %d %v (bad statements must write nothing)", cnt, err)
 	}
 }
+
+// TestMaxAllowedPacket: a request bigger than max_allowed_packet is refused
+// with 1153 before the server buffers it; the node keeps serving.
+func TestMaxAllowedPacket(t *testing.T) {
+	n := &Node{t: t, Dir: t.TempDir(), MySQLPort: freePort(t), HTTPPort: freePort(t), Env: []string{"MARMOT_MYSQL_MAX_ALLOWED_PACKET=1048576"}}
+	n.Start()
+	t.Cleanup(n.Stop)
+	db := n.DB(t, "marmot")
+	mustExec(t, db, "CREATE TABLE blobs (id INT PRIMARY KEY, b LONGBLOB)")
+	mustExec(t, db, "INSERT INTO blobs VALUES (1, ?)", make([]byte, 512<<10))
+	_, err := db.Exec("INSERT INTO blobs VALUES (2, ?)", make([]byte, 2<<20))
+	if err == nil {
+		t.Fatal("a 2 MiB packet was accepted with max_allowed_packet = 1 MiB")
+	}
+	if code := mysqlCode(err); code != 0 && code != 1153 {
+		t.Fatalf("want 1153, got %v", err)
+	}
+	var cnt int
+	if err := db.QueryRow("SELECT COUNT(*) FROM blobs").Scan(&cnt); err != nil || cnt != 1 {
+		t.Fatalf("after the refused packet: %d rows, %v", cnt, err)
+	}
+}

@@ -3,6 +3,7 @@ package frontend
 import (
 	"bufio"
 	"encoding/binary"
+	"errors"
 	"io"
 	"net"
 
@@ -30,15 +31,22 @@ type bufferedConn struct {
 	r       *bufio.Reader
 	pending []byte // rewritten bytes not yet handed to the reader
 
+	maxPacket int // max_allowed_packet: bigger requests are refused (1153)
+	inPacket  int // bytes of the request being read (split packets add up)
+
 	prepares uint32            // COM_STMT_PREPAREs seen = go-mysql's last statement id
 	params   map[uint32]int    // statement id -> parameter count
 	types    map[uint32][]byte // statement id -> parameter types of the last bound execute
 }
 
-func newBufferedConn(c net.Conn) *bufferedConn {
+func newBufferedConn(c net.Conn, maxPacket int) *bufferedConn {
 	return &bufferedConn{Conn: c, w: bufio.NewWriterSize(c, 16<<10), r: bufio.NewReaderSize(c, 16<<10),
-		params: map[uint32]int{}, types: map[uint32][]byte{}}
+		maxPacket: maxPacket, params: map[uint32]int{}, types: map[uint32][]byte{}}
 }
+
+// errPacketTooLarge ends a connection whose request exceeds
+// max_allowed_packet, after telling the client, as MySQL does.
+var errPacketTooLarge = errors.New("frontend: packet larger than max_allowed_packet")
 
 func (c *bufferedConn) Write(p []byte) (int, error) { return c.w.Write(p) }
 
@@ -76,6 +84,20 @@ func (c *bufferedConn) readPacket() ([]byte, error) {
 		return nil, err
 	}
 	n := int(hdr[0]) | int(hdr[1])<<8 | int(hdr[2])<<16
+	c.inPacket += n
+	if c.maxPacket > 0 && c.inPacket > c.maxPacket {
+		// Refuse before buffering it: a client must not make the server
+		// allocate arbitrary memory.
+		msg := "Got a packet bigger than 'max_allowed_packet' bytes"
+		e := []byte{0, 0, 0, hdr[3] + 1, 0xff, byte(mysql.ER_NET_PACKET_TOO_LARGE & 0xff), byte(mysql.ER_NET_PACKET_TOO_LARGE >> 8), '#'}
+		e = append(append(e, "08S01"...), msg...)
+		e[0], e[1], e[2] = byte(len(e)-4), byte((len(e)-4)>>8), byte((len(e)-4)>>16)
+		_, _ = c.Conn.Write(e)
+		return nil, errPacketTooLarge
+	}
+	if n < 0xffffff {
+		c.inPacket = 0 // the request ends with this packet
+	}
 	pkt := make([]byte, 4+n)
 	copy(pkt, hdr[:])
 	if _, err := io.ReadFull(c.r, pkt[4:]); err != nil {

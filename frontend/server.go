@@ -66,6 +66,8 @@ type Options struct {
 	// WriteTimeout bounds a commit (log append and view update).
 	WriteTimeout   time.Duration
 	MaxConnections int
+	// MaxAllowedPacket bounds a client request in bytes (0 = unbounded).
+	MaxAllowedPacket int
 	// Port is the MySQL port, reported as @@port.
 	Port int
 	// DefaultDatabase is created at start if missing.
@@ -235,7 +237,7 @@ func (srv *Server) handle(nc net.Conn) {
 		_ = auth.AddUser(u, p)
 	}
 	s := srv.newSession(0, "")
-	s.bconn = newBufferedConn(nc)
+	s.bconn = newBufferedConn(nc, srv.opts.MaxAllowedPacket)
 	conn, err := srv.conf.NewCustomizedConn(s.bconn, authHandler{auth, srv}, s)
 	if err != nil {
 		nc.Close()

@@ -126,7 +126,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	srv, err := frontend.New(frontend.Options{Materializer: mat, Committer: frontend.LocalCommitter(l), IDs: ids, Users: users,
 		CacheSize: cfg.QueryPipeline.TranspilerCacheSize, LockWaitTimeout: cfg.Transaction.LockWaitTimeout(),
-		WriteTimeout: cfg.Replication.WriteTimeout(), MaxConnections: cfg.MySQL.MaxConnections, Port: cfg.MySQL.Port,
+		WriteTimeout: cfg.Replication.WriteTimeout(), MaxConnections: cfg.MySQL.MaxConnections, MaxAllowedPacket: cfg.MySQL.MaxAllowedPacket, Port: cfg.MySQL.Port,
 		DefaultDatabase: "marmot", Logger: logger})
 	if err != nil {
 		return err
