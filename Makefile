@@ -16,7 +16,7 @@ BENCH ?= .
 BENCHTIME ?= 1x
 PKGS ?= ./...
 
-.PHONY: all build run test vet race bench proto proto-check tidy lint clean
+.PHONY: all build run test vet race bench bench-sysbench proto proto-check tidy lint clean
 
 all: lint build test
 
@@ -64,3 +64,7 @@ lint:
 
 clean:
 	rm -rf bin/
+
+# marmot vs MariaDB under sysbench (needs sysbench and mariadb-server).
+bench-sysbench: build
+	bench/sysbench.sh

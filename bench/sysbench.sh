@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Compare marmot with MariaDB under sysbench on this machine: both servers
+# started the same way (data in a temp dir, 127.0.0.1 only), 16 threads,
+# 4 tables x 10,000 rows. Prints a markdown table of tps, qps and p95 latency
+# and the marmot/MariaDB ratios.
+#
+#   bench/sysbench.sh            # or: make bench-sysbench
+#   THREADS=8 TIME=30 bench/sysbench.sh
+#
+# Needs: sysbench, mariadb-server (mariadbd, mariadb-install-db), a built
+# bin/marmotd (make build).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+THREADS=${THREADS:-16}
+TIME=${TIME:-20}
+TABLES=${TABLES:-4}
+SIZE=${SIZE:-10000}
+WORKLOADS=${WORKLOADS:-"oltp_point_select oltp_insert oltp_read_write"}
+MARMOT_PORT=${MARMOT_PORT:-23306}
+MARIADB_PORT=${MARIADB_PORT:-23307}
+
+for bin in sysbench mariadbd mariadb-install-db mysql; do
+	command -v "$bin" >/dev/null || { echo "missing $bin (apt-get install sysbench mariadb-server mariadb-client)" >&2; exit 1; }
+done
+[[ -x bin/marmotd ]] || make build >/dev/null
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+wait_port() {
+	for _ in $(seq 1 200); do
+		mysql --protocol=TCP -h 127.0.0.1 -P "$1" -u root --skip-ssl -e 'SELECT 1' >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "server on port $1 did not start" >&2
+	return 1
+}
+
+# marmot
+MARMOT_MYSQL_BIND_ADDRESS=127.0.0.1 MARMOT_CLUSTER_GRPC_BIND_ADDRESS=127.0.0.1 \
+	bin/marmotd --data-dir "$work/marmot" --mysql-port "$MARMOT_PORT" --grpc-port $((MARMOT_PORT + 1000)) >"$work/marmot.log" 2>&1 &
+pids+=($!)
+# MariaDB
+mariadb-install-db --no-defaults --datadir="$work/mariadb" --user=root --auth-root-authentication-method=normal >"$work/mariadb-install.log" 2>&1
+mariadbd --no-defaults --datadir="$work/mariadb" --user=root --bind-address=127.0.0.1 --port="$MARIADB_PORT" \
+	--socket="$work/mariadb.sock" --skip-grant-tables --innodb-buffer-pool-size=256M >"$work/mariadb.log" 2>&1 &
+pids+=($!)
+wait_port "$MARMOT_PORT"
+wait_port "$MARIADB_PORT"
+
+run() { # server port workload -> "tps qps p95"
+	local port=$2 w=$3
+	local sb=(sysbench "$w" --db-driver=mysql --mysql-host=127.0.0.1 --mysql-port="$port" --mysql-user=root
+		--mysql-db=sbtest --tables="$TABLES" --table-size="$SIZE" --auto-inc=off)
+	mysql --protocol=TCP -h 127.0.0.1 -P "$port" -u root --skip-ssl -e 'DROP DATABASE IF EXISTS sbtest; CREATE DATABASE sbtest'
+	"${sb[@]}" prepare >/dev/null
+	local out
+	out=$("${sb[@]}" --threads="$THREADS" --time="$TIME" run)
+	"${sb[@]}" cleanup >/dev/null
+	local tps qps p95
+	tps=$(sed -n 's/.*transactions: *[0-9]* *(\([0-9.]*\) per sec.*/\1/p' <<<"$out")
+	qps=$(sed -n 's/.*queries: *[0-9]* *(\([0-9.]*\) per sec.*/\1/p' <<<"$out")
+	p95=$(sed -n 's/.*95th percentile: *\([0-9.]*\).*/\1/p' <<<"$out")
+	echo "$tps $qps $p95"
+}
+
+echo "sysbench $(sysbench --version | awk '{print $2}'), $THREADS threads, $TABLES tables x $SIZE rows, ${TIME}s per run, $(nproc) cores"
+echo
+echo "| workload | marmot tps | marmot qps | marmot p95 ms | MariaDB tps | MariaDB qps | MariaDB p95 ms | tps ratio |"
+echo "|---|---|---|---|---|---|---|---|"
+for w in $WORKLOADS; do
+	read -r mt mq mp <<<"$(run marmot "$MARMOT_PORT" "$w")"
+	read -r dt dq dp <<<"$(run mariadb "$MARIADB_PORT" "$w")"
+	ratio=$(awk -v a="$mt" -v b="$dt" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
+	echo "| $w | $mt | $mq | $mp | $dt | $dq | $dp | $ratio |"
+done
