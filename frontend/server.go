@@ -275,6 +275,7 @@ func (srv *Server) Close() error {
 	}
 	srv.mu.Unlock()
 	srv.wg.Wait()
+	closeInfoSchema(srv.mat)
 	return nil
 }
 

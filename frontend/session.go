@@ -57,6 +57,10 @@ func (s *Session) close() {
 
 // UseDB handles COM_INIT_DB.
 func (s *Session) UseDB(name string) error {
+	if isInfoSchema(name) {
+		s.db = infoSchemaDB
+		return nil
+	}
 	if _, err := s.srv.mat.DB(name); err != nil {
 		return myErr(mysql.ER_BAD_DB_ERROR, "42000", "Unknown database '%s'", name)
 	}
@@ -215,6 +219,9 @@ func (s *Session) HandleStmtClose(ctx any) error {
 
 // HandleFieldList handles COM_FIELD_LIST (the mysql CLI's table completion).
 func (s *Session) HandleFieldList(table, wildcard string) ([]*mysql.Field, error) {
+	if isInfoSchema(s.db) {
+		return infoSchemaFieldList(table)
+	}
 	d, err := s.currentDB()
 	if err != nil {
 		return nil, err
@@ -313,7 +320,7 @@ func (s *Session) run(query string, args []any, binary bool) (*mysql.Result, err
 	}
 	ctx := context.Background()
 	for i, st := range stmts {
-		if st.Kind != transpile.Show || st.Show == nil || (st.Show.Kind != "warnings" && st.Show.Kind != "errors") {
+		if st.Kind != transpile.Show || st.Show == nil || (!strings.HasSuffix(st.Show.Kind, "warnings") && !strings.HasSuffix(st.Show.Kind, "errors")) {
 			s.warnings = nil
 		}
 		res, err := s.exec(ctx, st, args, binary)
@@ -405,6 +412,9 @@ func (s *Session) exec(ctx context.Context, st transpile.Statement, args []any, 
 // read serves a query from the read pool, or from the transaction's own
 // connection once it has written (so it sees its own changes).
 func (s *Session) read(ctx context.Context, st transpile.Statement, args []any, binary bool) (*mysql.Result, error) {
+	if isInfoSchema(st.Database) || (st.Database == "" && isInfoSchema(s.db)) {
+		return s.infoSchema(ctx, st, args, binary)
+	}
 	var c *materializer.Conn
 	if s.txn != nil && (st.Database == "" || st.Database == s.txn.DB().Name()) {
 		c = s.txn.Conn()
