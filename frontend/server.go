@@ -126,6 +126,10 @@ func New(opts Options) (*Server, error) {
 		sessions: map[uint32]*Session{}, started: time.Now(), decoy: rand.Text()}
 	srv.conf = server.NewServerWithAuth(opts.Version, mysql.DEFAULT_COLLATION_ID, mysql.AUTH_NATIVE_PASSWORD, nil, nil,
 		&authProvider{users: opts.Users})
+	// LOAD DATA LOCAL INFILE: the client may send files it is asked for.
+	if err := srv.conf.SetCapability(mysql.CLIENT_LOCAL_FILES); err != nil {
+		return nil, err
+	}
 	if opts.CacheSize > 0 {
 		c, err := lru.New[string, []transpile.Statement](opts.CacheSize)
 		if err != nil {

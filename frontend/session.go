@@ -405,6 +405,8 @@ func (s *Session) exec(ctx context.Context, st transpile.Statement, args []any, 
 		return s.set(ctx, st)
 	case transpile.Noop:
 		return okResult(0, 0), nil
+	case transpile.LoadData:
+		return s.loadData(ctx, st)
 	}
 	return nil, myErr(mysql.ER_NOT_SUPPORTED_YET, "42000", "This version of marmot doesn't yet support '%s'", st.Kind)
 }
