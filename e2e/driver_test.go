@@ -185,3 +185,38 @@ func TestMultiStatements(t *testing.T) {
 		t.Fatalf("rows = %d, want 3 (the statement before the error ran, the one after did not)", cnt)
 	}
 }
+
+// TestOnUpdateCurrentTimestamp: an ON UPDATE CURRENT_TIMESTAMP column
+// changes when another column does, not on a no-op update nor when set
+// explicitly; the value is the origin's (a rebuild from the log, which
+// applies images without firing the trigger, gives the same rows).
+func TestOnUpdateCurrentTimestamp(t *testing.T) {
+	n := StartNode(t)
+	db := n.DB(t, "marmot")
+	mustExec(t, db, "CREATE TABLE u (id INT PRIMARY KEY, v INT, updated TIMESTAMP NOT NULL DEFAULT '2000-01-01 00:00:00' ON UPDATE CURRENT_TIMESTAMP)")
+	mustExec(t, db, "INSERT INTO u (id, v) VALUES (1, 1), (2, 2), (3, 3)")
+	mustExec(t, db, "UPDATE u SET v = 10 WHERE id = 1")
+	mustExec(t, db, "UPDATE u SET v = v WHERE id = 2")
+	mustExec(t, db, "UPDATE u SET v = 30, updated = '2001-01-01 00:00:00' WHERE id = 3")
+	got := map[int]string{}
+	rows, err := db.Query("SELECT id, updated FROM u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id int
+		var ts string
+		rows.Scan(&id, &ts)
+		got[id] = ts
+	}
+	rows.Close()
+	if got[1] == "2000-01-01 00:00:00" || got[2] != "2000-01-01 00:00:00" || got[3] != "2001-01-01 00:00:00" {
+		t.Fatalf("timestamps after updates: %v", got)
+	}
+	var ddl, name string
+	db.QueryRow("SHOW CREATE TABLE u").Scan(&name, &ddl)
+	if !strings.Contains(ddl, "ON UPDATE CURRENT_TIMESTAMP") {
+		t.Errorf("SHOW CREATE TABLE lost ON UPDATE:\n%s", ddl)
+	}
+	compareWithRebuild(t, n, "marmot", "u")
+}

@@ -177,10 +177,7 @@ func newMemoryDB(dsn string, envs *sync.Map) *sql.DB {
 	drv := &sqlite3.SQLiteDriver{ConnectHook: func(sc *sqlite3.SQLiteConn) error {
 		env := &materializer.Env{}
 		envs.Store(sc, env)
-		if ConnectHook != nil {
-			return ConnectHook(sc, env)
-		}
-		return nil
+		return ConnectHook(sc, env)
 	}}
 	return sql.OpenDB(isConnector{drv: drv, dsn: dsn})
 }

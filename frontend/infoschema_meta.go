@@ -76,6 +76,7 @@ type colMeta struct {
 	dflt     sql.NullString // default as SQLite text ('x', 0, CURRENT_TIMESTAMP, (expr))
 	pkPos    int            // position in the primary key (1-based), 0 if none
 	autoInc  bool
+	onUpdate bool // ON UPDATE CURRENT_TIMESTAMP (kept by a hidden trigger)
 	genExpr  string // generated column expression (SQLite text)
 	stored   bool
 	collate  string
@@ -131,6 +132,7 @@ func hiddenName(n string) bool {
 
 // loadDBMeta reads every table, view and trigger of the database q reads.
 func loadDBMeta(ctx context.Context, q queryer) (*dbMeta, error) {
+	onUpdate := map[string]bool{} // table\x00column
 	rows, err := q.QueryContext(ctx, `SELECT rowid, type, name, tbl_name, sql FROM sqlite_master WHERE type IN ('table','view','index','trigger') ORDER BY rowid`)
 	if err != nil {
 		return nil, err
@@ -178,10 +180,18 @@ func loadDBMeta(ctx context.Context, q queryer) (*dbMeta, error) {
 			}
 			m.tables = append(m.tables, t)
 		case "trigger":
+			if col, ok := strings.CutPrefix(o.name, "__marmot_onupd__"+o.tbl+"__"); ok {
+				onUpdate[o.tbl+"\x00"+col] = true
+			}
 			if hiddenName(o.name) || hiddenName(o.tbl) {
 				continue
 			}
 			m.triggers = append(m.triggers, parseTrigger(o.name, o.tbl, o.text))
+		}
+	}
+	for _, t := range m.tables {
+		for _, c := range t.cols {
+			c.onUpdate = onUpdate[t.name+"\x00"+c.name]
 		}
 	}
 	sort.Slice(m.tables, func(i, j int) bool { return m.tables[i].name < m.tables[j].name })
@@ -227,7 +237,24 @@ func loadTableMeta(ctx context.Context, q queryer, name string) (*tableMeta, boo
 	if err != nil {
 		return nil, false, err
 	}
-	return t, true, nil
+	prefix := "__marmot_onupd__" + name + "__"
+	trows, err := q.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? AND substr(name, 1, ?) = ?`, name, len(prefix), prefix)
+	if err != nil {
+		return nil, false, err
+	}
+	defer trows.Close()
+	for trows.Next() {
+		var n string
+		if err := trows.Scan(&n); err != nil {
+			return nil, false, err
+		}
+		for _, c := range t.cols {
+			if c.name == strings.TrimPrefix(n, prefix) {
+				c.onUpdate = true
+			}
+		}
+	}
+	return t, true, trows.Err()
 }
 
 func loadTableMetaSQL(ctx context.Context, q queryer, name string, view bool, text string, indexIDs map[string]int64) (*tableMeta, error) {

@@ -14,6 +14,7 @@ import (
 	"github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-mysql-org/go-mysql/server"
 	lru "github.com/hashicorp/golang-lru/v2"
+	sqlite3 "github.com/mattn/go-sqlite3"
 
 	"github.com/marmotdb/marmot/frontend/transpile"
 	txlog "github.com/marmotdb/marmot/log"
@@ -285,7 +286,16 @@ func (srv *Server) Close() error {
 
 // ConnectHook registers marmot's SQL functions on each SQLite connection;
 // pass it to materializer.Options.ConnectHook.
-var ConnectHook = (&Server{version: Version}).registerFunctions
+func ConnectHook(c *sqlite3.SQLiteConn, env *materializer.Env) error {
+	if err := (&Server{version: Version}).registerFunctions(c, env); err != nil {
+		return err
+	}
+	// marmot_capturing() is true while a client statement executes (the
+	// session is set), false while the applier applies change sets: triggers
+	// that compute values (ON UPDATE CURRENT_TIMESTAMP) run only at the
+	// origin, and replicas store what it chose.
+	return c.RegisterFunc("marmot_capturing", func() bool { return env.Session != nil }, false)
+}
 
 func (srv *Server) sysVar(s *Session, name string) any {
 	return sysVar(s, name)

@@ -707,7 +707,16 @@ func (s *Session) ddl(ctx context.Context, st transpile.Statement) (*mysql.Resul
 	}
 	c := t.Conn()
 	c.Env.Session = s
+	ddlSQL := st.SQL
 	_, err = c.ExecContext(ctx, st.SQL)
+	if err == nil && len(st.OnUpdateNow) > 0 {
+		var trig string
+		if trig, err = onUpdateTriggers(ctx, c, st.Table, st.OnUpdateNow); err == nil {
+			if _, err = c.ExecContext(ctx, trig); err == nil {
+				ddlSQL += ";\n" + trig
+			}
+		}
+	}
 	c.Env.Session = nil
 	if err != nil {
 		_ = t.Rollback()
@@ -717,7 +726,7 @@ func (s *Session) ddl(ctx context.Context, st transpile.Statement) (*mysql.Resul
 		if len(rows.Rows) > 0 {
 			return rows // statements like TRUNCATE that SQLite runs as row deletes
 		}
-		cs := &marmotv1.ChangeSet{Id: rows.Id, Database: d.Name(), Ddl: st.SQL}
+		cs := &marmotv1.ChangeSet{Id: rows.Id, Database: d.Name(), Ddl: ddlSQL}
 		if st.Table != "" {
 			cs.DdlTables = []string{st.Table}
 		}
@@ -763,4 +772,46 @@ func (s *Session) dropDatabase(ctx context.Context, name string, ifExists bool) 
 		return nil, err
 	}
 	return okResult(0, 0), nil
+}
+
+// onUpdateTriggers builds the triggers that keep ON UPDATE CURRENT_TIMESTAMP
+// columns: after an UPDATE that changed some other column and did not set
+// the timestamp itself, the column becomes now(). They fire only while a
+// statement is being captured (marmot_capturing()), never when a change
+// set is applied, so every node stores the value the origin chose. They
+// replicate as part of the DDL. Columns added to the table later are not
+// among the "other columns" until the table's ON UPDATE column is redefined.
+func onUpdateTriggers(ctx context.Context, c *materializer.Conn, table string, cols []string) (string, error) {
+	rows, err := c.QueryContext(ctx, "SELECT name FROM pragma_table_info(?)", table)
+	if err != nil {
+		return "", err
+	}
+	var all []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return "", err
+		}
+		all = append(all, n)
+	}
+	rows.Close()
+	q := func(id string) string { return `"` + strings.ReplaceAll(id, `"`, `""`) + `"` }
+	var out []string
+	for _, col := range cols {
+		var changed []string
+		for _, o := range all {
+			if !strings.EqualFold(o, col) {
+				changed = append(changed, "NEW."+q(o)+" IS NOT OLD."+q(o))
+			}
+		}
+		if len(changed) == 0 {
+			continue
+		}
+		name := "__marmot_onupd__" + table + "__" + col
+		out = append(out, "DROP TRIGGER IF EXISTS "+q(name), fmt.Sprintf(
+			"CREATE TRIGGER %s AFTER UPDATE ON %s FOR EACH ROW WHEN marmot_capturing() AND NEW.%s IS OLD.%s AND (%s) BEGIN UPDATE %s SET %s = now() WHERE rowid = NEW.rowid; END",
+			q(name), q(table), q(col), q(col), strings.Join(changed, " OR "), q(table), q(col)))
+	}
+	return strings.Join(out, ";\n"), nil
 }

@@ -110,6 +110,9 @@ func columnDDL(c *colMeta, exprs bool) string {
 	if !gen && !c.autoInc {
 		b.WriteString(defaultDDL(c))
 	}
+	if c.onUpdate {
+		b.WriteString(" ON UPDATE CURRENT_TIMESTAMP")
+	}
 	if c.autoInc {
 		b.WriteString(" AUTO_INCREMENT")
 	}
