@@ -76,7 +76,7 @@ type colMeta struct {
 	dflt     sql.NullString // default as SQLite text ('x', 0, CURRENT_TIMESTAMP, (expr))
 	pkPos    int            // position in the primary key (1-based), 0 if none
 	autoInc  bool
-	onUpdate bool // ON UPDATE CURRENT_TIMESTAMP (kept by a hidden trigger)
+	onUpdate bool   // ON UPDATE CURRENT_TIMESTAMP (kept by a hidden trigger)
 	genExpr  string // generated column expression (SQLite text)
 	stored   bool
 	collate  string
