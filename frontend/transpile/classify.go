@@ -322,7 +322,7 @@ func createTrigger(db string, pc piece, ov *overlay) (*Statement, error, bool) {
 		out = append(out, tr.SQL+";")
 	}
 	st.SQL = "CREATE TRIGGER IF NOT EXISTS " + qid(name) + " " + timing.val + " " + event.val + " ON " + qid(table) +
-		" FOR EACH ROW BEGIN " + strings.Join(out, " ") + " END"
+		" FOR EACH ROW WHEN marmot_capturing() BEGIN " + strings.Join(out, " ") + " END"
 	return st, nil, true
 }
 

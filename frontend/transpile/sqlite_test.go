@@ -71,7 +71,7 @@ var testDDL = map[string][]string{
 // stubFuncs are the MySQL functions the executor registers; the test
 // registers stubs so that SQLite accepts statements calling them.
 var stubFuncs = []string{
-	"marmot_auto_id", "marmot_sysvar", "marmot_uservar", "now", "curdate", "curtime", "sysdate",
+	"marmot_auto_id", "marmot_capturing", "marmot_sysvar", "marmot_uservar", "now", "curdate", "curtime", "sysdate",
 	"utc_timestamp", "utc_date", "utc_time", "last_insert_id", "database", "found_rows", "row_count",
 	"user", "current_user", "version", "connection_id", "uuid", "rand", "regexp", "regexp_like",
 	"date_format", "unix_timestamp", "from_unixtime", "str_to_date", "datediff", "convert_tz",
