@@ -220,3 +220,31 @@ func TestOnUpdateCurrentTimestamp(t *testing.T) {
 	}
 	compareWithRebuild(t, n, "marmot", "u")
 }
+
+// TestDecimalSemantics: DECIMAL compares and sorts as a number and reads
+// back with its scale; month arithmetic clamps like MySQL's.
+func TestDecimalSemantics(t *testing.T) {
+	n := StartNode(t)
+	db := n.DB(t, "marmot")
+	mustExec(t, db, "CREATE TABLE prices (id INT PRIMARY KEY, price DECIMAL(10,2))")
+	mustExec(t, db, "INSERT INTO prices VALUES (1, 5), (2, '100.50'), (3, 20.1)")
+	var ids []string
+	rows, err := db.Query("SELECT id, price FROM prices WHERE price > 10 ORDER BY price")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id, p string
+		rows.Scan(&id, &p)
+		ids = append(ids, id+"="+p)
+	}
+	rows.Close()
+	if strings.Join(ids, ",") != "3=20.10,2=100.50" {
+		t.Fatalf("price > 10 ORDER BY price: %v", ids)
+	}
+	var d string
+	db.QueryRow("SELECT DATE_ADD('2024-01-31', INTERVAL 1 MONTH)").Scan(&d)
+	if !strings.HasPrefix(d, "2024-02-29") {
+		t.Fatalf("DATE_ADD('2024-01-31', INTERVAL 1 MONTH) = %s, want 2024-02-29", d)
+	}
+}

@@ -194,7 +194,7 @@ func textValue(v any) []byte {
 	case uint64:
 		return strconv.AppendUint(nil, x, 10)
 	case float64:
-		return strconv.AppendFloat(nil, x, 'g', -1, 64)
+		return []byte(mfFmtDouble(x)) // MySQL's form: 1000000, not 1e+06
 	case string:
 		return []byte(x)
 	case []byte:

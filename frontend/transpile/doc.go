@@ -60,7 +60,7 @@
 //	TINYINT(1), BOOL, BOOLEAN                TINYINT(1)                    INTEGER
 //	TINYINT..BIGINT [UNSIGNED] (width)       BIGINT UNSIGNED, INT ...      INTEGER  (display width, ZEROFILL dropped)
 //	INT AUTO_INCREMENT PRIMARY KEY           INTEGER PRIMARY KEY AUTOINCREMENT  INTEGER (64-bit rowid)
-//	DECIMAL(p,s), NUMERIC, DEC, FIXED        DECIMAL_TEXT(p,s)             TEXT     (exact decimal text kept)
+//	DECIMAL(p,s), NUMERIC, DEC, FIXED        DECIMAL(p,s)                  NUMERIC  (compares as a number)
 //	FLOAT, DOUBLE, REAL [(m,d)] [UNSIGNED]   FLOAT, DOUBLE, REAL ...       REAL
 //	CHAR(n), VARCHAR(n), *TEXT               CHAR(n), VARCHAR(n), *TEXT    TEXT     (charset/collation dropped)
 //	BINARY(n), VARBINARY(n)                  BINARY_BLOB(n), VARBINARY_BLOB(n)  BLOB
@@ -75,9 +75,12 @@
 //
 // Type synonyms vitess cannot parse (DEC, FIXED, DOUBLE PRECISION, NCHAR,
 // NATIONAL VARCHAR, LONG VARCHAR, INT1..INT8, MIDDLEINT, FLOAT4/8, SERIAL) are
-// rewritten before parsing. DECIMAL_TEXT keeps the exact digits of values
-// inserted as strings; note that comparisons and ORDER BY on a TEXT column are
-// textual unless the other operand or a CAST makes them numeric.
+// rewritten before parsing. DECIMAL columns have NUMERIC affinity so that
+// `price > 100` and ORDER BY compare numbers (a TEXT column would compare
+// '5.00' > '100' as text); values are stored as integers or doubles, so
+// digits beyond double precision (about 15 significant) are not exact, and
+// the frontend prints them with the column's scale (2.5 in DECIMAL(10,2)
+// reads back 2.50).
 //
 // Kept: NOT NULL, DEFAULT (literals, NULL, CURRENT_TIMESTAMP/NOW() →
 // CURRENT_TIMESTAMP, MySQL 8 expression defaults in parentheses; '0000-00-00

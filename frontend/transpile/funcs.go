@@ -108,6 +108,16 @@ func (t *tx) funcExpr(n *sqlparser.FuncExpr) string {
 	return fn + "(" + t.exprs(args) + ")"
 }
 
+// floorMonths adds SQLite's 'floor' modifier after month and year steps:
+// MySQL clamps to the month's last day (Jan 31 + 1 month = Feb 29), SQLite
+// otherwise overflows into the next month.
+func floorMonths(unit string, mods []string) []string {
+	if unit == "months" || unit == "years" {
+		return append(mods, "'floor'")
+	}
+	return mods
+}
+
 // intervalModifiers renders the SQLite date modifiers for "INTERVAL n unit";
 // neg negates n (DATE_SUB).
 func (t *tx) intervalModifiers(interval sqlparser.Expr, unit sqlparser.IntervalType, neg bool) []string {
@@ -142,7 +152,7 @@ func (t *tx) intervalModifiers(interval sqlparser.Expr, unit sqlparser.IntervalT
 				if neg {
 					f = -f
 				}
-				return []string{sqlStr(modifier(f, p.name))}
+				return floorMonths(p.name, []string{sqlStr(modifier(f, p.name))})
 			}
 		}
 		v := "(" + t.expr(interval) + ")"
@@ -152,7 +162,7 @@ func (t *tx) intervalModifiers(interval sqlparser.Expr, unit sqlparser.IntervalT
 		if neg {
 			v = "(-" + v + ")"
 		}
-		return []string{v + " || ' " + p.name + "'"}
+		return floorMonths(p.name, []string{v + " || ' " + p.name + "'"})
 	}
 	// compound units ('1:30' HOUR_MINUTE, '1 2' DAY_HOUR, ...): literal values only
 	lit, ok := interval.(*sqlparser.Literal)

@@ -65,7 +65,7 @@ func mapType(ct *sqlparser.ColumnType) colType {
 		if ct.Scale != nil {
 			s = *ct.Scale
 		}
-		return colType{decl: "DECIMAL_TEXT(" + strconv.Itoa(p) + "," + strconv.Itoa(s) + ")", implicit: "'0'"}
+		return colType{decl: "DECIMAL(" + strconv.Itoa(p) + "," + strconv.Itoa(s) + ")", implicit: "0"}
 	case "DATE":
 		return colType{decl: "DATE", implicit: "'0000-00-00'"}
 	case "DATETIME", "TIMESTAMP":
