@@ -90,6 +90,9 @@ func (t *tx) columnDef(table string, cd *sqlparser.ColumnDefinition, inlineKeys 
 	if o == nil {
 		o = &sqlparser.ColumnTypeOptions{}
 	}
+	if caseInsensitive(cd.Type, o) {
+		b.WriteString(" COLLATE NOCASE")
+	}
 	if o.Null != nil && !*o.Null {
 		b.WriteString(" NOT NULL")
 	}
@@ -652,4 +655,20 @@ func (t *tx) addColumn(table, tref string, cd *sqlparser.ColumnDefinition) []str
 		stmts = append(stmts, "CREATE UNIQUE INDEX IF NOT EXISTS "+indexName(table, name)+" ON "+tref+" ("+qid(name)+")")
 	}
 	return stmts
+}
+
+// caseInsensitive reports whether a column compares like MySQL's default
+// _ci collations: character columns do, unless declared binary or with a
+// _bin/binary collation. SQLite's NOCASE folds ASCII letters only.
+func caseInsensitive(ct *sqlparser.ColumnType, o *sqlparser.ColumnTypeOptions) bool {
+	switch strings.ToUpper(ct.Type) {
+	case "CHAR", "VARCHAR", "TINYTEXT", "TEXT", "MEDIUMTEXT", "LONGTEXT", "ENUM", "SET":
+	default:
+		return false
+	}
+	if ct.Charset.Binary || strings.EqualFold(ct.Charset.Name, "binary") {
+		return false
+	}
+	c := strings.ToLower(o.Collate)
+	return !strings.HasSuffix(c, "_bin") && c != "binary"
 }
