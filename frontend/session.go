@@ -447,6 +447,11 @@ func (s *Session) read(ctx context.Context, st transpile.Statement, args []any, 
 		return nil, err
 	}
 	s.foundRows, s.rowCount = int64(len(data)), -1
+	if st.CalcFoundRows && st.FoundRowsSQL != "" && st.FoundRowsParams <= len(args) {
+		if err := c.QueryRowContext(ctx, st.FoundRowsSQL, args[:st.FoundRowsParams]...).Scan(&s.foundRows); err != nil {
+			return nil, err
+		}
+	}
 	return buildResult(cols, data, binary), nil
 }
 

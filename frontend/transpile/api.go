@@ -140,6 +140,10 @@ type Statement struct {
 	Params int
 	// CalcFoundRows is true when the SELECT had SQL_CALC_FOUND_ROWS (stripped from SQL).
 	CalcFoundRows bool
+	// FoundRowsSQL counts the rows the SELECT would return without LIMIT
+	// (for FOUND_ROWS()); it takes the first FoundRowsParams arguments.
+	FoundRowsSQL    string
+	FoundRowsParams int
 	// OnUpdateNow lists the columns declared ON UPDATE CURRENT_TIMESTAMP in a
 	// CREATE TABLE / ALTER TABLE; the executor maintains them.
 	OnUpdateNow []string

@@ -93,6 +93,14 @@ func (t *tx) selectStr(sel *sqlparser.Select, top bool) string {
 	}
 	if sel.SQLCalcFoundRows {
 		t.calcFoundRows = true
+		if top && t.foundRowsSQL == "" {
+			// FOUND_ROWS() counts the rows without LIMIT: the same query
+			// without ORDER BY and LIMIT, counted.
+			cp := *sel
+			cp.OrderBy, cp.Limit, cp.SQLCalcFoundRows = nil, nil, false
+			t.foundRowsSQL = "SELECT count(*) FROM (" + t.selectStr(&cp, false) + ")"
+			t.foundRowsParams = countParams(&cp)
+		}
 	}
 	var b strings.Builder
 	b.WriteString(t.with(sel.With))

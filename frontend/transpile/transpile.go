@@ -67,8 +67,10 @@ type tx struct {
 	hexAsBlob bool   // 0x... literals are binary strings (INSERT VALUES items)
 	inTrigger bool   // translating a trigger body statement (SQLite forbids WITH there)
 
-	calcFoundRows bool
-	onUpdateNow   []string
+	calcFoundRows   bool
+	foundRowsSQL    string
+	foundRowsParams int
+	onUpdateNow     []string
 }
 
 func (t *tx) fail(e *Error) {
@@ -239,6 +241,7 @@ func translateIn(db string, stmt sqlparser.Statement, pc piece, ov *overlay, num
 		st.OnUpdateNow = t.onUpdateNow
 	}
 	st.CalcFoundRows = st.CalcFoundRows || t.calcFoundRows
+	st.FoundRowsSQL, st.FoundRowsParams = t.foundRowsSQL, t.foundRowsParams
 	return st, nil
 }
 
