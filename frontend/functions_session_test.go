@@ -1,42 +1,17 @@
 package frontend
 
 import (
-	"context"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"testing"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
-
-	txlog "github.com/marmotdb/marmot/log"
-	"github.com/marmotdb/marmot/materializer"
 )
 
-// mfTestSession opens a log, a materializer with ConnectHook and a server
-// on a temp dir, and returns a session using database "app".
+// mfTestSession returns a session (id 42, user app_user) using database "app".
 func mfTestSession(t *testing.T) *Session {
 	t.Helper()
-	dir := t.TempDir()
-	l, err := txlog.Open(txlog.Options{Dir: filepath.Join(dir, "log"), NodeID: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := materializer.Open(context.Background(), materializer.Options{Dir: filepath.Join(dir, "db"), Log: l, ConnectHook: ConnectHook})
-	if err != nil {
-		l.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close(); l.Close() })
-	ids, err := l.NewIDGenerator(txlog.IDCompact, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := New(Options{Materializer: m, Committer: LocalCommitter(l), IDs: ids})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := srv.newSession(42, "app_user")
+	s := openTestServer(t).newSession(42, "app_user")
 	for _, q := range []string{"CREATE DATABASE app", "USE app"} {
 		if _, err := s.HandleQuery(q); err != nil {
 			t.Fatalf("%s: %v", q, err)

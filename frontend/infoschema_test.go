@@ -62,9 +62,9 @@ const (
 	pairsDDL  = "CREATE TABLE pairs (a INT NOT NULL, b VARCHAR(20) NOT NULL, c INT, v VARBINARY(16), f BIT(8) DEFAULT b'101', g GEOMETRY, PRIMARY KEY (a, b), UNIQUE KEY bc (b, c))"
 )
 
-// newShowTestSession opens a log, materializer and server on a temp dir and
-// returns a session whose database "app" holds the given MySQL tables.
-func newShowTestSession(t *testing.T, ddl ...string) *Session {
+// openTestServer opens a log, a materializer with marmot's functions and a
+// server on a temp dir; everything closes with the test.
+func openTestServer(t *testing.T) *Server {
 	t.Helper()
 	dir := t.TempDir()
 	l, err := txlog.Open(txlog.Options{Dir: filepath.Join(dir, "log"), NodeID: 1})
@@ -86,7 +86,14 @@ func newShowTestSession(t *testing.T, ddl ...string) *Session {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { closeInfoSchema(m) })
-	s := srv.newSession(1, "root")
+	return srv
+}
+
+// newShowTestSession returns a session whose database "app" holds the
+// given MySQL tables.
+func newShowTestSession(t *testing.T, ddl ...string) *Session {
+	t.Helper()
+	s := openTestServer(t).newSession(1, "root")
 	mustExec(t, s, "CREATE DATABASE app")
 	mustExec(t, s, "USE app")
 	for _, q := range ddl {
