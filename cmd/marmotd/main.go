@@ -161,9 +161,12 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if cfg.Prometheus.Enabled {
 		mux.Handle("/metrics", promhttp.Handler())
 	}
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.Handle("/debug/pprof/goroutine", pprof.Handler("goroutine"))
+	if cfg.Logging.Verbose {
+		// Profiling reveals internals; only when asked for (no admin auth yet).
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.Handle("/debug/pprof/goroutine", pprof.Handler("goroutine"))
+	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	hs := &http.Server{Addr: cfg.Cluster.GRPCAddr(), Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	hl, err := net.Listen("tcp", hs.Addr)
