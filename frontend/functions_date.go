@@ -328,40 +328,41 @@ func mfExtract(unitArg, v any) any {
 	return nil
 }
 
-// mfWeek is WEEK(d[, mode]); mode defaults to 0 (default_week_format).
-func mfWeek(args ...any) any {
+// mfWeekArgs reads WEEK/YEARWEEK's (date[, mode]); mode defaults to 0
+// (default_week_format). ok=false means the result is NULL.
+func mfWeekArgs(args []any) (mfMtime, int, bool) {
 	if len(args) < 1 || len(args) > 2 {
-		return nil
+		return mfMtime{}, 0, false
 	}
 	t, ok := mfParseDatetime(args[0])
 	if !ok || !t.validDate() {
-		return nil
+		return mfMtime{}, 0, false
 	}
 	mode := int64(0)
 	if len(args) == 2 {
 		if mode, ok = mfArgInt(args[1]); !ok {
-			return nil
+			return mfMtime{}, 0, false
 		}
 	}
-	w, _ := mfCalcWeek(t, mfWeekMode(int(mode)))
+	return t, mfWeekMode(int(mode)), true
+}
+
+// mfWeek is WEEK(d[, mode]).
+func mfWeek(args ...any) any {
+	t, mode, ok := mfWeekArgs(args)
+	if !ok {
+		return nil
+	}
+	w, _ := mfCalcWeek(t, mode)
 	return int64(w)
 }
 
 func mfYearweek(args ...any) any {
-	if len(args) < 1 || len(args) > 2 {
+	t, mode, ok := mfWeekArgs(args)
+	if !ok {
 		return nil
 	}
-	t, ok := mfParseDatetime(args[0])
-	if !ok || !t.validDate() {
-		return nil
-	}
-	mode := int64(0)
-	if len(args) == 2 {
-		if mode, ok = mfArgInt(args[1]); !ok {
-			return nil
-		}
-	}
-	w, y := mfCalcWeek(t, mfWeekMode(int(mode))|mfWeekYear)
+	w, y := mfCalcWeek(t, mode|mfWeekYear)
 	return int64(y*100 + w)
 }
 
