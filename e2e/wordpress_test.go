@@ -366,9 +366,7 @@ func TestWordPress(t *testing.T) {
 	}
 	w.rest("draft post", "POST", "/wp/v2/posts", nonce, map[string]any{"title": "Scratch", "status": "draft"}, http.StatusCreated, &scratch)
 	w.rest("delete post", "DELETE", fmt.Sprintf("/wp/v2/posts/%d?force=true", scratch.ID), nonce, nil, http.StatusOK, nil)
-	// The taxonomy query (the category archive's; /category/<slug>/ itself
-	// is not routed: the rewrite rules flushed during install lack the
-	// category rules, see the report in the issue).
+	// The taxonomy query of the category archive, through REST.
 	var inCat []struct {
 		ID int64 `json:"id"`
 	}
@@ -377,6 +375,12 @@ func TestWordPress(t *testing.T) {
 		t.Fatalf("posts in category %d: %+v, want post %d", cat.ID, inCat, post.ID)
 	}
 	w.get("post after edit", fmt.Sprintf("/?p=%d", post.ID), http.StatusOK, "edited.", "Burrowing is consensus-free.")
+	// WordPress 6.1's install stores rewrite rules without the taxonomy
+	// rules (is_admin() and permalink_structure are both false when the
+	// category permastruct would be registered); MariaDB gives the same
+	// 404. Visiting Settings → Permalinks flushes them, as an admin would.
+	w.get("permalink settings", "/wp-admin/options-permalink.php", http.StatusOK)
+	w.get("category archive", "/category/rodents/", http.StatusOK, "zanzibarian")
 
 	t.Logf("%d queries, %d expected install-time database errors (missing tables), %v",
 		len(w.queries()), len(w.dbErrors(true)), time.Since(start))
