@@ -107,7 +107,14 @@ func (n *Node) Start() {
 	marmotd, _ := binaries(n.t)
 	args := append([]string{"--data-dir", n.Dir, "--mysql-port", fmt.Sprint(n.MySQLPort), "--grpc-port", fmt.Sprint(n.HTTPPort)}, n.Args...)
 	n.cmd = exec.Command(marmotd, args...)
-	n.cmd.Env = append(os.Environ(), "MARMOT_MYSQL_BIND_ADDRESS=127.0.0.1", "MARMOT_CLUSTER_GRPC_BIND_ADDRESS=127.0.0.1")
+	// marmotd refuses unknown MARMOT_* variables; the test's own knobs
+	// (MARMOT_CRASH_LOOPS) must not reach it.
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "MARMOT_") {
+			n.cmd.Env = append(n.cmd.Env, kv)
+		}
+	}
+	n.cmd.Env = append(n.cmd.Env, "MARMOT_MYSQL_BIND_ADDRESS=127.0.0.1", "MARMOT_CLUSTER_GRPC_BIND_ADDRESS=127.0.0.1")
 	n.cmd.Env = append(n.cmd.Env, n.Env...)
 	n.logs = &lockedBuffer{}
 	n.cmd.Stdout, n.cmd.Stderr = n.logs, n.logs
