@@ -1,0 +1,370 @@
+package frontend
+
+// The write path of a session: capture, append under the writer, wait for
+// the commit point and the view; DDL and database changes.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+
+	"github.com/marmotdb/marmot/frontend/transpile"
+	txlog "github.com/marmotdb/marmot/log"
+	"github.com/marmotdb/marmot/materializer"
+	marmotv1 "github.com/marmotdb/marmot/proto/marmot/v1"
+)
+
+// write runs a DML statement. In autocommit mode it is its own transaction:
+// captured, committed and applied before OK; a conflict re-runs it on the
+// newer state. In an explicit transaction it joins the capture.
+func (s *Session) write(ctx context.Context, st transpile.Statement, args []any) (*mysql.Result, error) {
+	d, err := s.targetDB(st)
+	if err != nil {
+		return nil, err
+	}
+	if s.explicit || !s.autocommit {
+		if s.txn == nil {
+			if s.txn, err = s.beginCapture(ctx, d, true); err != nil {
+				return nil, err
+			}
+			s.syncStatus()
+		} else if s.txn.DB() != d {
+			return nil, myErr(mysql.ER_NOT_SUPPORTED_YET, "42000", "marmot: a transaction may write only one database (this one writes '%s')", s.txn.DB().Name())
+		}
+		mark, err := s.txn.Mark(ctx)
+		if err != nil {
+			return nil, err
+		}
+		res, err := s.execOn(ctx, s.txn.Conn(), st, args)
+		if uerr := s.txn.Unmark(ctx, mark, err != nil); uerr != nil && err == nil {
+			err = uerr
+		}
+		return res, err
+	}
+	const maxAttempts = 100
+	for attempt := 1; ; attempt++ {
+		// The first attempt runs on the view as it is; a retry first
+		// applies what the view lacks, so it sees the winner's write.
+		res, err := s.autocommitOnce(ctx, d, st, args, attempt > 1)
+		var ce *txlog.ConflictError
+		if !errors.As(err, &ce) || attempt >= maxAttempts {
+			return res, err
+		}
+		// Someone else changed a row first: wait until the view has their
+		// version, then run the statement again on it. Retries of one
+		// database take turns, so a hot row degrades to serial execution
+		// instead of livelock.
+		if werr := s.waitVersion(ctx, d, ce.Version); werr != nil {
+			return nil, werr
+		}
+		if attempt == 1 {
+			mu := s.srv.retryLock(d.Name())
+			mu.Lock()
+			defer mu.Unlock()
+		}
+	}
+}
+
+func (s *Session) autocommitOnce(ctx context.Context, d *materializer.DB, st transpile.Statement, args []any, latest bool) (*mysql.Result, error) {
+	t, err := s.beginCapture(ctx, d, latest)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.execOn(ctx, t.Conn(), st, args)
+	if err != nil {
+		_ = t.Rollback()
+		return nil, err
+	}
+	if err := s.finishAndCommit(ctx, t, nil); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// finishAndCommit ends a capture transaction: its change set (or, for DDL,
+// the one ddl builds) is appended while the writer is still held, then
+// the session waits for the commit point and for the view to include it.
+func (s *Session) finishAndCommit(ctx context.Context, t *materializer.Txn, ddl func(rows *marmotv1.ChangeSet) *marmotv1.ChangeSet) error {
+	var cm Commitment
+	cs, err := t.Finish(ctx, func(cs *marmotv1.ChangeSet, seen txlog.Watermark) error {
+		if ddl != nil {
+			*cs = *ddl(cs)
+		}
+		if len(cs.Rows) == 0 && cs.Ddl == "" {
+			return nil
+		}
+		var err error
+		cm, err = s.srv.opts.Committer.Append(cs, seen)
+		return err
+	})
+	if err != nil || cm == nil {
+		return err
+	}
+	return s.awaitCommit(ctx, cs, cm)
+}
+
+// awaitCommit waits for the commit point, then for the view: read your
+// writes.
+func (s *Session) awaitCommit(ctx context.Context, cs *marmotv1.ChangeSet, cm Commitment) error {
+	wctx, cancel := context.WithTimeout(ctx, s.srv.opts.WriteTimeout)
+	defer cancel()
+	if err := cm.Wait(wctx); err != nil {
+		return err
+	}
+	return s.srv.mat.WaitApplied(wctx, cs.Database, cs.Origin, cs.Seq)
+}
+
+func (s *Session) waitVersion(ctx context.Context, d *materializer.DB, v txlog.Version) error {
+	wctx, cancel := context.WithTimeout(ctx, s.srv.opts.WriteTimeout)
+	defer cancel()
+	return d.WaitApplied(wctx, v.HLC.Node, v.Seq)
+}
+
+func (s *Session) beginCapture(ctx context.Context, d *materializer.DB, latest bool) (*materializer.Txn, error) {
+	lctx, cancel := context.WithTimeout(ctx, s.srv.opts.LockWaitTimeout)
+	defer cancel()
+	return d.Begin(lctx, latest)
+}
+
+// execOn runs a write statement on a capture connection and reports its
+// OK packet.
+func (s *Session) execOn(ctx context.Context, c *materializer.Conn, st transpile.Statement, args []any) (*mysql.Result, error) {
+	c.Env.Session = s
+	defer func() { c.Env.Session = nil }()
+	s.stmtInsertID = 0
+	res, err := c.ExecContext(ctx, st.SQL, args...)
+	if err != nil {
+		return nil, err
+	}
+	n, _ := res.RowsAffected()
+	s.rowCount = n
+	return okResult(uint64(n), uint64(s.stmtInsertID)), nil
+}
+
+// autoID backs marmot_auto_id(v): v itself unless it is NULL or 0, else a
+// new cluster-unique id that also becomes LAST_INSERT_ID().
+func (s *Session) autoID(v any) (int64, error) {
+	if v != nil {
+		if n := toInt64(v); n != 0 {
+			if s.stmtInsertID == 0 {
+				s.stmtInsertID = n
+			}
+			return n, nil
+		}
+	}
+	id, err := s.srv.opts.IDs.Next()
+	if err != nil {
+		return 0, err
+	}
+	if s.stmtInsertID == 0 {
+		s.stmtInsertID = id
+		s.lastInsertID = id
+	}
+	return id, nil
+}
+
+// commitChangeSet commits a change set that needs no capture (CREATE and
+// DROP DATABASE): the commit point, then the view.
+func (s *Session) commitChangeSet(ctx context.Context, cs *marmotv1.ChangeSet, seen txlog.Watermark) error {
+	cm, err := s.srv.opts.Committer.Append(cs, seen)
+	if err != nil {
+		return err
+	}
+	return s.awaitCommit(ctx, cs, cm)
+}
+
+// commitTxn ends an explicit (or autocommit=0) transaction with COMMIT.
+func (s *Session) commitTxn(ctx context.Context) error {
+	t := s.txn
+	s.txn, s.explicit = nil, false
+	defer s.syncStatus()
+	if t == nil {
+		return nil
+	}
+	return s.finishAndCommit(ctx, t, nil)
+}
+
+func (s *Session) rollbackTxn() {
+	if s.txn != nil {
+		_ = s.txn.Rollback()
+	}
+	s.txn, s.explicit = nil, false
+	s.syncStatus()
+}
+
+func (s *Session) syncStatus() {
+	if s.conn == nil {
+		return
+	}
+	if s.explicit || s.txn != nil {
+		s.conn.SetStatus(mysql.SERVER_STATUS_IN_TRANS)
+	} else {
+		s.conn.UnsetStatus(mysql.SERVER_STATUS_IN_TRANS)
+	}
+	if s.autocommit {
+		s.conn.SetStatus(mysql.SERVER_STATUS_AUTOCOMMIT)
+	} else {
+		s.conn.UnsetStatus(mysql.SERVER_STATUS_AUTOCOMMIT)
+	}
+}
+
+func (s *Session) savepoint(ctx context.Context, st transpile.Statement) (*mysql.Result, error) {
+	if s.txn == nil {
+		if st.Kind != transpile.Savepoint {
+			return nil, myErr(mysql.ER_SP_DOES_NOT_EXIST, "42000", "SAVEPOINT %s does not exist", st.Savepoint)
+		}
+		if !s.explicit && s.autocommit {
+			return okResult(0, 0), nil // autocommit: the savepoint ends with the statement
+		}
+		d, err := s.currentDB()
+		if err != nil {
+			return nil, err
+		}
+		if s.txn, err = s.beginCapture(ctx, d, true); err != nil {
+			return nil, err
+		}
+		s.syncStatus()
+	}
+	var err error
+	switch st.Kind {
+	case transpile.Savepoint:
+		err = s.txn.Savepoint(ctx, st.Savepoint)
+	case transpile.RollbackTo:
+		err = s.txn.RollbackTo(ctx, st.Savepoint)
+	default:
+		err = s.txn.Release(ctx, st.Savepoint)
+	}
+	if err != nil && strings.Contains(err.Error(), "does not exist") {
+		return nil, myErr(mysql.ER_SP_DOES_NOT_EXIST, "42000", "SAVEPOINT %s does not exist", st.Savepoint)
+	}
+	return okResult(0, 0), err
+}
+
+// ddl runs a schema change as its own transaction (MySQL commits implicitly
+// around DDL): validated by executing it in a capture transaction, then
+// committed to the log as the idempotent statement and applied.
+func (s *Session) ddl(ctx context.Context, st transpile.Statement) (*mysql.Result, error) {
+	if err := s.commitTxn(ctx); err != nil {
+		return nil, err
+	}
+	d, err := s.targetDB(st)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.beginCapture(ctx, d, true)
+	if err != nil {
+		return nil, err
+	}
+	c := t.Conn()
+	c.Env.Session = s
+	ddlSQL := st.SQL
+	_, err = c.ExecContext(ctx, st.SQL)
+	if err == nil && len(st.OnUpdateNow) > 0 {
+		var trig string
+		if trig, err = onUpdateTriggers(ctx, c, st.Table, st.OnUpdateNow); err == nil {
+			if _, err = c.ExecContext(ctx, trig); err == nil {
+				ddlSQL += ";\n" + trig
+			}
+		}
+	}
+	c.Env.Session = nil
+	if err != nil {
+		_ = t.Rollback()
+		return nil, err
+	}
+	err = s.finishAndCommit(ctx, t, func(rows *marmotv1.ChangeSet) *marmotv1.ChangeSet {
+		if len(rows.Rows) > 0 {
+			return rows // statements like TRUNCATE that SQLite runs as row deletes
+		}
+		cs := &marmotv1.ChangeSet{Id: rows.Id, Database: d.Name(), Ddl: ddlSQL}
+		if st.Table != "" {
+			cs.DdlTables = []string{st.Table}
+		}
+		return cs
+	})
+	if err != nil {
+		return nil, err
+	}
+	return okResult(0, 0), nil
+}
+
+func (s *Session) createDatabase(ctx context.Context, name string, ifNotExists bool) (*mysql.Result, error) {
+	if !materializer.ValidName(name) {
+		return nil, myErr(mysql.ER_WRONG_DB_NAME, "42000", "Incorrect database name '%s'", name)
+	}
+	if _, err := s.srv.mat.DB(name); err == nil {
+		if ifNotExists {
+			s.warnings = append(s.warnings, []any{"Note", int64(mysql.ER_DB_CREATE_EXISTS), fmt.Sprintf("Can't create database '%s'; database exists", name)})
+			return &mysql.Result{Warnings: 1}, nil
+		}
+		return nil, myErr(mysql.ER_DB_CREATE_EXISTS, "HY000", "Can't create database '%s'; database exists", name)
+	}
+	cs := &marmotv1.ChangeSet{Id: materializer.NewTxnID(), Database: name, DatabaseOp: marmotv1.DatabaseOp_DATABASE_OP_CREATE}
+	if err := s.commitChangeSet(ctx, cs, nil); err != nil {
+		return nil, err
+	}
+	return okResult(1, 0), nil
+}
+
+func (s *Session) dropDatabase(ctx context.Context, name string, ifExists bool) (*mysql.Result, error) {
+	if _, err := s.srv.mat.DB(name); err != nil {
+		if ifExists {
+			s.warnings = append(s.warnings, []any{"Note", int64(mysql.ER_DB_DROP_EXISTS), fmt.Sprintf("Can't drop database '%s'; database doesn't exist", name)})
+			return &mysql.Result{Warnings: 1}, nil
+		}
+		return nil, myErr(mysql.ER_DB_DROP_EXISTS, "HY000", "Can't drop database '%s'; database doesn't exist", name)
+	}
+	if s.txn != nil && s.txn.DB().Name() == name {
+		s.rollbackTxn()
+	}
+	cs := &marmotv1.ChangeSet{Id: materializer.NewTxnID(), Database: name, DatabaseOp: marmotv1.DatabaseOp_DATABASE_OP_DROP}
+	if err := s.commitChangeSet(ctx, cs, nil); err != nil {
+		return nil, err
+	}
+	return okResult(0, 0), nil
+}
+
+// onUpdateTriggers builds the triggers that keep ON UPDATE CURRENT_TIMESTAMP
+// columns: after an UPDATE that changed some other column and did not set
+// the timestamp itself, the column becomes now(). They fire only while a
+// statement is being captured (marmot_capturing()), never when a change
+// set is applied, so every node stores the value the origin chose. They
+// replicate as part of the DDL. Columns added to the table later are not
+// among the "other columns" until the table's ON UPDATE column is redefined.
+func onUpdateTriggers(ctx context.Context, c *materializer.Conn, table string, cols []string) (string, error) {
+	rows, err := c.QueryContext(ctx, "SELECT name FROM pragma_table_info(?)", table)
+	if err != nil {
+		return "", err
+	}
+	var all []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return "", err
+		}
+		all = append(all, n)
+	}
+	rows.Close()
+	q := func(id string) string { return `"` + strings.ReplaceAll(id, `"`, `""`) + `"` }
+	var out []string
+	for _, col := range cols {
+		var changed []string
+		for _, o := range all {
+			if !strings.EqualFold(o, col) {
+				changed = append(changed, "NEW."+q(o)+" IS NOT OLD."+q(o))
+			}
+		}
+		if len(changed) == 0 {
+			continue
+		}
+		name := "__marmot_onupd__" + table + "__" + col
+		out = append(out, "DROP TRIGGER IF EXISTS "+q(name), fmt.Sprintf(
+			"CREATE TRIGGER %s AFTER UPDATE ON %s FOR EACH ROW WHEN marmot_capturing() AND NEW.%s IS OLD.%s AND (%s) BEGIN UPDATE %s SET %s = now() WHERE rowid = NEW.rowid; END",
+			q(name), q(table), q(col), q(col), strings.Join(changed, " OR "), q(table), q(col)))
+	}
+	return strings.Join(out, ";\n"), nil
+}
