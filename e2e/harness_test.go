@@ -107,14 +107,7 @@ func (n *Node) Start() {
 	marmotd, _ := binaries(n.t)
 	args := append([]string{"--data-dir", n.Dir, "--mysql-port", fmt.Sprint(n.MySQLPort), "--grpc-port", fmt.Sprint(n.HTTPPort)}, n.Args...)
 	n.cmd = exec.Command(marmotd, args...)
-	// marmotd refuses unknown MARMOT_* variables; the test's own knobs
-	// (MARMOT_CRASH_LOOPS) must not reach it.
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "MARMOT_") {
-			n.cmd.Env = append(n.cmd.Env, kv)
-		}
-	}
-	n.cmd.Env = append(n.cmd.Env, "MARMOT_MYSQL_BIND_ADDRESS=127.0.0.1", "MARMOT_CLUSTER_GRPC_BIND_ADDRESS=127.0.0.1")
+	n.cmd.Env = append(filteredEnv(), "MARMOT_MYSQL_BIND_ADDRESS=127.0.0.1", "MARMOT_CLUSTER_GRPC_BIND_ADDRESS=127.0.0.1")
 	n.cmd.Env = append(n.cmd.Env, n.Env...)
 	n.logs = &lockedBuffer{}
 	n.cmd.Stdout, n.cmd.Stderr = n.logs, n.logs
@@ -241,4 +234,17 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(binDir)
 	}
 	os.Exit(code)
+}
+
+// filteredEnv is the test's environment without MARMOT_* variables:
+// marmotd refuses unknown ones, and the test's own knobs
+// (MARMOT_CRASH_LOOPS) must not reach it.
+func filteredEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "MARMOT_") {
+			env = append(env, kv)
+		}
+	}
+	return env
 }

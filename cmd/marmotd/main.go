@@ -27,6 +27,7 @@ import (
 	"github.com/marmotdb/marmot/internal/config"
 	txlog "github.com/marmotdb/marmot/log"
 	"github.com/marmotdb/marmot/materializer"
+	"github.com/marmotdb/marmot/peer"
 )
 
 func main() {
@@ -158,6 +159,22 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 
 	mux := http.NewServeMux()
+	if cfg.Cluster.ClusterSecret != "" || len(cfg.Cluster.SeedNodes) > 0 {
+		if len(cfg.Cluster.SeedNodes) > 0 && cfg.Replication.DefaultWriteConsistency != "ONE" {
+			return fmt.Errorf("config: replication.default_write_consistency = %q: a cluster (cluster.seed_nodes set) supports only \"ONE\" in this version; QUORUM and ALL need the two-phase commit that is not built yet", cfg.Replication.DefaultWriteConsistency)
+		}
+		st := &peer.Streamer{Log: l, Logger: logger}
+		path, h, err := st.Handler(cfg.Cluster.ClusterSecret)
+		if err != nil {
+			return err
+		}
+		mux.Handle(path, h)
+		if len(cfg.Cluster.SeedNodes) > 0 {
+			pl := &peer.Puller{Log: l, Peers: cfg.Cluster.SeedNodes, Secret: cfg.Cluster.ClusterSecret, Logger: logger}
+			go func() { _ = pl.Run(ctx) }()
+			logger.Info("replicating at ONE", "peers", cfg.Cluster.SeedNodes)
+		}
+	}
 	if cfg.Prometheus.Enabled {
 		mux.Handle("/metrics", promhttp.Handler())
 	}

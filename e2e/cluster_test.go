@@ -1,0 +1,142 @@
+package e2e
+
+import (
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startCluster starts n marmotd processes that stream each other's logs at
+// ONE (every node seeds every other), sharing secret.
+func startCluster(t *testing.T, n int, secret string) []*Node {
+	t.Helper()
+	nodes := make([]*Node, n)
+	for i := range nodes {
+		nodes[i] = &Node{t: t, Dir: t.TempDir(), MySQLPort: freePort(t), HTTPPort: freePort(t)}
+	}
+	for i, nd := range nodes {
+		var seeds []string
+		for j, o := range nodes {
+			if j != i {
+				seeds = append(seeds, fmt.Sprintf("127.0.0.1:%d", o.HTTPPort))
+			}
+		}
+		nd.Env = []string{"MARMOT_CLUSTER_SEED_NODES=" + strings.Join(seeds, ","), "MARMOT_CLUSTER_SECRET=" + secret,
+			"MARMOT_REPLICATION_DEFAULT_WRITE_CONSISTENCY=ONE", fmt.Sprintf("MARMOT_NODE_ID=%d", i+1)}
+		nd.Start()
+		t.Cleanup(nd.Stop)
+	}
+	return nodes
+}
+
+// TestReplicationAtONE: three real nodes; DDL and rows written on any node
+// reach every node, in any order, and all converge to the same rows.
+func TestReplicationAtONE(t *testing.T) {
+	nodes := startCluster(t, 3, "s3cret-for-tests")
+	mustExec(t, nodes[0].DB(t, ""), "CREATE DATABASE shop")
+	eventually(t, 20*time.Second, func() error {
+		for i, n := range nodes {
+			if _, err := n.DB(t, "shop").Exec("SELECT 1"); err != nil {
+				return fmt.Errorf("node %d: %v", i+1, err)
+			}
+		}
+		return nil
+	})
+	mustExec(t, nodes[1].DB(t, "shop"), "CREATE TABLE items (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(50), qty INT)")
+	eventually(t, 20*time.Second, func() error {
+		for i, n := range nodes {
+			if _, err := n.DB(t, "shop").Exec("SELECT COUNT(*) FROM items"); err != nil {
+				return fmt.Errorf("node %d: %v", i+1, err)
+			}
+		}
+		return nil
+	})
+	for i, n := range nodes {
+		db := n.DB(t, "shop")
+		for k := 0; k < 20; k++ {
+			mustExec(t, db, "INSERT INTO items (name, qty) VALUES (?, ?)", fmt.Sprintf("n%d-%d", i+1, k), k)
+		}
+	}
+	mustExec(t, nodes[2].DB(t, "shop"), "UPDATE items SET qty = 100 WHERE name = 'n1-0'")
+	mustExec(t, nodes[0].DB(t, "shop"), "DELETE FROM items WHERE name = 'n2-0'")
+	dump := func(n *Node) (string, error) {
+		rows, err := n.DB(t, "shop").Query("SELECT id, name, qty FROM items ORDER BY id")
+		if err != nil {
+			return "", err
+		}
+		defer rows.Close()
+		var b strings.Builder
+		for rows.Next() {
+			var id int64
+			var name string
+			var qty int
+			rows.Scan(&id, &name, &qty)
+			fmt.Fprintf(&b, "%d %s %d\n", id, name, qty)
+		}
+		return b.String(), rows.Err()
+	}
+	eventually(t, 30*time.Second, func() error {
+		want, err := dump(nodes[0])
+		if err != nil {
+			return err
+		}
+		if strings.Count(want, "\n") != 59 || !strings.Contains(want, "n1-0 100") || strings.Contains(want, "n2-0 ") {
+			return fmt.Errorf("node 1 has not converged:\n%s", want)
+		}
+		for i, n := range nodes[1:] {
+			got, err := dump(n)
+			if err != nil {
+				return err
+			}
+			if got != want {
+				return fmt.Errorf("node %d differs from node 1", i+2)
+			}
+		}
+		return nil
+	})
+}
+
+// TestReplicationWrongSecret: a node with another secret is refused; it
+// gets nothing from the cluster and the cluster gets nothing from it.
+func TestReplicationWrongSecret(t *testing.T) {
+	nodes := startCluster(t, 2, "right-secret")
+	intruder := &Node{t: t, Dir: t.TempDir(), MySQLPort: freePort(t), HTTPPort: freePort(t)}
+	intruder.Env = []string{fmt.Sprintf("MARMOT_CLUSTER_SEED_NODES=127.0.0.1:%d", nodes[0].HTTPPort), "MARMOT_CLUSTER_SECRET=wrong-secret",
+		"MARMOT_REPLICATION_DEFAULT_WRITE_CONSISTENCY=ONE", "MARMOT_NODE_ID=9"}
+	intruder.Start()
+	t.Cleanup(intruder.Stop)
+	mustExec(t, nodes[0].DB(t, ""), "CREATE DATABASE guarded")
+	mustExec(t, intruder.DB(t, ""), "CREATE DATABASE intruded")
+	eventually(t, 20*time.Second, func() error {
+		_, err := nodes[1].DB(t, "guarded").Exec("SELECT 1")
+		return err
+	})
+	eventually(t, 10*time.Second, func() error {
+		if !strings.Contains(intruder.Logs(), "401") && !strings.Contains(intruder.Logs(), "unauthenticated") {
+			return fmt.Errorf("intruder did not log a refused stream yet")
+		}
+		return nil
+	})
+	var name string
+	if err := intruder.DB(t, "").QueryRow("SHOW DATABASES LIKE 'guarded'").Scan(&name); err == nil {
+		t.Fatal("the node with the wrong secret received the cluster's database")
+	}
+	if err := nodes[0].DB(t, "").QueryRow("SHOW DATABASES LIKE 'intruded'").Scan(&name); err == nil {
+		t.Fatal("the cluster received a database from the node with the wrong secret")
+	}
+}
+
+// TestClusterRefusesQuorumWithoutTwoPhaseCommit: QUORUM (the default) is
+// not silently downgraded: a node with seeds refuses to start.
+func TestClusterRefusesQuorumWithoutTwoPhaseCommit(t *testing.T) {
+	marmotd, _ := binaries(t)
+	n := &Node{t: t, Dir: t.TempDir(), MySQLPort: freePort(t), HTTPPort: freePort(t)}
+	cmd := exec.Command(marmotd, "--data-dir", n.Dir, "--mysql-port", fmt.Sprint(n.MySQLPort), "--grpc-port", fmt.Sprint(n.HTTPPort))
+	cmd.Env = append(filteredEnv(), "MARMOT_CLUSTER_SEED_NODES=127.0.0.1:1", "MARMOT_CLUSTER_SECRET=x", "MARMOT_MYSQL_BIND_ADDRESS=127.0.0.1", "MARMOT_CLUSTER_GRPC_BIND_ADDRESS=127.0.0.1")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "default_write_consistency") {
+		t.Fatalf("want a refusal naming default_write_consistency, got %v\n%s", err, out)
+	}
+}

@@ -1,0 +1,145 @@
+package peer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"connectrpc.com/connect"
+
+	txlog "github.com/marmotdb/marmot/log"
+	marmotv1 "github.com/marmotdb/marmot/proto/marmot/v1"
+	"github.com/marmotdb/marmot/proto/marmot/v1/marmotv1connect"
+)
+
+// Streamer serves PeerService.Pull from the local log.
+type Streamer struct {
+	Log    *txlog.Log
+	Logger *slog.Logger
+}
+
+// Handler returns the authenticated HTTP handler and its mount path.
+func (s *Streamer) Handler(secret string) (string, http.Handler, error) {
+	if err := checkSecret(secret); err != nil {
+		return "", nil, err
+	}
+	path, h := marmotv1connect.NewPeerServiceHandler(s)
+	return path, RequireAuth(secret, h), nil
+}
+
+// Pull sends every durable change set beyond the caller's watermark, origin
+// by origin in sequence order (so the receiver never sees a gap), then
+// follows the log until the caller goes away.
+func (s *Streamer) Pull(ctx context.Context, req *connect.Request[marmotv1.PullRequest], out *connect.ServerStream[marmotv1.PullResponse]) error {
+	wm := txlog.Watermark{}
+	for o, seq := range req.Msg.Watermark {
+		wm[o] = seq
+	}
+	for {
+		changed := s.Log.Changed()
+		for origin, upto := range s.Log.Durable() {
+			if upto <= wm[origin] {
+				continue
+			}
+			err := s.Log.ScanOrigin(origin, wm[origin], func(cs *marmotv1.ChangeSet) error {
+				if err := out.Send(&marmotv1.PullResponse{ChangeSet: cs}); err != nil {
+					return err
+				}
+				wm[origin] = cs.Seq
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// Puller keeps this node's log up to date with each peer's: one Pull stream
+// per peer, reconnecting with backoff. What arrives is ingested into the
+// local log (idempotent, gap-checked, LWW versions) and the materializer
+// applies it like any other change set.
+type Puller struct {
+	Log    *txlog.Log
+	Peers  []string // host:port of peers' cluster ports
+	Secret string
+	Logger *slog.Logger
+}
+
+// Run pulls from every peer until ctx ends.
+func (p *Puller) Run(ctx context.Context) error {
+	if err := checkSecret(p.Secret); err != nil {
+		return err
+	}
+	hc := &http.Client{Transport: signingTransport{secret: []byte(p.Secret), node: p.Log.Node(), next: http.DefaultTransport}}
+	done := make(chan struct{})
+	for _, addr := range p.Peers {
+		go func(addr string) {
+			defer func() { done <- struct{}{} }()
+			p.follow(ctx, hc, addr)
+		}(addr)
+	}
+	for range p.Peers {
+		<-done
+	}
+	return nil
+}
+
+func (p *Puller) follow(ctx context.Context, hc *http.Client, addr string) {
+	url := addr
+	if !strings.Contains(url, "://") {
+		url = "http://" + url
+	}
+	client := marmotv1connect.NewPeerServiceClient(hc, url)
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		n, err := p.pullOnce(ctx, client)
+		if ctx.Err() != nil {
+			return
+		}
+		if n > 0 {
+			backoff = 100 * time.Millisecond
+		}
+		p.Logger.Warn("peer stream ended; reconnecting", "peer", addr, "received", n, "err", err, "retry_in", backoff)
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+func (p *Puller) pullOnce(ctx context.Context, client marmotv1connect.PeerServiceClient) (int, error) {
+	stream, err := client.Pull(ctx, connect.NewRequest(&marmotv1.PullRequest{Watermark: p.Log.Durable(), NodeId: p.Log.Node()}))
+	if err != nil {
+		return 0, err
+	}
+	defer stream.Close()
+	n := 0
+	for stream.Receive() {
+		cs := stream.Msg().GetChangeSet()
+		if cs == nil {
+			continue
+		}
+		if err := p.Log.Ingest(ctx, cs); err != nil {
+			if errors.Is(err, txlog.ErrGap) {
+				// Another peer's stream got ahead of this one; restart from
+				// what the log now holds.
+				return n, err
+			}
+			return n, fmt.Errorf("ingest %d/%d: %w", cs.Origin, cs.Seq, err)
+		}
+		n++
+	}
+	return n, stream.Err()
+}
