@@ -168,3 +168,35 @@ func TestReplicationCatchUpAfterRestart(t *testing.T) {
 		})
 	}
 }
+
+// TestJoinThroughOneSeed: nodes that list only a seed (as
+// examples/join-cluster.sh starts them) still exchange writes both ways:
+// the seed follows whoever follows it.
+func TestJoinThroughOneSeed(t *testing.T) {
+	seed := &Node{t: t, Dir: t.TempDir(), MySQLPort: freePort(t), HTTPPort: freePort(t)}
+	seed.Env = []string{"MARMOT_CLUSTER_SECRET=join-secret", "MARMOT_REPLICATION_DEFAULT_WRITE_CONSISTENCY=ONE", "MARMOT_NODE_ID=1"}
+	seed.Start()
+	t.Cleanup(seed.Stop)
+	nodes := []*Node{seed}
+	for i := 2; i <= 3; i++ {
+		n := &Node{t: t, Dir: t.TempDir(), MySQLPort: freePort(t), HTTPPort: freePort(t)}
+		n.Env = []string{fmt.Sprintf("MARMOT_CLUSTER_SEED_NODES=127.0.0.1:%d", seed.HTTPPort), "MARMOT_CLUSTER_SECRET=join-secret",
+			"MARMOT_REPLICATION_DEFAULT_WRITE_CONSISTENCY=ONE", fmt.Sprintf("MARMOT_NODE_ID=%d", i)}
+		n.Start()
+		t.Cleanup(n.Stop)
+		nodes = append(nodes, n)
+	}
+	for i, n := range nodes {
+		mustExec(t, n.DB(t, ""), fmt.Sprintf("CREATE DATABASE from_node%d", i+1))
+	}
+	for i, n := range nodes {
+		eventually(t, 20*time.Second, func() error {
+			for j := range nodes {
+				if _, err := n.DB(t, fmt.Sprintf("from_node%d", j+1)).Exec("SELECT 1"); err != nil {
+					return fmt.Errorf("node %d lacks from_node%d: %v", i+1, j+1, err)
+				}
+			}
+			return nil
+		})
+	}
+}

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"connectrpc.com/connect"
@@ -20,6 +23,10 @@ import (
 type Streamer struct {
 	Log    *txlog.Log
 	Logger *slog.Logger
+	// OnCaller, if set, learns the cluster address of every authenticated
+	// caller (host as seen on the connection, port as the caller states);
+	// the node pulls from it in turn. Called from request goroutines.
+	OnCaller func(addr string)
 }
 
 // Handler returns the authenticated HTTP handler and its mount path.
@@ -35,6 +42,11 @@ func (s *Streamer) Handler(secret string) (string, http.Handler, error) {
 // by origin in sequence order (so the receiver never sees a gap), then
 // follows the log until the caller goes away.
 func (s *Streamer) Pull(ctx context.Context, req *connect.Request[marmotv1.PullRequest], out *connect.ServerStream[marmotv1.PullResponse]) error {
+	if s.OnCaller != nil && req.Msg.Port != 0 {
+		if host, _, err := net.SplitHostPort(req.Peer().Addr); err == nil {
+			s.OnCaller(net.JoinHostPort(host, strconv.Itoa(int(req.Msg.Port))))
+		}
+	}
 	wm := txlog.Watermark{}
 	for o, seq := range req.Msg.Watermark {
 		wm[o] = seq
@@ -67,31 +79,50 @@ func (s *Streamer) Pull(ctx context.Context, req *connect.Request[marmotv1.PullR
 // Puller keeps this node's log up to date with each peer's: one Pull stream
 // per peer, reconnecting with backoff. What arrives is ingested into the
 // local log (idempotent, gap-checked, LWW versions) and the materializer
-// applies it like any other change set.
+// applies it like any other change set. Peers are the seeds plus every node
+// that pulls from this one (AddPeer). Safe for concurrent use.
 type Puller struct {
 	Log    *txlog.Log
-	Peers  []string // host:port of peers' cluster ports
 	Secret string
+	// Port is this node's cluster port, sent so peers pull from us too.
+	Port   uint32
 	Logger *slog.Logger
+
+	mu    sync.Mutex
+	ctx   context.Context
+	hc    *http.Client
+	peers map[string]bool
 }
 
-// Run pulls from every peer until ctx ends.
-func (p *Puller) Run(ctx context.Context) error {
+// Start begins pulling from the seeds, and from every peer added later,
+// until ctx ends. It does not block.
+func (p *Puller) Start(ctx context.Context, seeds []string) error {
 	if err := checkSecret(p.Secret); err != nil {
 		return err
 	}
-	hc := &http.Client{Transport: signingTransport{secret: []byte(p.Secret), node: p.Log.Node(), next: http.DefaultTransport}}
-	done := make(chan struct{})
-	for _, addr := range p.Peers {
-		go func(addr string) {
-			defer func() { done <- struct{}{} }()
-			p.follow(ctx, hc, addr)
-		}(addr)
-	}
-	for range p.Peers {
-		<-done
+	p.mu.Lock()
+	p.ctx = ctx
+	p.hc = &http.Client{Transport: signingTransport{secret: []byte(p.Secret), node: p.Log.Node(), next: http.DefaultTransport}}
+	p.mu.Unlock()
+	for _, s := range seeds {
+		p.AddPeer(s)
 	}
 	return nil
+}
+
+// AddPeer starts following addr (host:port) unless already following it.
+func (p *Puller) AddPeer(addr string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ctx == nil || p.peers[addr] {
+		return
+	}
+	if p.peers == nil {
+		p.peers = map[string]bool{}
+	}
+	p.peers[addr] = true
+	p.Logger.Info("following peer", "peer", addr)
+	go p.follow(p.ctx, p.hc, addr)
 }
 
 func (p *Puller) follow(ctx context.Context, hc *http.Client, addr string) {
@@ -120,7 +151,7 @@ func (p *Puller) follow(ctx context.Context, hc *http.Client, addr string) {
 }
 
 func (p *Puller) pullOnce(ctx context.Context, client marmotv1connect.PeerServiceClient) (int, error) {
-	stream, err := client.Pull(ctx, connect.NewRequest(&marmotv1.PullRequest{Watermark: p.Log.Durable(), NodeId: p.Log.Node()}))
+	stream, err := client.Pull(ctx, connect.NewRequest(&marmotv1.PullRequest{Watermark: p.Log.Durable(), NodeId: p.Log.Node(), Port: p.Port}))
 	if err != nil {
 		return 0, err
 	}

@@ -160,19 +160,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 
 	mux := http.NewServeMux()
 	if cfg.Cluster.ClusterSecret != "" || len(cfg.Cluster.SeedNodes) > 0 {
-		if len(cfg.Cluster.SeedNodes) > 0 && cfg.Replication.DefaultWriteConsistency != "ONE" {
-			return fmt.Errorf("config: replication.default_write_consistency = %q: a cluster (cluster.seed_nodes set) supports only \"ONE\" in this version; QUORUM and ALL need the two-phase commit that is not built yet", cfg.Replication.DefaultWriteConsistency)
-		}
-		st := &peer.Streamer{Log: l, Logger: logger}
-		path, h, err := st.Handler(cfg.Cluster.ClusterSecret)
-		if err != nil {
+		if err := startReplication(ctx, cfg, l, mux, logger); err != nil {
 			return err
-		}
-		mux.Handle(path, h)
-		if len(cfg.Cluster.SeedNodes) > 0 {
-			pl := &peer.Puller{Log: l, Peers: cfg.Cluster.SeedNodes, Secret: cfg.Cluster.ClusterSecret, Logger: logger}
-			go func() { _ = pl.Run(ctx) }()
-			logger.Info("replicating at ONE", "peers", cfg.Cluster.SeedNodes)
 		}
 	}
 	if cfg.Prometheus.Enabled {
@@ -216,4 +205,30 @@ func newLogger(c config.LoggingConfig, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// startReplication mounts the peer stream and follows the seeds (and every
+// node that follows this one). Only ONE is replicated so far: a cluster
+// asking for QUORUM or ALL is refused rather than silently downgraded; a
+// node without seeds then serves no peers.
+func startReplication(ctx context.Context, cfg config.Config, l *txlog.Log, mux *http.ServeMux, logger *slog.Logger) error {
+	if cfg.Replication.DefaultWriteConsistency != "ONE" {
+		if len(cfg.Cluster.SeedNodes) > 0 {
+			return fmt.Errorf("config: replication.default_write_consistency = %q: a cluster (cluster.seed_nodes set) supports only \"ONE\" in this version; QUORUM and ALL need the two-phase commit that is not built yet", cfg.Replication.DefaultWriteConsistency)
+		}
+		logger.Info("cluster_secret set but default_write_consistency is not ONE: not serving peers (only ONE is replicated in this version)")
+		return nil
+	}
+	pl := &peer.Puller{Log: l, Secret: cfg.Cluster.ClusterSecret, Port: uint32(cfg.Cluster.GRPCPort), Logger: logger}
+	st := &peer.Streamer{Log: l, Logger: logger, OnCaller: pl.AddPeer}
+	path, h, err := st.Handler(cfg.Cluster.ClusterSecret)
+	if err != nil {
+		return err
+	}
+	if err := pl.Start(ctx, cfg.Cluster.SeedNodes); err != nil {
+		return err
+	}
+	mux.Handle(path, h)
+	logger.Info("replicating at ONE", "seeds", cfg.Cluster.SeedNodes)
+	return nil
 }

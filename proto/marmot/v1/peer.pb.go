@@ -26,7 +26,11 @@ type PullRequest struct {
 	// The caller's durable watermark: origin node id -> highest sequence held.
 	Watermark map[uint64]uint64 `protobuf:"bytes,1,rep,name=watermark,proto3" json:"watermark,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	// The caller's node id (for logs and, later, membership).
-	NodeId        uint64 `protobuf:"varint,2,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	NodeId uint64 `protobuf:"varint,2,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	// The caller's cluster port: the callee pulls from the caller too (at the
+	// caller's address as the callee sees it), so a node that joins through
+	// one seed is streamed to and from without being listed anywhere.
+	Port          uint32 `protobuf:"varint,3,opt,name=port,proto3" json:"port,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -71,6 +75,13 @@ func (x *PullRequest) GetWatermark() map[uint64]uint64 {
 func (x *PullRequest) GetNodeId() uint64 {
 	if x != nil {
 		return x.NodeId
+	}
+	return 0
+}
+
+func (x *PullRequest) GetPort() uint32 {
+	if x != nil {
+		return x.Port
 	}
 	return 0
 }
@@ -123,10 +134,11 @@ var File_marmot_v1_peer_proto protoreflect.FileDescriptor
 
 const file_marmot_v1_peer_proto_rawDesc = "" +
 	"\n" +
-	"\x14marmot/v1/peer.proto\x12\tmarmot.v1\x1a\x19marmot/v1/changeset.proto\"\xa9\x01\n" +
+	"\x14marmot/v1/peer.proto\x12\tmarmot.v1\x1a\x19marmot/v1/changeset.proto\"\xbd\x01\n" +
 	"\vPullRequest\x12C\n" +
 	"\twatermark\x18\x01 \x03(\v2%.marmot.v1.PullRequest.WatermarkEntryR\twatermark\x12\x17\n" +
-	"\anode_id\x18\x02 \x01(\x04R\x06nodeId\x1a<\n" +
+	"\anode_id\x18\x02 \x01(\x04R\x06nodeId\x12\x12\n" +
+	"\x04port\x18\x03 \x01(\rR\x04port\x1a<\n" +
 	"\x0eWatermarkEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"C\n" +
