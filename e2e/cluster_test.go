@@ -200,3 +200,15 @@ func TestJoinThroughOneSeed(t *testing.T) {
 		})
 	}
 }
+
+// TestDDLReplicationScript runs scripts/test-ddl-replication.sh, the
+// two-node check the product description promises.
+func TestDDLReplicationScript(t *testing.T) {
+	marmotd, _ := binaries(t)
+	cmd := exec.Command("bash", "../scripts/test-ddl-replication.sh")
+	cmd.Env = append(filteredEnv(), "MARMOTD="+marmotd)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "OK: DDL and DML replicate both ways") {
+		t.Fatalf("%v\n%s", err, out)
+	}
+}
