@@ -337,3 +337,28 @@ func TestCounterAtONELosesUpdates(t *testing.T) {
 	}
 	t.Logf("ONE: %d acknowledged increments, counter converged to %d on every node (%d lost to last-writer-wins)", acked, final, acked-final)
 }
+
+// TestNodeIDClashRefused: two nodes with the same node id do not exchange
+// change sets (their sequences would mix); both say why.
+func TestNodeIDClashRefused(t *testing.T) {
+	a := &Node{t: t, Dir: t.TempDir(), MySQLPort: freePort(t), HTTPPort: freePort(t)}
+	a.Env = []string{"MARMOT_CLUSTER_SECRET=clash", "MARMOT_REPLICATION_DEFAULT_WRITE_CONSISTENCY=ONE", "MARMOT_NODE_ID=5"}
+	a.Start()
+	t.Cleanup(a.Stop)
+	b := &Node{t: t, Dir: t.TempDir(), MySQLPort: freePort(t), HTTPPort: freePort(t)}
+	b.Env = []string{fmt.Sprintf("MARMOT_CLUSTER_SEED_NODES=127.0.0.1:%d", a.HTTPPort), "MARMOT_CLUSTER_SECRET=clash",
+		"MARMOT_REPLICATION_DEFAULT_WRITE_CONSISTENCY=ONE", "MARMOT_NODE_ID=5"}
+	b.Start()
+	t.Cleanup(b.Stop)
+	mustExec(t, a.DB(t, ""), "CREATE DATABASE only_on_a")
+	eventually(t, 10*time.Second, func() error {
+		if !strings.Contains(a.Logs(), "node id clash") || !strings.Contains(b.Logs(), "node id clash") {
+			return fmt.Errorf("clash not reported by both nodes yet")
+		}
+		return nil
+	})
+	var name string
+	if err := b.DB(t, "").QueryRow("SHOW DATABASES LIKE 'only_on_a'").Scan(&name); err == nil {
+		t.Fatal("a node with a clashing id received change sets")
+	}
+}

@@ -42,6 +42,12 @@ func (s *Streamer) Handler(secret string) (string, http.Handler, error) {
 // by origin in sequence order (so the receiver never sees a gap), then
 // follows the log until the caller goes away.
 func (s *Streamer) Pull(ctx context.Context, req *connect.Request[marmotv1.PullRequest], out *connect.ServerStream[marmotv1.PullResponse]) error {
+	if req.Msg.NodeId == s.Log.Node() {
+		// Two nodes with one id would mix their sequences: refuse loudly.
+		err := fmt.Errorf("node id clash: the caller at %s also has node id %d; give every node a distinct node_id (low 10 bits distinct for compact auto ids)", req.Peer().Addr, req.Msg.NodeId)
+		s.Logger.Error("refused peer", "err", err)
+		return connect.NewError(connect.CodeFailedPrecondition, err)
+	}
 	if s.OnCaller != nil && req.Msg.Port != 0 {
 		if host, _, err := net.SplitHostPort(req.Peer().Addr); err == nil {
 			s.OnCaller(net.JoinHostPort(host, strconv.Itoa(int(req.Msg.Port))))
