@@ -143,6 +143,13 @@ func (p *Puller) follow(ctx context.Context, hc *http.Client, addr string) {
 		if ctx.Err() != nil {
 			return
 		}
+		if errors.Is(err, txlog.ErrGap) {
+			// Another stream is behind this one for some origin (each
+			// origin arrives directly and relayed): restart at once from
+			// what the log now holds; the stream resends from there.
+			p.Logger.Debug("peer stream ahead of the log; restarting", "peer", addr, "err", err)
+			continue
+		}
 		if n > 0 {
 			backoff = 100 * time.Millisecond
 		}
