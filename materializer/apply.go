@@ -73,7 +73,7 @@ func (d *DB) collect() ([]*marmotv1.ChangeSet, error) {
 // new watermark. It returns how many it applied; it stops early at a DROP
 // DATABASE (handled after the commit) or at a missing dependency.
 func (d *DB) applyBatch(ctx context.Context, batch []*marmotv1.ChangeSet) (int, error) {
-	if err := d.lock(ctx); err != nil {
+	if err := d.lockApplier(ctx); err != nil {
 		return 0, err
 	}
 	defer d.unlock()
@@ -200,7 +200,7 @@ func (d *DB) publish(w txlog.Watermark) {
 }
 
 // drop applies DROP DATABASE: the file goes, the in-memory watermark stays
-// so the history is not applied again. Called with sem held.
+// so the history is not applied again. Called with the writer lock held.
 func (d *DB) drop(cs *marmotv1.ChangeSet) error {
 	d.closeFiles()
 	for _, suffix := range []string{"", "-wal", "-shm"} {

@@ -165,7 +165,7 @@ func (m *Materializer) ensureLocked(name string) (*DB, error) {
 	if !validName.MatchString(name) {
 		return nil, fmt.Errorf("%w: %q", ErrBadName, name)
 	}
-	d := &DB{m: m, name: name, path: filepath.Join(m.opts.Dir, name+".db"), sem: make(chan struct{}, 1),
+	d := &DB{m: m, name: name, path: filepath.Join(m.opts.Dir, name+".db"), wl: newWriterLock(),
 		applied: txlog.Watermark{}, appliedCh: make(chan struct{}), stop: make(chan struct{}), tables: map[string]*tableInfo{}}
 	if err := d.openFiles(); err != nil {
 		return nil, err
@@ -268,15 +268,15 @@ type DB struct {
 	name string
 	path string
 
-	// sem is the writer lock: held by the applier for a batch or by a
+	// wl is the writer lock: held by the applier for a batch or by a
 	// capture transaction from its first write to COMMIT/ROLLBACK.
-	sem       chan struct{}
+	wl        *writerLock
 	wsql      *sql.DB
 	wconn     *sql.Conn
 	wenv      *Env
 	rsql      *sql.DB
-	capturing *Txn                 // guarded by sem
-	stmts     map[string]*sql.Stmt // apply statements; guarded by sem
+	capturing *Txn                 // guarded by wl
+	stmts     map[string]*sql.Stmt // apply statements; guarded by wl
 
 	tmu       sync.Mutex
 	tables    map[string]*tableInfo
@@ -394,27 +394,34 @@ func (d *DB) closeFiles() {
 func (d *DB) shutdown() {
 	d.stopOnce.Do(func() { close(d.stop) })
 	// Wait for the writer so an in-flight batch finishes before closing.
-	d.sem <- struct{}{}
+	_ = d.wl.lock(context.Background(), nil, true)
 	d.closeFiles()
-	<-d.sem
+	d.wl.unlock()
 }
 
-// lock takes the writer lock, waiting at most until ctx ends.
-func (d *DB) lock(ctx context.Context) error {
-	select {
-	case d.sem <- struct{}{}:
+// errStopped: the database is shutting down.
+var errStopped = errors.New("materializer: stopped")
+
+// lock takes the writer lock for a capture, waiting at most until ctx ends.
+func (d *DB) lock(ctx context.Context) error { return d.lockAs(ctx, false) }
+
+// lockApplier takes the writer lock ahead of waiting captures.
+func (d *DB) lockApplier(ctx context.Context) error { return d.lockAs(ctx, true) }
+
+func (d *DB) lockAs(ctx context.Context, urgent bool) error {
+	err := d.wl.lock(ctx, d.stop, urgent)
+	switch {
+	case err == nil:
 		return nil
-	case <-ctx.Done():
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return ErrLockWait
-		}
-		return ctx.Err()
-	case <-d.stop:
+	case errors.Is(err, errStopped):
 		return fmt.Errorf("%w '%s'", ErrNoDatabase, d.name)
+	case errors.Is(err, context.DeadlineExceeded):
+		return ErrLockWait
 	}
+	return err
 }
 
-func (d *DB) unlock() { <-d.sem }
+func (d *DB) unlock() { d.wl.unlock() }
 
 // Conn is a connection with its function environment.
 type Conn struct {
@@ -499,7 +506,7 @@ func (d *DB) tableInfoRead(ctx context.Context, name string) (*tableInfo, error)
 	return ti, nil
 }
 
-// tableInfoWriter reads through the writer connection (caller holds sem),
+// tableInfoWriter reads through the writer connection (caller holds wl),
 // which also sees tables created inside the current transaction.
 func (d *DB) tableInfoWriter(ctx context.Context, name string) (*tableInfo, error) {
 	d.tmu.Lock()
