@@ -92,3 +92,38 @@ func TestMaxAllowedPacket(t *testing.T) {
 		t.Fatalf("after the refused packet: %d rows, %v", cnt, err)
 	}
 }
+
+// TestMaxConnections: connections beyond mysql.max_connections get MySQL's
+// error 1040; closing one lets the next in.
+func TestMaxConnections(t *testing.T) {
+	n := &Node{t: t, Dir: t.TempDir(), MySQLPort: freePort(t), HTTPPort: freePort(t), Env: []string{"MARMOT_MYSQL_MAX_CONNECTIONS=2"}}
+	n.Start()
+	t.Cleanup(n.Stop)
+	db := n.DB(t, "marmot")
+	db.SetMaxOpenConns(3)
+	ctx := t.Context()
+	c1, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c2.PingContext(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Conn(ctx)
+	if mysqlCode(err) != 1040 {
+		t.Fatalf("third connection: want 1040, got %v", err)
+	}
+	c1.Close()
+	c2.Close()
+	eventually(t, 10*time.Second, func() error {
+		c, err := db.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		return c.Close()
+	})
+}
