@@ -253,7 +253,10 @@ func (s *Session) HandleOtherCommand(cmd byte, data []byte) error {
 // transpile turns MySQL text into statements, through the LRU cache.
 func (s *Session) transpile(query string) ([]transpile.Statement, error) {
 	var key string
-	if s.srv.cache != nil {
+	// Long texts (bulk INSERTs of a dump restore) are rarely repeated and
+	// would fill the cache with megabytes each: not cached.
+	cache := s.srv.cache != nil && len(query) <= maxCachedQuery
+	if cache {
 		gen := s.schemaGen()
 		key = s.db + "\x00" + strconv.FormatUint(gen, 10) + "\x00" + query
 		if st, ok := s.srv.cache.Get(key); ok {
@@ -264,11 +267,14 @@ func (s *Session) transpile(query string) ([]transpile.Statement, error) {
 	if err != nil {
 		return st, err // the statements before the bad one still run
 	}
-	if s.srv.cache != nil {
+	if cache {
 		s.srv.cache.Add(key, st)
 	}
 	return st, nil
 }
+
+// maxCachedQuery bounds the texts the transpiler cache keeps.
+const maxCachedQuery = 4096
 
 // schemaGen is the current database's schema generation (0 without one):
 // transpiled statements depend on the schema (auto-increment columns).
