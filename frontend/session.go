@@ -89,6 +89,9 @@ func (s *Session) HandleStmtPrepare(query string) (int, int, any, error) {
 		return 0, 0, nil, myErr(mysql.ER_UNSUPPORTED_PS, "HY000", "This command is not supported in the prepared statement protocol yet")
 	}
 	st := stmts[0]
+	if len(s.prepared) >= maxPreparedStmts {
+		return 0, 0, nil, myErr(1461, "42000", "Can't create more than max_prepared_stmt_count statements (current value: %d)", maxPreparedStmts)
+	}
 	ps := &gostmt.PreparedStmt{Params: st.Params}
 	for _, f := range s.resultFields(context.Background(), st) {
 		ps.RawColumnFields = append(ps.RawColumnFields, f.Dump())
@@ -272,6 +275,10 @@ func (s *Session) transpile(query string) ([]transpile.Statement, error) {
 	}
 	return st, nil
 }
+
+// maxPreparedStmts is MySQL's default max_prepared_stmt_count, per
+// session here: a client that never closes statements cannot exhaust memory.
+const maxPreparedStmts = 16382
 
 // maxCachedQuery bounds the texts the transpiler cache keeps.
 const maxCachedQuery = 4096
