@@ -627,7 +627,7 @@ func (s *Session) infoSchema(ctx context.Context, st transpile.Statement, args [
 	if err != nil {
 		return nil, infoSchemaError(err)
 	}
-	cols, data, err := readRows(rows, st.Table)
+	cols, data, _, err := readRows(rows, st.Table, 0)
 	if err != nil {
 		return nil, infoSchemaError(err)
 	}

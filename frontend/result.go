@@ -111,15 +111,22 @@ func columnFromValue(name string, v any) column {
 	return c
 }
 
-// readRows drains rows into memory and types the columns.
-func readRows(rows *sql.Rows, table string) ([]column, [][]any, error) {
-	defer rows.Close()
+// readRows reads up to limit rows (0 = all) into memory and types the
+// columns. When more rows remain it returns rest (the same rows, still
+// open, positioned after data), and the caller streams the remainder;
+// otherwise rows is closed.
+func readRows(rows *sql.Rows, table string, limit int) (cols []column, data [][]any, rest *sql.Rows, err error) {
+	defer func() {
+		if rest == nil {
+			rows.Close()
+		}
+	}()
 	names, err := rows.Columns()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	cts, _ := rows.ColumnTypes()
-	cols := make([]column, len(names))
+	cols = make([]column, len(names))
 	typed := make([]bool, len(names))
 	for i, n := range names {
 		if cts != nil {
@@ -127,29 +134,20 @@ func readRows(rows *sql.Rows, table string) ([]column, [][]any, error) {
 		}
 		cols[i].name, cols[i].table = n, table
 	}
-	var data [][]any
+	more := false
 	for rows.Next() {
-		vals := make([]any, len(names))
-		ptrs := make([]any, len(names))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, nil, err
+		vals, err := scanRow(rows, len(names))
+		if err != nil {
+			return nil, nil, nil, err
 		}
 		data = append(data, vals)
+		if limit > 0 && len(data) >= limit {
+			more = true
+			break
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, err
-	}
-	for _, r := range data {
-		for i, v := range r {
-			if tv, ok := v.(time.Time); ok {
-				r[i] = formatTime(tv, cols[i].typ)
-			} else if cols[i].typ == mysql.MYSQL_TYPE_NEWDECIMAL && v != nil {
-				r[i] = formatDecimal(v, cols[i].decimals)
-			}
-		}
+		return nil, nil, nil, err
 	}
 	for i := range cols {
 		if typed[i] {
@@ -165,15 +163,48 @@ func readRows(rows *sql.Rows, table string) ([]column, [][]any, error) {
 		cols[i] = columnFromValue(names[i], first)
 		cols[i].table = table
 	}
-	return cols, data, nil
+	for _, r := range data {
+		fixRow(cols, r)
+	}
+	if more {
+		return cols, data, rows, nil
+	}
+	return cols, data, nil, nil
+}
+
+func scanRow(rows *sql.Rows, n int) ([]any, error) {
+	vals := make([]any, n)
+	ptrs := make([]any, n)
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	return vals, rows.Scan(ptrs...)
+}
+
+// fixRow turns driver values into what MySQL clients expect for the column.
+func fixRow(cols []column, r []any) {
+	for i, v := range r {
+		if tv, ok := v.(time.Time); ok {
+			r[i] = formatTime(tv, cols[i].typ)
+		} else if cols[i].typ == mysql.MYSQL_TYPE_NEWDECIMAL && v != nil {
+			r[i] = formatDecimal(v, cols[i].decimals)
+		}
+	}
+}
+
+func fieldsOf(cols []column) []*mysql.Field {
+	fs := make([]*mysql.Field, len(cols))
+	for i, c := range cols {
+		fs[i] = &mysql.Field{Name: []byte(c.name), OrgName: []byte(c.name), Table: []byte(c.table), OrgTable: []byte(c.table),
+			Charset: c.charset, Type: c.typ, Flag: c.flag, ColumnLength: c.length, Decimal: c.decimals}
+	}
+	return fs
 }
 
 // buildResult encodes rows in the text or binary (prepared statement) protocol.
 func buildResult(cols []column, data [][]any, binaryProto bool) *mysql.Result {
-	rs := &mysql.Resultset{Fields: make([]*mysql.Field, len(cols)), FieldNames: make(map[string]int, len(cols))}
+	rs := &mysql.Resultset{Fields: fieldsOf(cols), FieldNames: make(map[string]int, len(cols))}
 	for i, c := range cols {
-		rs.Fields[i] = &mysql.Field{Name: []byte(c.name), OrgName: []byte(c.name), Table: []byte(c.table), OrgTable: []byte(c.table),
-			Charset: c.charset, Type: c.typ, Flag: c.flag, ColumnLength: c.length, Decimal: c.decimals}
 		rs.FieldNames[c.name] = i
 	}
 	rs.RowDatas = make([]mysql.RowData, 0, len(data))

@@ -171,8 +171,7 @@ func (s *Session) stmtError(err error) (*mysql.Result, error) {
 	if werr := s.conn.WriteValue(err); werr != nil {
 		return nil, werr
 	}
-	// One dummy field: go-mysql treats a result set without fields as OK.
-	return mysql.NewResult(&mysql.Resultset{Fields: []*mysql.Field{{}}, Streaming: mysql.StreamingMultiple, StreamingDone: true}), nil
+	return alreadyWritten(), nil
 }
 
 func convertArg(a any) any {
@@ -332,16 +331,23 @@ func (s *Session) run(query string, args []any, binary bool) (*mysql.Result, err
 		if st.Kind != transpile.Show || st.Show == nil || (!strings.HasSuffix(st.Show.Kind, "warnings") && !strings.HasSuffix(st.Show.Kind, "errors")) {
 			s.warnings = nil
 		}
+		last := i == len(stmts)-1 && terr == nil
+		if !last {
+			// Flagged so the client reads on (also for a streamed result,
+			// which is written during exec).
+			s.conn.SetStatus(mysql.SERVER_MORE_RESULTS_EXISTS)
+		}
 		res, err := s.exec(ctx, st, args, binary)
 		if err != nil {
+			s.conn.UnsetStatus(mysql.SERVER_MORE_RESULTS_EXISTS)
 			return nil, s.toMySQLError(err)
 		}
-		if i == len(stmts)-1 && terr == nil {
+		if last {
 			return res, nil
 		}
-		// Not the last answer: send it now, flagged so the client reads on.
-		s.conn.SetStatus(mysql.SERVER_MORE_RESULTS_EXISTS)
-		err = s.conn.WriteValue(res)
+		if !isAlreadyWritten(res) {
+			err = s.conn.WriteValue(res)
+		}
 		s.conn.UnsetStatus(mysql.SERVER_MORE_RESULTS_EXISTS)
 		if err != nil {
 			return nil, err
@@ -451,9 +457,22 @@ func (s *Session) read(ctx context.Context, st transpile.Statement, args []any, 
 	if err != nil {
 		return nil, err
 	}
-	cols, data, err := readRows(rows, st.Table)
+	limit := 0
+	if s.conn != nil {
+		limit = streamAfterRows
+	}
+	cols, data, rest, err := readRows(rows, st.Table, limit)
 	if err != nil {
 		return nil, err
+	}
+	if rest != nil {
+		defer rest.Close()
+		n, err := s.streamResult(cols, data, rest, binary)
+		if err != nil {
+			return nil, err
+		}
+		s.foundRows, s.rowCount = n, -1
+		return alreadyWritten(), nil
 	}
 	s.foundRows, s.rowCount = int64(len(data)), -1
 	if st.CalcFoundRows && st.FoundRowsSQL != "" && st.FoundRowsParams <= len(args) {
