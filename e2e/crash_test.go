@@ -68,7 +68,21 @@ func TestCrashSafety(t *testing.T) {
 				}
 			}()
 		}
-		time.Sleep(time.Duration(150+rand.IntN(350)) * time.Millisecond) // let clients commit before the crash
+		// Crash only once this round has acknowledged some transactions
+		// (polled), then after a random extra moment.
+		base := 0
+		ackMu.Lock()
+		base = len(acked)
+		ackMu.Unlock()
+		eventually(t, 30*time.Second, func() error {
+			ackMu.Lock()
+			defer ackMu.Unlock()
+			if len(acked) < base+5 {
+				return fmt.Errorf("%d acknowledged this round", len(acked)-base)
+			}
+			return nil
+		})
+		time.Sleep(time.Duration(rand.IntN(300)) * time.Millisecond) // a random crash point, not a wait for a result
 		n.Kill()
 		cancel()
 		wg.Wait()
