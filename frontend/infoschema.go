@@ -146,9 +146,6 @@ type isDBCache struct {
 	meta *dbMeta
 }
 
-// isCaches holds one cache per materializer (servers sharing one share it).
-var isCaches sync.Map // *materializer.Materializer -> *isCache
-
 var isSeq atomic.Int64
 
 type isSnapshot struct {
@@ -216,8 +213,7 @@ func (sn *isSnapshot) close() {
 
 // infoSchemaSnapshot returns a current snapshot; release it when done.
 func (s *Session) infoSchemaSnapshot(ctx context.Context) (*isSnapshot, error) {
-	v, _ := isCaches.LoadOrStore(s.srv.mat, &isCache{dbs: map[string]*isDBCache{}})
-	c := v.(*isCache)
+	c := s.srv.infoSchema
 	c.buildMu.Lock()
 	defer c.buildMu.Unlock()
 
@@ -293,10 +289,18 @@ func (s *Session) infoSchemaSnapshot(ctx context.Context) (*isSnapshot, error) {
 		return nil, err
 	}
 	sn.cache, sn.schemaKey, sn.dataKey = c, sk.String(), dk.String()
+	sn.refs = 1
+	c.swap(sn)
+	return sn, nil
+}
+
+// swap makes sn the current snapshot (nil: none) and retires the previous
+// one, closing it now unless a query still uses it (it closes when
+// released).
+func (c *isCache) swap(sn *isSnapshot) {
 	c.mu.Lock()
 	old := c.cur
 	c.cur = sn
-	sn.refs = 1
 	closeOld := false
 	if old != nil {
 		old.retired = true
@@ -306,31 +310,13 @@ func (s *Session) infoSchemaSnapshot(ctx context.Context) (*isSnapshot, error) {
 	if closeOld {
 		old.close()
 	}
-	return sn, nil
 }
 
-// closeInfoSchema drops the information_schema snapshot kept for mat;
-// Server.Close should call it (a snapshot in use closes when released).
-func closeInfoSchema(mat *materializer.Materializer) {
-	v, ok := isCaches.LoadAndDelete(mat)
-	if !ok {
-		return
-	}
-	c := v.(*isCache)
+// close drops the snapshot; Server.Close calls it.
+func (c *isCache) close() {
 	c.buildMu.Lock()
 	defer c.buildMu.Unlock()
-	c.mu.Lock()
-	cur := c.cur
-	c.cur = nil
-	closeNow := false
-	if cur != nil {
-		cur.retired = true
-		closeNow = cur.refs == 0
-	}
-	c.mu.Unlock()
-	if closeNow {
-		cur.close()
-	}
+	c.swap(nil)
 }
 
 type namedMeta struct {

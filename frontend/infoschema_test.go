@@ -85,7 +85,7 @@ func openTestServer(t *testing.T) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { closeInfoSchema(m) })
+	t.Cleanup(func() { srv.infoSchema.close() })
 	return srv
 }
 

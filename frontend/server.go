@@ -98,6 +98,8 @@ type Server struct {
 	queries   atomic.Int64
 	retries   sync.Map // database name -> *sync.Mutex
 	decoy     string   // password of unknown users
+	// infoSchema caches the information_schema snapshot between queries.
+	infoSchema *isCache
 }
 
 // retryLock serializes conflict retries within one database.
@@ -124,7 +126,8 @@ func New(opts Options) (*Server, error) {
 		opts.Users = map[string]string{"root": ""}
 	}
 	srv := &Server{opts: opts, mat: opts.Materializer, logger: opts.Logger, version: opts.Version,
-		sessions: map[uint32]*Session{}, started: time.Now(), decoy: rand.Text()}
+		sessions: map[uint32]*Session{}, started: time.Now(), decoy: rand.Text(),
+		infoSchema: &isCache{dbs: map[string]*isDBCache{}}}
 	srv.conf = server.NewServerWithAuth(opts.Version, mysql.DEFAULT_COLLATION_ID, mysql.AUTH_NATIVE_PASSWORD, nil, nil,
 		&authProvider{users: opts.Users})
 	// LOAD DATA LOCAL INFILE: the client may send files it is asked for.
@@ -280,7 +283,7 @@ func (srv *Server) Close() error {
 	}
 	srv.mu.Unlock()
 	srv.wg.Wait()
-	closeInfoSchema(srv.mat)
+	srv.infoSchema.close()
 	return nil
 }
 
