@@ -17,6 +17,8 @@ var (
 	ErrCorrupt = errors.New("log: corrupt entry")
 	// ErrClockSkew: a peer's clock is too far ahead of ours.
 	ErrClockSkew = errors.New("log: clock skew")
+	// ErrFinished: a prepare arrived for a transaction that already ended.
+	ErrFinished = errors.New("log: transaction already committed or aborted")
 	// ErrClosed: the log was closed.
 	ErrClosed = errors.New("log: closed")
 )
@@ -27,9 +29,15 @@ type ConflictError struct {
 	Table   string
 	Key     string
 	Version Version
+	// Intent: the row is claimed by a prepared transaction that has not
+	// committed yet; Version is then zero. Retry after a short pause.
+	Intent bool
 }
 
 func (e *ConflictError) Error() string {
+	if e.Intent {
+		return fmt.Sprintf("log: write conflict: %s row %s is being written by another transaction", e.Table, e.Key)
+	}
 	return fmt.Sprintf("log: write conflict: %s row %s changed by %s", e.Table, e.Key, e.Version.HLC)
 }
 

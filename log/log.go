@@ -58,6 +58,13 @@ type Log struct {
 	inflight []*appendReq // being written by the committer
 	changed  chan struct{}
 	dbs      map[string]bool // every database named in a durable entry
+	// intents are the rows claimed by prepared transactions (intents.go);
+	// intentKeys lists each transaction's keys so it can be released whole.
+	intents    map[string]intent
+	intentKeys map[string][]string
+	// finished remembers recently ended transactions (intents.go).
+	finished      map[string]bool
+	finishedOrder []string
 	failed   error
 	closed   bool
 	done     chan struct{}
@@ -255,8 +262,13 @@ func (l *Log) Append(cs *marmotv1.ChangeSet, seen Watermark) (*Appending, error)
 		return nil, err
 	}
 	keys := make([]string, len(cs.Rows))
+	now := time.Now()
 	for i, r := range cs.Rows {
 		keys[i] = string(RowKey(cs.Database, r.Table, r.Pk))
+		if err := l.intentFreeLocked(keys[i], string(cs.Id), now, r.Table, r.Pk); err != nil {
+			l.mu.Unlock()
+			return nil, err
+		}
 		cur, ok, err := l.versionLocked(keys[i])
 		if err != nil {
 			l.mu.Unlock()
@@ -363,6 +375,9 @@ func (l *Log) queueLocked(req *appendReq) error {
 		}
 		sh.refs++
 	}
+	// The entry's versions now guard its rows: its intents have done
+	// their job.
+	l.releaseLocked(string(req.cs.Id))
 	l.queue = append(l.queue, req)
 	l.cond.Signal()
 	l.mu.Unlock()

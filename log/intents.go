@@ -1,0 +1,246 @@
+package log
+
+// Write intents: the prepare half of a distributed commit. A prepared
+// transaction claims its rows on every node it prepared; while the claim
+// stands no other transaction may prepare or append those rows, so two
+// concurrent writers of one row cannot both gather a quorum (quorums
+// intersect). Intents live in memory next to the row versions they guard:
+// the check and the claim happen under the same mutex as Append and Ingest,
+// so "version checked, then someone else commits" cannot interleave. A
+// node that restarts has lost its intents; peer refuses prepares until the
+// longest intent it may have held has expired.
+
+import (
+	"fmt"
+	"time"
+
+	marmotv1 "github.com/marmotdb/marmot/proto/marmot/v1"
+)
+
+// DDLLockKey is the intent key that serializes schema changes cluster-wide:
+// no table is named "", so it never collides with a row.
+var DDLLockKey = string(RowKey("", "", nil))
+
+// IntentRow is one row a transaction prepares: its key and the version the
+// transaction read (Expected nil when the row had none).
+type IntentRow struct {
+	Table    string
+	PK       []*marmotv1.Value
+	Expected *Version
+}
+
+type intent struct {
+	txn     string
+	expires time.Time
+}
+
+// Consistency is how many nodes must hold a change set durably before its
+// commit is acknowledged.
+type Consistency uint8
+
+const (
+	// One: the origin's own log.
+	One Consistency = iota + 1
+	// Quorum: a majority of the configured members.
+	Quorum
+	// All: every configured member.
+	All
+)
+
+func (c Consistency) String() string {
+	switch c {
+	case One:
+		return "ONE"
+	case Quorum:
+		return "QUORUM"
+	case All:
+		return "ALL"
+	}
+	return fmt.Sprintf("Consistency(%d)", uint8(c))
+}
+
+// ParseConsistency reads ONE, QUORUM or ALL (any case).
+func ParseConsistency(s string) (Consistency, error) {
+	switch {
+	case equalFold(s, "ONE"):
+		return One, nil
+	case equalFold(s, "QUORUM"):
+		return Quorum, nil
+	case equalFold(s, "ALL"):
+		return All, nil
+	}
+	return 0, fmt.Errorf("unknown write consistency %q (want ONE, QUORUM or ALL)", s)
+}
+
+func equalFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'a' <= x && x <= 'z' {
+			x -= 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// PrepareLocal claims a change set's rows for a transaction coordinated by
+// this node, checking each against seen (the state the transaction
+// executed on) exactly as Append does. It returns, per row, the version the
+// transaction read, which the participants check against theirs. lock
+// adds the cluster DDL lock. The claim ends when the change set is
+// appended (Append) or the transaction is abandoned (Release), or after ttl.
+func (l *Log) PrepareLocal(cs *marmotv1.ChangeSet, seen Watermark, lock bool, ttl time.Duration) ([]IntentRow, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.usable(); err != nil {
+		return nil, err
+	}
+	txn := string(cs.Id)
+	now := time.Now()
+	keys := make([]string, 0, len(cs.Rows)+1)
+	rows := make([]IntentRow, len(cs.Rows))
+	for i, r := range cs.Rows {
+		k := string(RowKey(cs.Database, r.Table, r.Pk))
+		if err := l.intentFreeLocked(k, txn, now, r.Table, r.Pk); err != nil {
+			return nil, err
+		}
+		cur, ok, err := l.versionLocked(k)
+		if err != nil {
+			return nil, err
+		}
+		if ok && !seen.Covers(cur.HLC.Node, cur.Seq) {
+			return nil, &ConflictError{Table: r.Table, Key: pkString(r.Pk), Version: cur}
+		}
+		rows[i] = IntentRow{Table: r.Table, PK: r.Pk}
+		if ok {
+			v := cur
+			rows[i].Expected = &v
+		}
+		keys = append(keys, k)
+	}
+	if lock {
+		if err := l.intentFreeLocked(DDLLockKey, txn, now, "", nil); err != nil {
+			return nil, err
+		}
+		keys = append(keys, DDLLockKey)
+	}
+	l.claimLocked(txn, keys, now.Add(ttl))
+	return rows, nil
+}
+
+// Prepare claims rows for a transaction coordinated by another node. A row
+// fails the check when another unexpired intent holds it, or when this
+// node holds a version of it newer than the one the transaction read: then
+// the transaction executed on stale data and must not commit.
+func (l *Log) Prepare(txn []byte, db string, rows []IntentRow, lock bool, ttl time.Duration) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.usable(); err != nil {
+		return err
+	}
+	id := string(txn)
+	if l.finished[id] {
+		// The transaction already committed or aborted (its prepare was
+		// overtaken by the outcome): a claim now would never be released.
+		return ErrFinished
+	}
+	now := time.Now()
+	keys := make([]string, 0, len(rows)+1)
+	for _, r := range rows {
+		k := string(RowKey(db, r.Table, r.PK))
+		if err := l.intentFreeLocked(k, id, now, r.Table, r.PK); err != nil {
+			return err
+		}
+		cur, ok, err := l.versionLocked(k)
+		if err != nil {
+			return err
+		}
+		if ok && (r.Expected == nil || cur.Newer(*r.Expected)) {
+			return &ConflictError{Table: r.Table, Key: pkString(r.PK), Version: cur}
+		}
+		keys = append(keys, k)
+	}
+	if lock {
+		if err := l.intentFreeLocked(DDLLockKey, id, now, "", nil); err != nil {
+			return err
+		}
+		keys = append(keys, DDLLockKey)
+	}
+	l.claimLocked(id, keys, now.Add(ttl))
+	return nil
+}
+
+// Release drops a transaction's intents (abort, or a coordinator that gave up).
+func (l *Log) Release(txn []byte) {
+	l.mu.Lock()
+	l.releaseLocked(string(txn))
+	l.mu.Unlock()
+}
+
+// Intents reports how many rows are claimed by prepared transactions.
+func (l *Log) Intents() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.intents)
+}
+
+func (l *Log) intentFreeLocked(key, txn string, now time.Time, table string, pk []*marmotv1.Value) error {
+	in, ok := l.intents[key]
+	if !ok || in.txn == txn {
+		return nil
+	}
+	if now.After(in.expires) {
+		// The coordinator stopped (it would have committed or aborted by
+		// now): its claim no longer blocks the row.
+		l.releaseLocked(in.txn)
+		return nil
+	}
+	if key == DDLLockKey {
+		return &ConflictError{Table: "(DDL lock)", Key: "cluster", Intent: true}
+	}
+	return &ConflictError{Table: table, Key: pkString(pk), Intent: true}
+}
+
+func (l *Log) claimLocked(txn string, keys []string, expires time.Time) {
+	if l.intents == nil {
+		l.intents = map[string]intent{}
+		l.intentKeys = map[string][]string{}
+	}
+	for _, k := range keys {
+		l.intents[k] = intent{txn: txn, expires: expires}
+	}
+	l.intentKeys[txn] = append(l.intentKeys[txn], keys...)
+}
+
+// finishedMemory is how many ended transactions a node remembers, to
+// refuse prepares that arrive after the outcome.
+const finishedMemory = 1 << 16
+
+func (l *Log) releaseLocked(txn string) {
+	if !l.finished[txn] {
+		if l.finished == nil {
+			l.finished = map[string]bool{}
+		}
+		if len(l.finishedOrder) >= finishedMemory {
+			delete(l.finished, l.finishedOrder[0])
+			l.finishedOrder = l.finishedOrder[1:]
+		}
+		l.finished[txn] = true
+		l.finishedOrder = append(l.finishedOrder, txn)
+	}
+	keys, ok := l.intentKeys[txn]
+	if !ok {
+		return
+	}
+	for _, k := range keys {
+		if in, ok := l.intents[k]; ok && in.txn == txn {
+			delete(l.intents, k)
+		}
+	}
+	delete(l.intentKeys, txn)
+}
