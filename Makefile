@@ -16,7 +16,7 @@ BENCH ?= .
 BENCHTIME ?= 1x
 PKGS ?= ./...
 
-.PHONY: all build run test vet race bench bench-sysbench proto proto-check tidy lint clean
+.PHONY: all build run test vet race bench bench-sysbench bench-cluster proto proto-check tidy lint clean
 
 all: lint build test
 
@@ -68,3 +68,9 @@ clean:
 # marmot vs MariaDB under sysbench (needs sysbench and mariadb-server).
 bench-sysbench: build
 	bench/sysbench.sh
+
+# The published benchmark: 3 local nodes driven by marmotctl bench
+# (bench/cluster.sh). CONSISTENCY=ONE make bench-cluster; flags for
+# marmotctl bench in BENCH_ARGS, e.g. BENCH_ARGS="--duration 10s --json".
+bench-cluster: build
+	bench/cluster.sh $(BENCH_ARGS)

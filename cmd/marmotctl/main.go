@@ -3,6 +3,7 @@
 // Offline commands (--data-dir) open the node's data directory directly and
 // need marmotd to be stopped: Pebble allows one process per directory.
 // Online commands (--addr) will talk to a running node's admin API.
+// bench is a load generator: a MySQL client of running nodes (--hosts).
 //
 // This file only dispatches; each subcommand lives in its own file as
 // runX(ctx, args, stdout).
@@ -32,6 +33,7 @@ var commands = []command{
 	{"log show", runLogShow, logShowUsage},
 	{"log stats", runLogStats, logStatsUsage},
 	{"rebuild", runRebuild, rebuildUsage},
+	{"bench", runBench, benchUsage},
 }
 
 func main() {
@@ -86,6 +88,7 @@ func printOverview(w io.Writer) {
 	fmt.Fprintln(w, "  marmotctl help COMMAND")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Offline commands (--data-dir) need marmotd stopped; --addr (online) arrives with the admin API.")
+	fmt.Fprintln(w, "bench is a MySQL client of running nodes (--hosts).")
 }
 
 func printCommandHelp(w io.Writer, c command) error {

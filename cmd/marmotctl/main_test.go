@@ -37,7 +37,7 @@ func TestCommandHelp(t *testing.T) {
 			if code := exitCode(err, &bytes.Buffer{}); code != 0 {
 				t.Fatalf("%v: exit %d", argv, code)
 			}
-			if !strings.HasPrefix(out.String(), "Usage: marmotctl "+c.name) || !strings.Contains(out.String(), "-data-dir") {
+			if !strings.HasPrefix(out.String(), "Usage: marmotctl "+c.name) || !strings.Contains(out.String(), "\nFlags:\n") {
 				t.Fatalf("%v: help is\n%s", argv, out.String())
 			}
 		}
