@@ -267,6 +267,11 @@ func TestStatesAgree(t *testing.T) {
 		if got := statesAgree(tc.states); got != tc.want {
 			t.Errorf("%s: statesAgree = %v", tc.name, got)
 		}
+		// Counts alone agree unless a count or an error differs.
+		wantCounts := tc.name != "row count differs" && tc.name != "error"
+		if got := countsAgree(tc.states); got != wantCounts {
+			t.Errorf("%s: countsAgree = %v", tc.name, got)
+		}
 	}
 }
 
@@ -279,7 +284,7 @@ func TestWriteBenchReport(t *testing.T) {
 	if err := writeBenchReport(&out, r, false); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"p99 ms", "read 2 (20.0%)", "insert 8 (80.0%)", "mixed error (2x): Error 1062", "verify: OK, 2 hosts agree after 1.50s", "sha256 0123456789abcdef\n"} {
+	for _, want := range []string{"p99 ms", "read 2 (20.0%)", "insert 8 (80.0%)", "mixed error (2x): Error 1062", "verify: OK, 2 hosts agree: 5 rows", "converged within 1.50s", "sha256 0123456789abcdef\n"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
