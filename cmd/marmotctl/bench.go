@@ -434,40 +434,17 @@ func (b *bench) setup(ctx context.Context) error {
 func (b *bench) waitForTable(ctx context.Context) error {
 	deadline := time.Now().Add(b.cfg.verifyTimeout)
 	for {
-		counts, err := b.counts(ctx)
-		if err == nil && allEqual(counts) {
+		states := b.countAll(ctx)
+		if countsAgree(states) {
 			return nil
 		}
-		if err == nil {
-			err = fmt.Errorf("row counts differ: %v", counts)
-		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("table %s.%s not the same on every host after %v: %w", b.cfg.db, benchTable, b.cfg.verifyTimeout, err)
+			return fmt.Errorf("table %s.%s not the same on every host after %v: %s", b.cfg.db, benchTable, b.cfg.verifyTimeout, describeStates(states))
 		}
 		if err := pause(ctx, 50*time.Millisecond); err != nil {
 			return err
 		}
 	}
-}
-
-// counts is every host's COUNT(*); the first failure ends it.
-func (b *bench) counts(ctx context.Context) ([]int64, error) {
-	counts := make([]int64, len(b.pools))
-	for i, p := range b.pools {
-		if err := p.QueryRowContext(ctx, benchSQL.count).Scan(&counts[i]); err != nil {
-			return nil, fmt.Errorf("%s: %w", b.cfg.hosts[i], err)
-		}
-	}
-	return counts, nil
-}
-
-func allEqual[T comparable](xs []T) bool {
-	for _, x := range xs {
-		if x != xs[0] {
-			return false
-		}
-	}
-	return true
 }
 
 // pause waits d, or less if ctx ends. It paces polling and retry backoff.
