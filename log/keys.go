@@ -20,6 +20,8 @@ const (
 var (
 	keyClockHWM = []byte("m/hlc")
 	keyNodeID   = []byte("m/node")
+	// keyRunning is set while a log is open and cleared by a clean Close.
+	keyRunning = []byte("m/running")
 )
 
 func entryKey(ts Timestamp) []byte {

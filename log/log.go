@@ -65,9 +65,10 @@ type Log struct {
 	// finished remembers recently ended transactions (intents.go).
 	finished      map[string]bool
 	finishedOrder []string
-	failed   error
-	closed   bool
-	done     chan struct{}
+	unclean       bool
+	failed        error
+	closed        bool
+	done          chan struct{}
 }
 
 type appendReq struct {
@@ -127,6 +128,16 @@ func Open(opts Options) (*Log, error) {
 		return nil, err
 	}
 	l.clock = NewClock(l.node, opts.Now, opts.MaxClockSkew, int64(hwm), l.persistHWM)
+	running, err := l.metaInt(keyRunning)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	l.unclean = running != 0
+	if err := l.setMetaInt(keyRunning, 1); err != nil {
+		db.Close()
+		return nil, err
+	}
 	go l.run()
 	return l, nil
 }
@@ -146,10 +157,27 @@ func (l *Log) Close() error {
 	}
 	l.closed = true
 	l.cond.Broadcast()
+	held := false
+	now := time.Now()
+	for _, in := range l.intents {
+		held = held || now.Before(in.expires)
+	}
 	l.mu.Unlock()
 	<-l.done
+	if !held && l.failed == nil {
+		// A clean stop: no intent was lost, the next start need not wait
+		// for lost ones to expire.
+		if err := l.db.Delete(keyRunning, pebble.Sync); err != nil {
+			l.logger.Warn("log: could not record clean shutdown", "err", err)
+		}
+	}
 	return l.db.Close()
 }
+
+// UncleanStart reports whether the previous run of this log ended without
+// Close (a crash or kill -9), or with intents still held: intents it held
+// then are gone.
+func (l *Log) UncleanStart() bool { return l.unclean }
 
 func (l *Log) nodeID(want uint64) (uint64, error) {
 	stored, err := l.metaInt(keyNodeID)
