@@ -149,6 +149,13 @@ type ClusterConfig struct {
 	// must exceed SuspectTimeoutMS so a peer is suspected first. Default 10000.
 	DeadTimeoutMS int `toml:"dead_timeout_ms" env:"DEAD_TIMEOUT_MS"`
 
+	// GossipPortSetting (marmot extension) is the TCP and UDP port of membership
+	// gossip (SWIM, hashicorp/memberlist), bound on GRPCBindAddress; the traffic is
+	// encrypted with a key derived from ClusterSecret. 0 (the default) means
+	// GRPCPort + 1000. Read it through GossipPort(), which resolves that default (the
+	// field cannot share the method's name).
+	GossipPortSetting int `toml:"gossip_port" env:"GOSSIP_PORT"`
+
 	// MaxClockSkewMS (marmot extension) is how far ahead of the local clock a peer's
 	// HLC timestamp may be before the message is rejected, so one node with a bad
 	// clock cannot drag every HLC into the future. Default 500.

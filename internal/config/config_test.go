@@ -210,6 +210,7 @@ brokers = ["file:9092"]
 		"MARMOT_MYSQL_UNIX_SOCKET_PERM":                "0640",
 		"MARMOT_MYSQL_USERS_0_PASSWORD":                "rootpw",
 		"MARMOT_CLUSTER_SEED_NODES":                    "a:8080, b:8080",
+		"MARMOT_CLUSTER_GOSSIP_PORT":                   "7946",
 		"MARMOT_REPLICATION_DEFAULT_WRITE_CONSISTENCY": "all",
 		"MARMOT_REPLICATION_ENABLE_ANTI_ENTROPY":       "false",
 		"MARMOT_PUBLISHER_SINKS_0_BROKERS":             "e1:9092,e2:9092",
@@ -230,6 +231,7 @@ brokers = ["file:9092"]
 		{"mysql.unix_socket_perm", c.MySQL.UnixSocketPerm, FileMode(0o640)},
 		{"mysql.users", c.MySQL.Users, []MySQLUser{{"root", "rootpw"}}},
 		{"cluster.seed_nodes", c.Cluster.SeedNodes, []string{"a:8080", "b:8080"}},
+		{"cluster.gossip_port", c.Cluster.GossipPort(), 7946},
 		{"replication.default_write_consistency", c.Replication.DefaultWriteConsistency, "ALL"},
 		{"replication.enable_anti_entropy", c.Replication.EnableAntiEntropy, false},
 		{"publisher.sinks[0].brokers", c.Publisher.Sinks[0].Brokers, []string{"e1:9092", "e2:9092"}},
@@ -403,6 +405,13 @@ func TestDurations(t *testing.T) {
 	}
 	if a := c.Cluster.GRPCAddr(); a != "0.0.0.0:8080" {
 		t.Errorf("Cluster.GRPCAddr() = %q", a)
+	}
+	if p := c.Cluster.GossipPort(); p != 9080 {
+		t.Errorf("default Cluster.GossipPort() = %d, want grpc_port + 1000 = 9080", p)
+	}
+	c.Cluster.GossipPortSetting = 7946
+	if a := c.Cluster.GossipAddr(); a != "0.0.0.0:7946" {
+		t.Errorf("Cluster.GossipAddr() = %q", a)
 	}
 }
 

@@ -51,6 +51,20 @@ func (c ClusterConfig) GRPCAddr() string {
 	return net.JoinHostPort(c.GRPCBindAddress, strconv.Itoa(c.GRPCPort))
 }
 
+// GossipPort is the membership gossip port (TCP and UDP): GossipPortSetting, or
+// GRPCPort + 1000 when that is 0.
+func (c ClusterConfig) GossipPort() int {
+	if c.GossipPortSetting != 0 {
+		return c.GossipPortSetting
+	}
+	return c.GRPCPort + 1000
+}
+
+// GossipAddr is the gossip listener's host:port (GRPCBindAddress, GossipPort()).
+func (c ClusterConfig) GossipAddr() string {
+	return net.JoinHostPort(c.GRPCBindAddress, strconv.Itoa(c.GossipPort()))
+}
+
 // GossipInterval is GossipIntervalMS as a duration.
 func (c ClusterConfig) GossipInterval() time.Duration { return ms(c.GossipIntervalMS) }
 

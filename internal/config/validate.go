@@ -70,6 +70,19 @@ func (v *validator) cluster(c ClusterConfig, m MySQLConfig) {
 		v.add("cluster.dead_timeout_ms", c.DeadTimeoutMS,
 			"must be greater than cluster.suspect_timeout_ms (%d) so a silent peer is suspected before it is declared dead", c.SuspectTimeoutMS)
 	}
+	switch gp := c.GossipPort(); {
+	case c.GossipPortSetting != 0:
+		v.port("cluster.gossip_port", c.GossipPortSetting)
+		if gp == c.GRPCPort {
+			v.add("cluster.gossip_port", gp, "must differ from cluster.grpc_port (%d)", c.GRPCPort)
+		} else if m.Enabled && gp == m.Port {
+			v.add("cluster.gossip_port", gp, "must differ from mysql.port (%d); both listeners need their own port", m.Port)
+		}
+	case gp > 65535 && c.GRPCPort <= 65535: // an invalid grpc_port is reported already
+		v.add("cluster.gossip_port", 0, "0 means grpc_port + 1000 = %d, which is not a port; set gossip_port explicitly", gp)
+	case m.Enabled && gp == m.Port:
+		v.add("cluster.gossip_port", 0, "0 means grpc_port + 1000 = %d, which is mysql.port; set gossip_port explicitly", gp)
+	}
 	v.positive("cluster.max_clock_skew_ms", c.MaxClockSkewMS)
 }
 
