@@ -84,6 +84,11 @@ for ((i = 0; i < NODES; i++)); do
 done
 
 hosts=$(printf '127.0.0.1:%s,' "${MYSQL_PORTS[@]}")
-echo "$NODES nodes at $CONSISTENCY, $(nproc) cores, $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo '+dirty')" >&2
+rev=unknown
+if r=$(git rev-parse --short HEAD 2>/dev/null); then
+	rev=$r
+	git diff --quiet HEAD || rev+="+dirty"
+fi
+echo "$NODES nodes at $CONSISTENCY, $(nproc) cores, commit $rev" >&2
 bin/marmotctl bench --hosts "${hosts%,}" "$@"
 failed=0
