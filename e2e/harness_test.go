@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -57,12 +59,14 @@ type Node struct {
 	Dir       string
 	MySQLPort int
 	HTTPPort  int
-	Env       []string
-	Args      []string
-	cmd       *exec.Cmd
-	dsnUser   string // user[:password] for DSN; root when empty
-	logs      *lockedBuffer
-	exited    chan struct{}
+	// GossipPort is the membership gossip port (cluster nodes only).
+	GossipPort int
+	Env        []string
+	Args       []string
+	cmd        *exec.Cmd
+	dsnUser    string // user[:password] for DSN; root when empty
+	logs       *lockedBuffer
+	exited     chan struct{}
 }
 
 type lockedBuffer struct {
@@ -82,15 +86,44 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
+// freePort returns a loopback port that is free for TCP and UDP. Ports
+// come from below the kernel's ephemeral range (32768+), handed out once
+// per test process: a port from bind(:0) is itself ephemeral, and the
+// outgoing connections of already running nodes may take it before the
+// node meant to listen on it starts.
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	portMu.Lock()
+	defer portMu.Unlock()
+	if nextPort == 0 {
+		nextPort = 20000 + (os.Getpid()*37)%10000
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	for range 12000 {
+		p := nextPort
+		nextPort++
+		if nextPort >= 32000 {
+			nextPort = 20000
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue
+		}
+		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p))
+		l.Close()
+		if err != nil {
+			continue
+		}
+		u.Close()
+		return p
+	}
+	t.Fatal("no free port in 20000-32000")
+	return 0
 }
+
+var (
+	portMu   sync.Mutex
+	nextPort int
+)
 
 // StartNode starts marmotd on a fresh data dir and waits until it serves.
 func StartNode(t testing.TB, extraArgs ...string) *Node {
@@ -107,7 +140,11 @@ func (n *Node) Start() {
 	marmotd, _ := binaries(n.t)
 	args := append([]string{"--data-dir", n.Dir, "--mysql-port", fmt.Sprint(n.MySQLPort), "--grpc-port", fmt.Sprint(n.HTTPPort)}, n.Args...)
 	n.cmd = exec.Command(marmotd, args...)
-	n.cmd.Env = append(filteredEnv(), "MARMOT_MYSQL_BIND_ADDRESS=127.0.0.1", "MARMOT_CLUSTER_GRPC_BIND_ADDRESS=127.0.0.1")
+	if n.GossipPort == 0 {
+		n.GossipPort = freePort(n.t)
+	}
+	n.cmd.Env = append(filteredEnv(), "MARMOT_MYSQL_BIND_ADDRESS=127.0.0.1", "MARMOT_CLUSTER_GRPC_BIND_ADDRESS=127.0.0.1",
+		fmt.Sprintf("MARMOT_CLUSTER_GOSSIP_PORT=%d", n.GossipPort))
 	n.cmd.Env = append(n.cmd.Env, n.Env...)
 	n.logs = &lockedBuffer{}
 	n.cmd.Stdout, n.cmd.Stderr = n.logs, n.logs
@@ -160,6 +197,12 @@ func (n *Node) Stop() {
 		return
 	}
 	_ = n.cmd.Process.Signal(syscall.SIGTERM)
+	start := time.Now()
+	defer func() {
+		if d := time.Since(start); d > 2*time.Second {
+			n.t.Logf("marmotd took %v to stop", d.Round(time.Millisecond))
+		}
+	}()
 	select {
 	case <-n.exited:
 	case <-time.After(15 * time.Second):
@@ -167,6 +210,45 @@ func (n *Node) Stop() {
 		<-n.exited
 	}
 	n.cmd = nil
+}
+
+// AliveMembers asks the node's admin API how many cluster members it sees
+// alive (itself included).
+func (n *Node) AliveMembers() (int, error) {
+	secret := ""
+	for _, kv := range n.Env {
+		if v, ok := strings.CutPrefix(kv, "MARMOT_CLUSTER_SECRET="); ok {
+			secret = v
+		}
+	}
+	req, err := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d/admin/cluster/members", n.HTTPPort), nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("X-Marmot-Secret", secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Members []struct {
+			State string `json:"state"`
+		} `json:"members"`
+	}
+	if resp.StatusCode != 200 {
+		return 0, fmt.Errorf("members: HTTP %d", resp.StatusCode)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return 0, err
+	}
+	alive := 0
+	for _, m := range body.Members {
+		if m.State == "alive" {
+			alive++
+		}
+	}
+	return alive, nil
 }
 
 // Logs returns what the process printed.

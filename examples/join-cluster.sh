@@ -8,6 +8,5 @@ n=${1:?usage: join-cluster.sh N SEED_HOST:PORT}
 seed=${2:?usage: join-cluster.sh N SEED_HOST:PORT}
 [[ -x bin/marmotd ]] || make build >/dev/null
 export MARMOT_CLUSTER_SECRET=${MARMOT_CLUSTER_SECRET:-local-demo-secret}
-export MARMOT_REPLICATION_DEFAULT_WRITE_CONSISTENCY=ONE
 export MARMOT_CLUSTER_SEED_NODES=$seed
 exec bin/marmotd --data-dir "./marmot-data-$n" --node-id "$n" --grpc-port $((8080 + n)) --mysql-port $((3306 + n))

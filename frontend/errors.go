@@ -45,6 +45,13 @@ func (s *Session) toMySQLError(err error) error {
 	if errors.As(err, &my) {
 		return my
 	}
+	// Errors of other packages (the commit coordinator) that know their
+	// MySQL code.
+	var coded interface{ MySQLCode() (uint16, string) }
+	if errors.As(err, &coded) {
+		code, state := coded.MySQLCode()
+		return myErr(code, state, "%s", err.Error())
+	}
 	var te *transpile.Error
 	if errors.As(err, &te) {
 		return &mysql.MyError{Code: te.Code, State: te.State, Message: te.Message}

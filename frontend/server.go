@@ -27,9 +27,10 @@ import (
 // database's writer is held, so it must not block on I/O: it checks the
 // change set against seen (failing with an error wrapping txlog.ErrConflict
 // when rows changed after seen), assigns Origin, Seq and Hlc, and queues
-// it. The Commitment's Wait is the commit point.
+// it. The Commitment's Wait is the commit point: for QUORUM and ALL it is
+// where the other nodes are asked, after the writer is released.
 type Committer interface {
-	Append(cs *marmotv1.ChangeSet, seen txlog.Watermark) (Commitment, error)
+	Append(cs *marmotv1.ChangeSet, seen txlog.Watermark, level txlog.Consistency) (Commitment, error)
 }
 
 // Commitment is a queued commit.
@@ -42,7 +43,7 @@ func LocalCommitter(l *txlog.Log) Committer { return localCommitter{l} }
 
 type localCommitter struct{ l *txlog.Log }
 
-func (c localCommitter) Append(cs *marmotv1.ChangeSet, seen txlog.Watermark) (Commitment, error) {
+func (c localCommitter) Append(cs *marmotv1.ChangeSet, seen txlog.Watermark, _ txlog.Consistency) (Commitment, error) {
 	a, err := c.l.Append(cs, seen)
 	if err != nil {
 		return nil, err
@@ -66,6 +67,9 @@ type Options struct {
 	LockWaitTimeout time.Duration
 	// WriteTimeout bounds a commit (log append and view update).
 	WriteTimeout   time.Duration
+	// Consistency is the default write consistency level; a session
+	// overrides it with SET marmot_write_consistency.
+	Consistency txlog.Consistency
 	MaxConnections int
 	// MaxAllowedPacket bounds a client request in bytes (0 = unbounded).
 	MaxAllowedPacket int
@@ -151,6 +155,10 @@ func (srv *Server) EnsureDatabase(ctx context.Context, name string) error {
 		return nil
 	}
 	s := srv.newSession(0, "root")
+	// Every node creates the default database at its first start, before
+	// it may have met the others; the creations are idempotent and
+	// converge, so the local log is enough.
+	s.sysVars["marmot_write_consistency"] = txlog.One.String()
 	_, err := s.createDatabase(ctx, name, true)
 	return err
 }

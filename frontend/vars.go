@@ -8,6 +8,7 @@ import (
 	"github.com/go-mysql-org/go-mysql/mysql"
 
 	"github.com/marmotdb/marmot/frontend/transpile"
+	txlog "github.com/marmotdb/marmot/log"
 )
 
 // globalVars are the system variables clients and tools ask for. Values are
@@ -94,6 +95,8 @@ func sysVar(s *Session, name string) any {
 			return int64(len(s.warnings))
 		case "port":
 			return int64(s.srv.opts.Port)
+		case "marmot_write_consistency":
+			return s.consistency().String()
 		}
 		if v, ok := s.sysVars[n]; ok {
 			return v
@@ -140,6 +143,12 @@ func (s *Session) set(ctx context.Context, st transpile.Statement) (*mysql.Resul
 			}
 			s.autocommit = on
 			s.syncStatus()
+		case name == "marmot_write_consistency":
+			c, err := txlog.ParseConsistency(strings.TrimSpace(val))
+			if err != nil {
+				return nil, myErr(mysql.ER_WRONG_VALUE_FOR_VAR, "42000", "Variable 'marmot_write_consistency' can't be set to the value of '%s' (ONE, QUORUM or ALL)", val)
+			}
+			s.sysVars[name] = c.String()
 		case name == "names" || name == "charset":
 			cs := strings.ToLower(val)
 			for _, k := range []string{"character_set_client", "character_set_connection", "character_set_results"} {

@@ -7,7 +7,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
+	"time"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
 
@@ -56,8 +58,15 @@ func (s *Session) write(ctx context.Context, st transpile.Statement, args []any)
 		// Someone else changed a row first: wait until the view has their
 		// version, then run the statement again on it. Retries of one
 		// database take turns, so a hot row degrades to serial execution
-		// instead of livelock.
-		if werr := s.waitVersion(ctx, d, ce.Version); werr != nil {
+		// instead of livelock. A row claimed by a transaction still being
+		// prepared (on this node or another) has no version to wait for:
+		// back off briefly, with jitter so contenders on different nodes
+		// do not collide again in step.
+		if ce.Intent {
+			if werr := backoff(ctx, attempt); werr != nil {
+				return nil, werr
+			}
+		} else if werr := s.waitVersion(ctx, d, ce.Version); werr != nil {
 			return nil, werr
 		}
 		if attempt == 1 {
@@ -97,7 +106,7 @@ func (s *Session) finishAndCommit(ctx context.Context, t *materializer.Txn, ddl 
 			return nil
 		}
 		var err error
-		cm, err = s.srv.opts.Committer.Append(cs, seen)
+		cm, err = s.srv.opts.Committer.Append(cs, seen, s.consistency())
 		return err
 	})
 	if err != nil || cm == nil {
@@ -115,6 +124,33 @@ func (s *Session) awaitCommit(ctx context.Context, cs *marmotv1.ChangeSet, cm Co
 		return err
 	}
 	return s.srv.mat.WaitApplied(wctx, cs.Database, cs.Origin, cs.Seq)
+}
+
+// consistency is the session's write consistency level.
+func (s *Session) consistency() txlog.Consistency {
+	if v, ok := s.sysVars["marmot_write_consistency"]; ok {
+		if c, err := txlog.ParseConsistency(v); err == nil {
+			return c
+		}
+	}
+	if s.srv.opts.Consistency == 0 {
+		return txlog.One
+	}
+	return s.srv.opts.Consistency
+}
+
+// backoff pauses a retry: 1–2 ms growing to 20–40 ms.
+func backoff(ctx context.Context, attempt int) error {
+	d := time.Duration(min(attempt, 20)) * time.Millisecond
+	d += time.Duration(rand.Int64N(int64(d) + 1))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (s *Session) waitVersion(ctx context.Context, d *materializer.DB, v txlog.Version) error {
@@ -169,7 +205,7 @@ func (s *Session) autoID(v any) (int64, error) {
 // commitChangeSet commits a change set that needs no capture (CREATE and
 // DROP DATABASE): the commit point, then the view.
 func (s *Session) commitChangeSet(ctx context.Context, cs *marmotv1.ChangeSet, seen txlog.Watermark) error {
-	cm, err := s.srv.opts.Committer.Append(cs, seen)
+	cm, err := s.srv.opts.Committer.Append(cs, seen, s.consistency())
 	if err != nil {
 		return err
 	}

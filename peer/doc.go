@@ -26,11 +26,9 @@
 // (antientropy). Capabilities it needs from other packages are small
 // interfaces declared here and passed in by cmd/marmotd.
 //
-// Implemented so far: log streaming at ONE. Each node opens a Pull stream
-// to every seed peer (stream.go) and ingests what it lacks, origin by origin
-// in sequence order; the materializer applies it with last-writer-wins, so
-// nodes converge. Every call is authenticated with an HMAC of the cluster
-// secret over node id and time (auth.go). Membership by gossip, the 2PC of
-// QUORUM/ALL and the DDL lock are not built yet: marmotd refuses to start a
-// cluster at any other consistency than ONE rather than pretend.
+// Files: membership*.go (gossip membership, the Hello bootstrap, the
+// persisted member table), service.go (Pull streams: serving and
+// following), coordinator.go and participant.go (the two sides of the
+// commit), auth.go (HMAC of the cluster secret over node id and time on
+// every call), admin.go (/admin/cluster/*), transport.go (h2c).
 package peer

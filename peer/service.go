@@ -19,29 +19,37 @@ import (
 	"github.com/marmotdb/marmot/proto/marmot/v1/marmotv1connect"
 )
 
-// Streamer serves PeerService.Pull from the local log.
-type Streamer struct {
+// Service answers the PeerService calls of other nodes from the local log:
+// Pull streams, and the participant side of the distributed commit.
+type Service struct {
 	Log    *txlog.Log
 	Logger *slog.Logger
 	// OnCaller, if set, learns the cluster address of every authenticated
 	// caller (host as seen on the connection, port as the caller states);
 	// the node pulls from it in turn. Called from request goroutines.
 	OnCaller func(addr string)
+	// RefuseUntil: a node that did not shut down cleanly lost the intents
+	// it held, so until every one of them would have expired it votes no;
+	// otherwise two transactions could both gather a quorum through it.
+	RefuseUntil time.Time
+	// CommitWait bounds how long Commit waits for earlier change sets of
+	// the same origin (they arrive on the Pull stream).
+	CommitWait time.Duration
 }
 
 // Handler returns the authenticated HTTP handler and its mount path.
-func (s *Streamer) Handler(secret string) (string, http.Handler, error) {
+func (s *Service) Handler(secret string) (string, http.Handler, error) {
 	if err := checkSecret(secret); err != nil {
 		return "", nil, err
 	}
-	path, h := marmotv1connect.NewPeerServiceHandler(s)
+	path, h := marmotv1connect.NewPeerServiceHandler(s, noCompression())
 	return path, RequireAuth(secret, h), nil
 }
 
 // Pull sends every durable change set beyond the caller's watermark, origin
 // by origin in sequence order (so the receiver never sees a gap), then
 // follows the log until the caller goes away.
-func (s *Streamer) Pull(ctx context.Context, req *connect.Request[marmotv1.PullRequest], out *connect.ServerStream[marmotv1.PullResponse]) error {
+func (s *Service) Pull(ctx context.Context, req *connect.Request[marmotv1.PullRequest], out *connect.ServerStream[marmotv1.PullResponse]) error {
 	if req.Msg.NodeId == s.Log.Node() {
 		// Two nodes with one id would mix their sequences: refuse loudly.
 		err := fmt.Errorf("node id clash: the caller at %s also has node id %d; give every node a distinct node_id (low 10 bits distinct for compact auto ids)", req.Peer().Addr, req.Msg.NodeId)
@@ -108,7 +116,7 @@ func (p *Puller) Start(ctx context.Context, seeds []string) error {
 	}
 	p.mu.Lock()
 	p.ctx = ctx
-	p.hc = &http.Client{Transport: signingTransport{secret: []byte(p.Secret), node: p.Log.Node(), next: http.DefaultTransport}}
+	p.hc = &http.Client{Transport: signingTransport{secret: []byte(p.Secret), node: p.Log.Node(), next: peerTransport()}}
 	p.mu.Unlock()
 	for _, s := range seeds {
 		p.AddPeer(s)
@@ -136,7 +144,7 @@ func (p *Puller) follow(ctx context.Context, hc *http.Client, addr string) {
 	if !strings.Contains(url, "://") {
 		url = "http://" + url
 	}
-	client := marmotv1connect.NewPeerServiceClient(hc, url)
+	client := marmotv1connect.NewPeerServiceClient(hc, url, noClientCompression())
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
 		n, err := p.pullOnce(ctx, client)

@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -28,6 +29,7 @@ import (
 	txlog "github.com/marmotdb/marmot/log"
 	"github.com/marmotdb/marmot/materializer"
 	"github.com/marmotdb/marmot/peer"
+	marmotv1 "github.com/marmotdb/marmot/proto/marmot/v1"
 )
 
 func main() {
@@ -121,11 +123,26 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		logger.Info("rebuilt database from the log", "db", f.rebuild, "took", time.Since(start))
 	}
 
+	mux := http.NewServeMux()
+	var committer frontend.Committer = frontend.LocalCommitter(l)
+	if cfg.Cluster.ClusterSecret != "" || len(cfg.Cluster.SeedNodes) > 0 {
+		c, stop, err := startCluster(ctx, cfg, l, mux, logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		committer = c
+	}
+	level, err := txlog.ParseConsistency(cfg.Replication.DefaultWriteConsistency)
+	if err != nil {
+		return err
+	}
+
 	users := map[string]string{}
 	for _, u := range cfg.MySQL.Users {
 		users[u.Name] = u.Password
 	}
-	srv, err := frontend.New(frontend.Options{Materializer: mat, Committer: frontend.LocalCommitter(l), IDs: ids, Users: users,
+	srv, err := frontend.New(frontend.Options{Materializer: mat, Committer: committer, Consistency: level, IDs: ids, Users: users,
 		CacheSize: cfg.QueryPipeline.TranspilerCacheSize, LockWaitTimeout: cfg.Transaction.LockWaitTimeout(),
 		WriteTimeout: cfg.Replication.WriteTimeout(), MaxConnections: cfg.MySQL.MaxConnections, MaxAllowedPacket: cfg.MySQL.MaxAllowedPacket, Port: cfg.MySQL.Port,
 		DefaultDatabase: "marmot", Logger: logger})
@@ -158,12 +175,6 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}
 
-	mux := http.NewServeMux()
-	if cfg.Cluster.ClusterSecret != "" || len(cfg.Cluster.SeedNodes) > 0 {
-		if err := startReplication(ctx, cfg, l, mux, logger); err != nil {
-			return err
-		}
-	}
 	if cfg.Prometheus.Enabled {
 		mux.Handle("/metrics", promhttp.Handler())
 	}
@@ -174,7 +185,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		mux.Handle("/debug/pprof/goroutine", pprof.Handler("goroutine"))
 	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	hs := &http.Server{Addr: cfg.Cluster.GRPCAddr(), Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Addr: cfg.Cluster.GRPCAddr(), Handler: mux, ReadHeaderTimeout: 10 * time.Second, Protocols: peer.ServerProtocols()}
 	hl, err := net.Listen("tcp", hs.Addr)
 	if err != nil {
 		return fmt.Errorf("http listener: %w", err)
@@ -207,28 +218,91 @@ func newLogger(c config.LoggingConfig, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// startReplication mounts the peer stream and follows the seeds (and every
-// node that follows this one). Only ONE is replicated so far: a cluster
-// asking for QUORUM or ALL is refused rather than silently downgraded; a
-// node without seeds then serves no peers.
-func startReplication(ctx context.Context, cfg config.Config, l *txlog.Log, mux *http.ServeMux, logger *slog.Logger) error {
-	if cfg.Replication.DefaultWriteConsistency != "ONE" {
-		if len(cfg.Cluster.SeedNodes) > 0 {
-			return fmt.Errorf("config: replication.default_write_consistency = %q: a cluster (cluster.seed_nodes set) supports only \"ONE\" in this version; QUORUM and ALL need the two-phase commit that is not built yet", cfg.Replication.DefaultWriteConsistency)
-		}
-		logger.Info("cluster_secret set but default_write_consistency is not ONE: not serving peers (only ONE is replicated in this version)")
-		return nil
+// startCluster joins the cluster: gossip membership, the peer service
+// (log streams and the participant side of commits), pulling from every
+// member, and the commit coordinator the frontend writes through.
+func startCluster(ctx context.Context, cfg config.Config, l *txlog.Log, mux *http.ServeMux, logger *slog.Logger) (frontend.Committer, func(), error) {
+	secret := cfg.Cluster.ClusterSecret
+	if secret == "" {
+		return nil, nil, peer.ErrNoSecret
 	}
-	pl := &peer.Puller{Log: l, Secret: cfg.Cluster.ClusterSecret, Port: uint32(cfg.Cluster.GRPCPort), Logger: logger}
-	st := &peer.Streamer{Log: l, Logger: logger, OnCaller: pl.AddPeer}
-	path, h, err := st.Handler(cfg.Cluster.ClusterSecret)
+	advertise, err := advertiseAddr(cfg.Cluster.GRPCBindAddress, cfg.Cluster.GRPCPort)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	if err := pl.Start(ctx, cfg.Cluster.SeedNodes); err != nil {
-		return err
+	pl := &peer.Puller{Log: l, Secret: secret, Port: uint32(cfg.Cluster.GRPCPort), Logger: logger}
+	members, err := peer.StartMembership(ctx, peer.MembershipConfig{NodeID: l.Node(), Addr: advertise, BindAddr: cfg.Cluster.GRPCBindAddress,
+		GossipPort: cfg.Cluster.GossipPort(), Secret: secret, Seeds: cfg.Cluster.SeedNodes,
+		GossipInterval: millis(cfg.Cluster.GossipIntervalMS), Fanout: cfg.Cluster.GossipFanout,
+		SuspectTimeout: millis(cfg.Cluster.SuspectTimeoutMS), DeadTimeout: millis(cfg.Cluster.DeadTimeoutMS),
+		Dir: cfg.DataDir, Logger: logger, OnAlive: func(m peer.Member) { pl.AddPeer(m.Addr) }})
+	if err != nil {
+		return nil, nil, err
+	}
+	svc := &peer.Service{Log: l, Logger: logger, OnCaller: pl.AddPeer, CommitWait: millis(cfg.Coordinator.CommitTimeoutMS)}
+	ttl := time.Duration(cfg.Transaction.HeartbeatTimeoutSeconds) * time.Second
+	if l.UncleanStart() {
+		// Intents this node granted before it crashed are gone; vote no
+		// until every one of them would have expired.
+		svc.RefuseUntil = time.Now().Add(ttl)
+		logger.Warn("previous run did not stop cleanly: refusing prepares until lost intents expire", "for", ttl)
+	}
+	path, h, err := svc.Handler(secret)
+	if err != nil {
+		members.Close()
+		return nil, nil, err
 	}
 	mux.Handle(path, h)
-	logger.Info("replicating at ONE", "seeds", cfg.Cluster.SeedNodes)
-	return nil
+	mpath, mh := members.Handler()
+	mux.Handle(mpath, mh)
+	mux.Handle("/admin/cluster/", peer.AdminHandler(secret, members))
+	if err := pl.Start(ctx, cfg.Cluster.SeedNodes); err != nil {
+		members.Close()
+		return nil, nil, err
+	}
+	coord := &peer.Coordinator{Log: l, Secret: secret, Logger: logger, Joined: members.Joined,
+		PrepareTimeout: millis(cfg.Coordinator.PrepareTimeoutMS), CommitTimeout: millis(cfg.Coordinator.CommitTimeoutMS),
+		IntentTTL: ttl, DDLLease: time.Duration(cfg.DDL.LockLeaseSeconds) * time.Second,
+		Members: func() []peer.Target {
+			var out []peer.Target
+			for _, m := range members.Members() {
+				if !m.Self {
+					out = append(out, peer.Target{ID: m.ID, Addr: m.Addr, Live: m.State == peer.MemberAlive || m.State == peer.MemberSuspect})
+				}
+			}
+			return out
+		}}
+	logger.Info("cluster member", "advertise", advertise, "gossip_port", cfg.Cluster.GossipPort(), "seeds", cfg.Cluster.SeedNodes,
+		"write_consistency", cfg.Replication.DefaultWriteConsistency)
+	return committer{coord}, func() { _ = members.Close() }, nil
+}
+
+// committer adapts the coordinator to the frontend's Committer.
+type committer struct{ c *peer.Coordinator }
+
+func (c committer) Append(cs *marmotv1.ChangeSet, seen txlog.Watermark, level txlog.Consistency) (frontend.Commitment, error) {
+	return c.c.Append(cs, seen, level)
+}
+
+func millis(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+
+// advertiseAddr is the peer RPC address other nodes reach this one at: the
+// bind address, or for a wildcard bind the host's first non-loopback IPv4
+// address (loopback if it has none).
+func advertiseAddr(bind string, port int) (string, error) {
+	host := bind
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+		addrs, err := net.InterfaceAddrs()
+		if err != nil {
+			return "", err
+		}
+		for _, a := range addrs {
+			if ip, ok := a.(*net.IPNet); ok && !ip.IP.IsLoopback() && ip.IP.To4() != nil {
+				host = ip.IP.String()
+				break
+			}
+		}
+	}
+	return net.JoinHostPort(host, strconv.Itoa(port)), nil
 }

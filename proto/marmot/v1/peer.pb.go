@@ -21,6 +21,463 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// RowVersion is the version of a row: the commit HLC and origin sequence
+// of the change set that last wrote it.
+type RowVersion struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Hlc           *HLC                   `protobuf:"bytes,1,opt,name=hlc,proto3" json:"hlc,omitempty"`
+	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	Deleted       bool                   `protobuf:"varint,3,opt,name=deleted,proto3" json:"deleted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RowVersion) Reset() {
+	*x = RowVersion{}
+	mi := &file_marmot_v1_peer_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RowVersion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RowVersion) ProtoMessage() {}
+
+func (x *RowVersion) ProtoReflect() protoreflect.Message {
+	mi := &file_marmot_v1_peer_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RowVersion.ProtoReflect.Descriptor instead.
+func (*RowVersion) Descriptor() ([]byte, []int) {
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *RowVersion) GetHlc() *HLC {
+	if x != nil {
+		return x.Hlc
+	}
+	return nil
+}
+
+func (x *RowVersion) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *RowVersion) GetDeleted() bool {
+	if x != nil {
+		return x.Deleted
+	}
+	return false
+}
+
+type IntentRow struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Table string                 `protobuf:"bytes,1,opt,name=table,proto3" json:"table,omitempty"`
+	Pk    []*Value               `protobuf:"bytes,2,rep,name=pk,proto3" json:"pk,omitempty"`
+	// The version the transaction read; absent if the row had none.
+	Expected      *RowVersion `protobuf:"bytes,3,opt,name=expected,proto3" json:"expected,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IntentRow) Reset() {
+	*x = IntentRow{}
+	mi := &file_marmot_v1_peer_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IntentRow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IntentRow) ProtoMessage() {}
+
+func (x *IntentRow) ProtoReflect() protoreflect.Message {
+	mi := &file_marmot_v1_peer_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IntentRow.ProtoReflect.Descriptor instead.
+func (*IntentRow) Descriptor() ([]byte, []int) {
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *IntentRow) GetTable() string {
+	if x != nil {
+		return x.Table
+	}
+	return ""
+}
+
+func (x *IntentRow) GetPk() []*Value {
+	if x != nil {
+		return x.Pk
+	}
+	return nil
+}
+
+func (x *IntentRow) GetExpected() *RowVersion {
+	if x != nil {
+		return x.Expected
+	}
+	return nil
+}
+
+type PrepareRequest struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	TxnId       []byte                 `protobuf:"bytes,1,opt,name=txn_id,json=txnId,proto3" json:"txn_id,omitempty"`
+	Coordinator uint64                 `protobuf:"varint,2,opt,name=coordinator,proto3" json:"coordinator,omitempty"`
+	Database    string                 `protobuf:"bytes,3,opt,name=database,proto3" json:"database,omitempty"`
+	Rows        []*IntentRow           `protobuf:"bytes,4,rep,name=rows,proto3" json:"rows,omitempty"`
+	// Take the cluster-wide DDL lock too.
+	DdlLock bool `protobuf:"varint,5,opt,name=ddl_lock,json=ddlLock,proto3" json:"ddl_lock,omitempty"`
+	// How long the intents stand without a commit or abort.
+	TtlMs uint32 `protobuf:"varint,6,opt,name=ttl_ms,json=ttlMs,proto3" json:"ttl_ms,omitempty"`
+	// The coordinator's clock: the callee merges it and refuses a coordinator
+	// whose clock is beyond the configured skew.
+	Now           *HLC `protobuf:"bytes,7,opt,name=now,proto3" json:"now,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PrepareRequest) Reset() {
+	*x = PrepareRequest{}
+	mi := &file_marmot_v1_peer_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PrepareRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PrepareRequest) ProtoMessage() {}
+
+func (x *PrepareRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_marmot_v1_peer_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PrepareRequest.ProtoReflect.Descriptor instead.
+func (*PrepareRequest) Descriptor() ([]byte, []int) {
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *PrepareRequest) GetTxnId() []byte {
+	if x != nil {
+		return x.TxnId
+	}
+	return nil
+}
+
+func (x *PrepareRequest) GetCoordinator() uint64 {
+	if x != nil {
+		return x.Coordinator
+	}
+	return 0
+}
+
+func (x *PrepareRequest) GetDatabase() string {
+	if x != nil {
+		return x.Database
+	}
+	return ""
+}
+
+func (x *PrepareRequest) GetRows() []*IntentRow {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+func (x *PrepareRequest) GetDdlLock() bool {
+	if x != nil {
+		return x.DdlLock
+	}
+	return false
+}
+
+func (x *PrepareRequest) GetTtlMs() uint32 {
+	if x != nil {
+		return x.TtlMs
+	}
+	return 0
+}
+
+func (x *PrepareRequest) GetNow() *HLC {
+	if x != nil {
+		return x.Now
+	}
+	return nil
+}
+
+type PrepareResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Ok    bool                   `protobuf:"varint,1,opt,name=ok,proto3" json:"ok,omitempty"`
+	// Why not: the row, and either the newer version the callee holds or
+	// intent = true when another prepared transaction holds the row.
+	ConflictTable   string      `protobuf:"bytes,2,opt,name=conflict_table,json=conflictTable,proto3" json:"conflict_table,omitempty"`
+	ConflictKey     string      `protobuf:"bytes,3,opt,name=conflict_key,json=conflictKey,proto3" json:"conflict_key,omitempty"`
+	ConflictVersion *RowVersion `protobuf:"bytes,4,opt,name=conflict_version,json=conflictVersion,proto3" json:"conflict_version,omitempty"`
+	ConflictIntent  bool        `protobuf:"varint,5,opt,name=conflict_intent,json=conflictIntent,proto3" json:"conflict_intent,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *PrepareResponse) Reset() {
+	*x = PrepareResponse{}
+	mi := &file_marmot_v1_peer_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PrepareResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PrepareResponse) ProtoMessage() {}
+
+func (x *PrepareResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_marmot_v1_peer_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PrepareResponse.ProtoReflect.Descriptor instead.
+func (*PrepareResponse) Descriptor() ([]byte, []int) {
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *PrepareResponse) GetOk() bool {
+	if x != nil {
+		return x.Ok
+	}
+	return false
+}
+
+func (x *PrepareResponse) GetConflictTable() string {
+	if x != nil {
+		return x.ConflictTable
+	}
+	return ""
+}
+
+func (x *PrepareResponse) GetConflictKey() string {
+	if x != nil {
+		return x.ConflictKey
+	}
+	return ""
+}
+
+func (x *PrepareResponse) GetConflictVersion() *RowVersion {
+	if x != nil {
+		return x.ConflictVersion
+	}
+	return nil
+}
+
+func (x *PrepareResponse) GetConflictIntent() bool {
+	if x != nil {
+		return x.ConflictIntent
+	}
+	return false
+}
+
+type CommitRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ChangeSet     *ChangeSet             `protobuf:"bytes,1,opt,name=change_set,json=changeSet,proto3" json:"change_set,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CommitRequest) Reset() {
+	*x = CommitRequest{}
+	mi := &file_marmot_v1_peer_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CommitRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CommitRequest) ProtoMessage() {}
+
+func (x *CommitRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_marmot_v1_peer_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CommitRequest.ProtoReflect.Descriptor instead.
+func (*CommitRequest) Descriptor() ([]byte, []int) {
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *CommitRequest) GetChangeSet() *ChangeSet {
+	if x != nil {
+		return x.ChangeSet
+	}
+	return nil
+}
+
+type CommitResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CommitResponse) Reset() {
+	*x = CommitResponse{}
+	mi := &file_marmot_v1_peer_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CommitResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CommitResponse) ProtoMessage() {}
+
+func (x *CommitResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_marmot_v1_peer_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CommitResponse.ProtoReflect.Descriptor instead.
+func (*CommitResponse) Descriptor() ([]byte, []int) {
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{5}
+}
+
+type AbortRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TxnId         []byte                 `protobuf:"bytes,1,opt,name=txn_id,json=txnId,proto3" json:"txn_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AbortRequest) Reset() {
+	*x = AbortRequest{}
+	mi := &file_marmot_v1_peer_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AbortRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AbortRequest) ProtoMessage() {}
+
+func (x *AbortRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_marmot_v1_peer_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AbortRequest.ProtoReflect.Descriptor instead.
+func (*AbortRequest) Descriptor() ([]byte, []int) {
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *AbortRequest) GetTxnId() []byte {
+	if x != nil {
+		return x.TxnId
+	}
+	return nil
+}
+
+type AbortResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AbortResponse) Reset() {
+	*x = AbortResponse{}
+	mi := &file_marmot_v1_peer_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AbortResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AbortResponse) ProtoMessage() {}
+
+func (x *AbortResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_marmot_v1_peer_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AbortResponse.ProtoReflect.Descriptor instead.
+func (*AbortResponse) Descriptor() ([]byte, []int) {
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{7}
+}
+
 type PullRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The caller's durable watermark: origin node id -> highest sequence held.
@@ -37,7 +494,7 @@ type PullRequest struct {
 
 func (x *PullRequest) Reset() {
 	*x = PullRequest{}
-	mi := &file_marmot_v1_peer_proto_msgTypes[0]
+	mi := &file_marmot_v1_peer_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -49,7 +506,7 @@ func (x *PullRequest) String() string {
 func (*PullRequest) ProtoMessage() {}
 
 func (x *PullRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_marmot_v1_peer_proto_msgTypes[0]
+	mi := &file_marmot_v1_peer_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -62,7 +519,7 @@ func (x *PullRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PullRequest.ProtoReflect.Descriptor instead.
 func (*PullRequest) Descriptor() ([]byte, []int) {
-	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{0}
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *PullRequest) GetWatermark() map[uint64]uint64 {
@@ -95,7 +552,7 @@ type PullResponse struct {
 
 func (x *PullResponse) Reset() {
 	*x = PullResponse{}
-	mi := &file_marmot_v1_peer_proto_msgTypes[1]
+	mi := &file_marmot_v1_peer_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -107,7 +564,7 @@ func (x *PullResponse) String() string {
 func (*PullResponse) ProtoMessage() {}
 
 func (x *PullResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_marmot_v1_peer_proto_msgTypes[1]
+	mi := &file_marmot_v1_peer_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -120,7 +577,7 @@ func (x *PullResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PullResponse.ProtoReflect.Descriptor instead.
 func (*PullResponse) Descriptor() ([]byte, []int) {
-	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{1}
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *PullResponse) GetChangeSet() *ChangeSet {
@@ -134,7 +591,37 @@ var File_marmot_v1_peer_proto protoreflect.FileDescriptor
 
 const file_marmot_v1_peer_proto_rawDesc = "" +
 	"\n" +
-	"\x14marmot/v1/peer.proto\x12\tmarmot.v1\x1a\x19marmot/v1/changeset.proto\"\xbd\x01\n" +
+	"\x14marmot/v1/peer.proto\x12\tmarmot.v1\x1a\x19marmot/v1/changeset.proto\"Z\n" +
+	"\n" +
+	"RowVersion\x12 \n" +
+	"\x03hlc\x18\x01 \x01(\v2\x0e.marmot.v1.HLCR\x03hlc\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x18\n" +
+	"\adeleted\x18\x03 \x01(\bR\adeleted\"v\n" +
+	"\tIntentRow\x12\x14\n" +
+	"\x05table\x18\x01 \x01(\tR\x05table\x12 \n" +
+	"\x02pk\x18\x02 \x03(\v2\x10.marmot.v1.ValueR\x02pk\x121\n" +
+	"\bexpected\x18\x03 \x01(\v2\x15.marmot.v1.RowVersionR\bexpected\"\xe3\x01\n" +
+	"\x0ePrepareRequest\x12\x15\n" +
+	"\x06txn_id\x18\x01 \x01(\fR\x05txnId\x12 \n" +
+	"\vcoordinator\x18\x02 \x01(\x04R\vcoordinator\x12\x1a\n" +
+	"\bdatabase\x18\x03 \x01(\tR\bdatabase\x12(\n" +
+	"\x04rows\x18\x04 \x03(\v2\x14.marmot.v1.IntentRowR\x04rows\x12\x19\n" +
+	"\bddl_lock\x18\x05 \x01(\bR\addlLock\x12\x15\n" +
+	"\x06ttl_ms\x18\x06 \x01(\rR\x05ttlMs\x12 \n" +
+	"\x03now\x18\a \x01(\v2\x0e.marmot.v1.HLCR\x03now\"\xd6\x01\n" +
+	"\x0fPrepareResponse\x12\x0e\n" +
+	"\x02ok\x18\x01 \x01(\bR\x02ok\x12%\n" +
+	"\x0econflict_table\x18\x02 \x01(\tR\rconflictTable\x12!\n" +
+	"\fconflict_key\x18\x03 \x01(\tR\vconflictKey\x12@\n" +
+	"\x10conflict_version\x18\x04 \x01(\v2\x15.marmot.v1.RowVersionR\x0fconflictVersion\x12'\n" +
+	"\x0fconflict_intent\x18\x05 \x01(\bR\x0econflictIntent\"D\n" +
+	"\rCommitRequest\x123\n" +
+	"\n" +
+	"change_set\x18\x01 \x01(\v2\x14.marmot.v1.ChangeSetR\tchangeSet\"\x10\n" +
+	"\x0eCommitResponse\"%\n" +
+	"\fAbortRequest\x12\x15\n" +
+	"\x06txn_id\x18\x01 \x01(\fR\x05txnId\"\x0f\n" +
+	"\rAbortResponse\"\xbd\x01\n" +
 	"\vPullRequest\x12C\n" +
 	"\twatermark\x18\x01 \x03(\v2%.marmot.v1.PullRequest.WatermarkEntryR\twatermark\x12\x17\n" +
 	"\anode_id\x18\x02 \x01(\x04R\x06nodeId\x12\x12\n" +
@@ -144,9 +631,12 @@ const file_marmot_v1_peer_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"C\n" +
 	"\fPullResponse\x123\n" +
 	"\n" +
-	"change_set\x18\x01 \x01(\v2\x14.marmot.v1.ChangeSetR\tchangeSet2H\n" +
+	"change_set\x18\x01 \x01(\v2\x14.marmot.v1.ChangeSetR\tchangeSet2\x85\x02\n" +
 	"\vPeerService\x129\n" +
-	"\x04Pull\x12\x16.marmot.v1.PullRequest\x1a\x17.marmot.v1.PullResponse0\x01B5Z3github.com/marmotdb/marmot/proto/marmot/v1;marmotv1b\x06proto3"
+	"\x04Pull\x12\x16.marmot.v1.PullRequest\x1a\x17.marmot.v1.PullResponse0\x01\x12@\n" +
+	"\aPrepare\x12\x19.marmot.v1.PrepareRequest\x1a\x1a.marmot.v1.PrepareResponse\x12=\n" +
+	"\x06Commit\x12\x18.marmot.v1.CommitRequest\x1a\x19.marmot.v1.CommitResponse\x12:\n" +
+	"\x05Abort\x12\x17.marmot.v1.AbortRequest\x1a\x18.marmot.v1.AbortResponseB5Z3github.com/marmotdb/marmot/proto/marmot/v1;marmotv1b\x06proto3"
 
 var (
 	file_marmot_v1_peer_proto_rawDescOnce sync.Once
@@ -160,23 +650,46 @@ func file_marmot_v1_peer_proto_rawDescGZIP() []byte {
 	return file_marmot_v1_peer_proto_rawDescData
 }
 
-var file_marmot_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_marmot_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_marmot_v1_peer_proto_goTypes = []any{
-	(*PullRequest)(nil),  // 0: marmot.v1.PullRequest
-	(*PullResponse)(nil), // 1: marmot.v1.PullResponse
-	nil,                  // 2: marmot.v1.PullRequest.WatermarkEntry
-	(*ChangeSet)(nil),    // 3: marmot.v1.ChangeSet
+	(*RowVersion)(nil),      // 0: marmot.v1.RowVersion
+	(*IntentRow)(nil),       // 1: marmot.v1.IntentRow
+	(*PrepareRequest)(nil),  // 2: marmot.v1.PrepareRequest
+	(*PrepareResponse)(nil), // 3: marmot.v1.PrepareResponse
+	(*CommitRequest)(nil),   // 4: marmot.v1.CommitRequest
+	(*CommitResponse)(nil),  // 5: marmot.v1.CommitResponse
+	(*AbortRequest)(nil),    // 6: marmot.v1.AbortRequest
+	(*AbortResponse)(nil),   // 7: marmot.v1.AbortResponse
+	(*PullRequest)(nil),     // 8: marmot.v1.PullRequest
+	(*PullResponse)(nil),    // 9: marmot.v1.PullResponse
+	nil,                     // 10: marmot.v1.PullRequest.WatermarkEntry
+	(*HLC)(nil),             // 11: marmot.v1.HLC
+	(*Value)(nil),           // 12: marmot.v1.Value
+	(*ChangeSet)(nil),       // 13: marmot.v1.ChangeSet
 }
 var file_marmot_v1_peer_proto_depIdxs = []int32{
-	2, // 0: marmot.v1.PullRequest.watermark:type_name -> marmot.v1.PullRequest.WatermarkEntry
-	3, // 1: marmot.v1.PullResponse.change_set:type_name -> marmot.v1.ChangeSet
-	0, // 2: marmot.v1.PeerService.Pull:input_type -> marmot.v1.PullRequest
-	1, // 3: marmot.v1.PeerService.Pull:output_type -> marmot.v1.PullResponse
-	3, // [3:4] is the sub-list for method output_type
-	2, // [2:3] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	11, // 0: marmot.v1.RowVersion.hlc:type_name -> marmot.v1.HLC
+	12, // 1: marmot.v1.IntentRow.pk:type_name -> marmot.v1.Value
+	0,  // 2: marmot.v1.IntentRow.expected:type_name -> marmot.v1.RowVersion
+	1,  // 3: marmot.v1.PrepareRequest.rows:type_name -> marmot.v1.IntentRow
+	11, // 4: marmot.v1.PrepareRequest.now:type_name -> marmot.v1.HLC
+	0,  // 5: marmot.v1.PrepareResponse.conflict_version:type_name -> marmot.v1.RowVersion
+	13, // 6: marmot.v1.CommitRequest.change_set:type_name -> marmot.v1.ChangeSet
+	10, // 7: marmot.v1.PullRequest.watermark:type_name -> marmot.v1.PullRequest.WatermarkEntry
+	13, // 8: marmot.v1.PullResponse.change_set:type_name -> marmot.v1.ChangeSet
+	8,  // 9: marmot.v1.PeerService.Pull:input_type -> marmot.v1.PullRequest
+	2,  // 10: marmot.v1.PeerService.Prepare:input_type -> marmot.v1.PrepareRequest
+	4,  // 11: marmot.v1.PeerService.Commit:input_type -> marmot.v1.CommitRequest
+	6,  // 12: marmot.v1.PeerService.Abort:input_type -> marmot.v1.AbortRequest
+	9,  // 13: marmot.v1.PeerService.Pull:output_type -> marmot.v1.PullResponse
+	3,  // 14: marmot.v1.PeerService.Prepare:output_type -> marmot.v1.PrepareResponse
+	5,  // 15: marmot.v1.PeerService.Commit:output_type -> marmot.v1.CommitResponse
+	7,  // 16: marmot.v1.PeerService.Abort:output_type -> marmot.v1.AbortResponse
+	13, // [13:17] is the sub-list for method output_type
+	9,  // [9:13] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_marmot_v1_peer_proto_init() }
@@ -191,7 +704,7 @@ func file_marmot_v1_peer_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_marmot_v1_peer_proto_rawDesc), len(file_marmot_v1_peer_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

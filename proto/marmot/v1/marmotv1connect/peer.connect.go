@@ -35,6 +35,12 @@ const (
 const (
 	// PeerServicePullProcedure is the fully-qualified name of the PeerService's Pull RPC.
 	PeerServicePullProcedure = "/marmot.v1.PeerService/Pull"
+	// PeerServicePrepareProcedure is the fully-qualified name of the PeerService's Prepare RPC.
+	PeerServicePrepareProcedure = "/marmot.v1.PeerService/Prepare"
+	// PeerServiceCommitProcedure is the fully-qualified name of the PeerService's Commit RPC.
+	PeerServiceCommitProcedure = "/marmot.v1.PeerService/Commit"
+	// PeerServiceAbortProcedure is the fully-qualified name of the PeerService's Abort RPC.
+	PeerServiceAbortProcedure = "/marmot.v1.PeerService/Abort"
 )
 
 // PeerServiceClient is a client for the marmot.v1.PeerService service.
@@ -43,6 +49,18 @@ type PeerServiceClient interface {
 	// per-origin sequence order, then keeps streaming new ones as they become
 	// durable. The caller ingests them (idempotently) into its own log.
 	Pull(context.Context, *connect.Request[v1.PullRequest]) (*connect.ServerStreamForClient[v1.PullResponse], error)
+	// Prepare claims a transaction's rows (write intents) on the callee and
+	// checks that the callee holds no version of them newer than the one the
+	// transaction read. A refusal is a normal response (ok = false), not an
+	// error: errors mean the callee could not vote.
+	Prepare(context.Context, *connect.Request[v1.PrepareRequest]) (*connect.Response[v1.PrepareResponse], error)
+	// Commit hands the callee the committed change set of a transaction it
+	// prepared. The callee appends it durably to its log (waiting briefly for
+	// earlier change sets of the same origin to arrive) before answering: the
+	// answer counts towards the commit's consistency level.
+	Commit(context.Context, *connect.Request[v1.CommitRequest]) (*connect.Response[v1.CommitResponse], error)
+	// Abort releases a transaction's intents.
+	Abort(context.Context, *connect.Request[v1.AbortRequest]) (*connect.Response[v1.AbortResponse], error)
 }
 
 // NewPeerServiceClient constructs a client for the marmot.v1.PeerService service. By default, it
@@ -62,17 +80,53 @@ func NewPeerServiceClient(httpClient connect.HTTPClient, baseURL string, opts ..
 			connect.WithSchema(peerServiceMethods.ByName("Pull")),
 			connect.WithClientOptions(opts...),
 		),
+		prepare: connect.NewClient[v1.PrepareRequest, v1.PrepareResponse](
+			httpClient,
+			baseURL+PeerServicePrepareProcedure,
+			connect.WithSchema(peerServiceMethods.ByName("Prepare")),
+			connect.WithClientOptions(opts...),
+		),
+		commit: connect.NewClient[v1.CommitRequest, v1.CommitResponse](
+			httpClient,
+			baseURL+PeerServiceCommitProcedure,
+			connect.WithSchema(peerServiceMethods.ByName("Commit")),
+			connect.WithClientOptions(opts...),
+		),
+		abort: connect.NewClient[v1.AbortRequest, v1.AbortResponse](
+			httpClient,
+			baseURL+PeerServiceAbortProcedure,
+			connect.WithSchema(peerServiceMethods.ByName("Abort")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // peerServiceClient implements PeerServiceClient.
 type peerServiceClient struct {
-	pull *connect.Client[v1.PullRequest, v1.PullResponse]
+	pull    *connect.Client[v1.PullRequest, v1.PullResponse]
+	prepare *connect.Client[v1.PrepareRequest, v1.PrepareResponse]
+	commit  *connect.Client[v1.CommitRequest, v1.CommitResponse]
+	abort   *connect.Client[v1.AbortRequest, v1.AbortResponse]
 }
 
 // Pull calls marmot.v1.PeerService.Pull.
 func (c *peerServiceClient) Pull(ctx context.Context, req *connect.Request[v1.PullRequest]) (*connect.ServerStreamForClient[v1.PullResponse], error) {
 	return c.pull.CallServerStream(ctx, req)
+}
+
+// Prepare calls marmot.v1.PeerService.Prepare.
+func (c *peerServiceClient) Prepare(ctx context.Context, req *connect.Request[v1.PrepareRequest]) (*connect.Response[v1.PrepareResponse], error) {
+	return c.prepare.CallUnary(ctx, req)
+}
+
+// Commit calls marmot.v1.PeerService.Commit.
+func (c *peerServiceClient) Commit(ctx context.Context, req *connect.Request[v1.CommitRequest]) (*connect.Response[v1.CommitResponse], error) {
+	return c.commit.CallUnary(ctx, req)
+}
+
+// Abort calls marmot.v1.PeerService.Abort.
+func (c *peerServiceClient) Abort(ctx context.Context, req *connect.Request[v1.AbortRequest]) (*connect.Response[v1.AbortResponse], error) {
+	return c.abort.CallUnary(ctx, req)
 }
 
 // PeerServiceHandler is an implementation of the marmot.v1.PeerService service.
@@ -81,6 +135,18 @@ type PeerServiceHandler interface {
 	// per-origin sequence order, then keeps streaming new ones as they become
 	// durable. The caller ingests them (idempotently) into its own log.
 	Pull(context.Context, *connect.Request[v1.PullRequest], *connect.ServerStream[v1.PullResponse]) error
+	// Prepare claims a transaction's rows (write intents) on the callee and
+	// checks that the callee holds no version of them newer than the one the
+	// transaction read. A refusal is a normal response (ok = false), not an
+	// error: errors mean the callee could not vote.
+	Prepare(context.Context, *connect.Request[v1.PrepareRequest]) (*connect.Response[v1.PrepareResponse], error)
+	// Commit hands the callee the committed change set of a transaction it
+	// prepared. The callee appends it durably to its log (waiting briefly for
+	// earlier change sets of the same origin to arrive) before answering: the
+	// answer counts towards the commit's consistency level.
+	Commit(context.Context, *connect.Request[v1.CommitRequest]) (*connect.Response[v1.CommitResponse], error)
+	// Abort releases a transaction's intents.
+	Abort(context.Context, *connect.Request[v1.AbortRequest]) (*connect.Response[v1.AbortResponse], error)
 }
 
 // NewPeerServiceHandler builds an HTTP handler from the service implementation. It returns the path
@@ -96,10 +162,34 @@ func NewPeerServiceHandler(svc PeerServiceHandler, opts ...connect.HandlerOption
 		connect.WithSchema(peerServiceMethods.ByName("Pull")),
 		connect.WithHandlerOptions(opts...),
 	)
+	peerServicePrepareHandler := connect.NewUnaryHandler(
+		PeerServicePrepareProcedure,
+		svc.Prepare,
+		connect.WithSchema(peerServiceMethods.ByName("Prepare")),
+		connect.WithHandlerOptions(opts...),
+	)
+	peerServiceCommitHandler := connect.NewUnaryHandler(
+		PeerServiceCommitProcedure,
+		svc.Commit,
+		connect.WithSchema(peerServiceMethods.ByName("Commit")),
+		connect.WithHandlerOptions(opts...),
+	)
+	peerServiceAbortHandler := connect.NewUnaryHandler(
+		PeerServiceAbortProcedure,
+		svc.Abort,
+		connect.WithSchema(peerServiceMethods.ByName("Abort")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/marmot.v1.PeerService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case PeerServicePullProcedure:
 			peerServicePullHandler.ServeHTTP(w, r)
+		case PeerServicePrepareProcedure:
+			peerServicePrepareHandler.ServeHTTP(w, r)
+		case PeerServiceCommitProcedure:
+			peerServiceCommitHandler.ServeHTTP(w, r)
+		case PeerServiceAbortProcedure:
+			peerServiceAbortHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -111,4 +201,16 @@ type UnimplementedPeerServiceHandler struct{}
 
 func (UnimplementedPeerServiceHandler) Pull(context.Context, *connect.Request[v1.PullRequest], *connect.ServerStream[v1.PullResponse]) error {
 	return connect.NewError(connect.CodeUnimplemented, errors.New("marmot.v1.PeerService.Pull is not implemented"))
+}
+
+func (UnimplementedPeerServiceHandler) Prepare(context.Context, *connect.Request[v1.PrepareRequest]) (*connect.Response[v1.PrepareResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("marmot.v1.PeerService.Prepare is not implemented"))
+}
+
+func (UnimplementedPeerServiceHandler) Commit(context.Context, *connect.Request[v1.CommitRequest]) (*connect.Response[v1.CommitResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("marmot.v1.PeerService.Commit is not implemented"))
+}
+
+func (UnimplementedPeerServiceHandler) Abort(context.Context, *connect.Request[v1.AbortRequest]) (*connect.Response[v1.AbortResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("marmot.v1.PeerService.Abort is not implemented"))
 }

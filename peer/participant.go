@@ -1,0 +1,105 @@
+package peer
+
+// The participant side of the distributed commit: vote on prepares, make
+// committed change sets durable, release aborted intents.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"connectrpc.com/connect"
+
+	txlog "github.com/marmotdb/marmot/log"
+	marmotv1 "github.com/marmotdb/marmot/proto/marmot/v1"
+)
+
+// Prepare votes on a transaction coordinated by another node.
+func (s *Service) Prepare(ctx context.Context, req *connect.Request[marmotv1.PrepareRequest]) (*connect.Response[marmotv1.PrepareResponse], error) {
+	m := req.Msg
+	if m.Coordinator == s.Log.Node() {
+		return nil, connect.NewError(connect.CodeFailedPrecondition, fmt.Errorf("node id clash: coordinator %d has this node's id", m.Coordinator))
+	}
+	if m.Now != nil {
+		if err := s.Log.Clock().Update(txlog.FromProto(m.Now)); err != nil {
+			s.Logger.Error("refusing coordinator: clock skew", "coordinator", m.Coordinator, "err", err)
+			return nil, connect.NewError(connect.CodeFailedPrecondition, err)
+		}
+	}
+	if time.Now().Before(s.RefuseUntil) {
+		return connect.NewResponse(&marmotv1.PrepareResponse{ConflictIntent: true, ConflictTable: "(restarting node)"}), nil
+	}
+	rows := make([]txlog.IntentRow, len(m.Rows))
+	for i, r := range m.Rows {
+		rows[i] = txlog.IntentRow{Table: r.Table, PK: r.Pk}
+		if r.Expected != nil {
+			v := versionFromProto(r.Expected)
+			rows[i].Expected = &v
+		}
+	}
+	ttl := time.Duration(m.TtlMs) * time.Millisecond
+	err := s.Log.Prepare(m.TxnId, m.Database, rows, m.DdlLock, ttl)
+	var ce *txlog.ConflictError
+	switch {
+	case err == nil:
+		return connect.NewResponse(&marmotv1.PrepareResponse{Ok: true}), nil
+	case errors.As(err, &ce):
+		resp := &marmotv1.PrepareResponse{ConflictTable: ce.Table, ConflictKey: ce.Key, ConflictIntent: ce.Intent}
+		if !ce.Intent {
+			resp.ConflictVersion = versionProto(ce.Version)
+		}
+		return connect.NewResponse(resp), nil
+	case errors.Is(err, txlog.ErrFinished):
+		// The outcome overtook the prepare; the coordinator no longer
+		// counts this vote.
+		return connect.NewResponse(&marmotv1.PrepareResponse{ConflictIntent: true, ConflictTable: "(finished)"}), nil
+	}
+	return nil, connect.NewError(connect.CodeUnavailable, err)
+}
+
+// Commit makes a committed change set durable here. Change sets of one
+// origin must be ingested in sequence; an earlier one may still be on its
+// way over the Pull stream, so a gap is waited out, not refused.
+func (s *Service) Commit(ctx context.Context, req *connect.Request[marmotv1.CommitRequest]) (*connect.Response[marmotv1.CommitResponse], error) {
+	cs := req.Msg.ChangeSet
+	if cs == nil || cs.Hlc == nil || cs.Origin == 0 {
+		return nil, connect.NewError(connect.CodeInvalidArgument, errors.New("commit without a change set"))
+	}
+	wait := s.CommitWait
+	if wait <= 0 {
+		wait = 5 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	defer s.Log.Release(cs.Id)
+	for {
+		changed := s.Log.Changed()
+		err := s.Log.Ingest(ctx, cs)
+		if err == nil {
+			return connect.NewResponse(&marmotv1.CommitResponse{}), nil
+		}
+		if !errors.Is(err, txlog.ErrGap) {
+			return nil, connect.NewError(connect.CodeInternal, err)
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return nil, connect.NewError(connect.CodeDeadlineExceeded, fmt.Errorf("commit %d/%d: earlier change sets of origin %d did not arrive: %w", cs.Origin, cs.Seq, cs.Origin, err))
+		}
+	}
+}
+
+// Abort releases the intents of a transaction that will not commit.
+func (s *Service) Abort(ctx context.Context, req *connect.Request[marmotv1.AbortRequest]) (*connect.Response[marmotv1.AbortResponse], error) {
+	s.Log.Release(req.Msg.TxnId)
+	return connect.NewResponse(&marmotv1.AbortResponse{}), nil
+}
+
+func versionProto(v txlog.Version) *marmotv1.RowVersion {
+	return &marmotv1.RowVersion{Hlc: v.HLC.Proto(), Seq: v.Seq, Deleted: v.Deleted}
+}
+
+func versionFromProto(p *marmotv1.RowVersion) txlog.Version {
+	return txlog.Version{HLC: txlog.FromProto(p.Hlc), Seq: p.Seq, Deleted: p.Deleted}
+}
