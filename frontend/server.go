@@ -66,10 +66,10 @@ type Options struct {
 	// LockWaitTimeout bounds waiting for a database's writer.
 	LockWaitTimeout time.Duration
 	// WriteTimeout bounds a commit (log append and view update).
-	WriteTimeout   time.Duration
+	WriteTimeout time.Duration
 	// Consistency is the default write consistency level; a session
 	// overrides it with SET marmot_write_consistency.
-	Consistency txlog.Consistency
+	Consistency    txlog.Consistency
 	MaxConnections int
 	// MaxAllowedPacket bounds a client request in bytes (0 = unbounded).
 	MaxAllowedPacket int
