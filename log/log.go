@@ -336,6 +336,23 @@ func (l *Log) Ingest(ctx context.Context, cs *marmotv1.ChangeSet) error {
 	last := l.lastSeq[cs.Origin]
 	switch {
 	case cs.Seq <= last:
+		// Already here, but maybe still queued by another stream: the
+		// caller (a commit acknowledgement) may only return once it is
+		// durable.
+		for !l.durable.Covers(cs.Origin, cs.Seq) {
+			if err := l.usable(); err != nil {
+				l.mu.Unlock()
+				return err
+			}
+			ch := l.changed
+			l.mu.Unlock()
+			select {
+			case <-ch:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			l.mu.Lock()
+		}
 		l.mu.Unlock()
 		return nil
 	case cs.Seq != last+1:

@@ -43,6 +43,9 @@ func (d *DB) collect() ([]*marmotv1.ChangeSet, error) {
 	applied := d.Applied()
 	limit := d.m.opts.BatchSize
 	var all []*marmotv1.ChangeSet
+	// scannedTo: for an origin whose scan stopped at the limit, the last
+	// sequence read; later ones of that origin are not in this batch.
+	scannedTo := map[uint64]uint64{}
 	for origin, upto := range durable {
 		if upto <= applied[origin] {
 			continue
@@ -52,6 +55,7 @@ func (d *DB) collect() ([]*marmotv1.ChangeSet, error) {
 			all = append(all, cs)
 			n++
 			if n >= limit {
+				scannedTo[origin] = cs.Seq
 				return txlog.Stop
 			}
 			return nil
@@ -66,7 +70,28 @@ func (d *DB) collect() ([]*marmotv1.ChangeSet, error) {
 	if len(all) > limit {
 		all = all[:limit]
 	}
-	return all, nil
+	return all[:causalPrefix(all, durable, scannedTo)], nil
+}
+
+// causalPrefix is how many of batch (sorted by HLC) may be applied now: it
+// stops at the first change set whose dependencies are not all here. A
+// dependency has a lower HLC than its dependent (the dependent's node
+// merged its clock), so once durable and scanned it sorts before it.
+func causalPrefix(batch []*marmotv1.ChangeSet, durable txlog.Watermark, scannedTo map[uint64]uint64) int {
+	for i, cs := range batch {
+		for origin, seq := range cs.Deps {
+			if origin == cs.Origin {
+				continue // its own origin's earlier entries come first anyway
+			}
+			if durable[origin] < seq {
+				return i
+			}
+			if last, cut := scannedTo[origin]; cut && seq > last {
+				return i
+			}
+		}
+	}
+	return len(batch)
 }
 
 // applyBatch applies change sets in one SQLite transaction together with the
@@ -112,6 +137,13 @@ func (d *DB) applyLocked(ctx context.Context, batch []*marmotv1.ChangeSet) (int,
 	}
 	done := 0
 	next := d.Applied()
+	// through is what the view will hold after this batch: a row is left
+	// to a newer version only if that version is part of it, so no reader
+	// sees half of a transaction whose other half waits for a later batch.
+	through := next.Clone()
+	for _, cs := range batch {
+		through[cs.Origin] = max(through[cs.Origin], cs.Seq)
+	}
 	ddl := false
 	var stopErr error
 	for _, cs := range batch {
@@ -122,7 +154,7 @@ func (d *DB) applyLocked(ctx context.Context, batch []*marmotv1.ChangeSet) (int,
 			stopErr = err
 			break
 		}
-		err := d.applyOne(ctx, cs)
+		err := d.applyOne(ctx, cs, through)
 		if ctx.Err() != nil {
 			// Shutting down: leave the batch for the next start.
 			_, _ = c.ExecContext(context.Background(), "ROLLBACK")
@@ -218,7 +250,10 @@ func (d *DB) drop(cs *marmotv1.ChangeSet) error {
 	return nil
 }
 
-func (d *DB) applyOne(ctx context.Context, cs *marmotv1.ChangeSet) error {
+// applyOne writes a change set's rows, except those whose durable version
+// is newer and (if through is set) will be in the view by the end of the
+// batch: last writer wins, without exposing a half-applied transaction.
+func (d *DB) applyOne(ctx context.Context, cs *marmotv1.ChangeSet, through txlog.Watermark) error {
 	if cs.Ddl != "" {
 		if _, err := d.wconn.ExecContext(ctx, cs.Ddl); err != nil {
 			return fmt.Errorf("ddl %q: %w", cs.Ddl, err)
@@ -230,7 +265,7 @@ func (d *DB) applyOne(ctx context.Context, cs *marmotv1.ChangeSet) error {
 	for _, r := range cs.Rows {
 		if v, ok, err := d.m.log.RowVersion(cs.Database, r.Table, r.Pk); err != nil {
 			return err
-		} else if ok && v.HLC.Compare(ts) > 0 {
+		} else if ok && v.HLC.Compare(ts) > 0 && (through == nil || through.Covers(v.HLC.Node, v.Seq)) {
 			continue // a newer durable write owns this row
 		}
 		if err := d.applyRow(ctx, r); err != nil {

@@ -102,7 +102,7 @@ func (t *Txn) catchUp(ctx context.Context) (*marmotv1.ChangeSet, error) {
 		return txlog.FromProto(lag[i].Hlc).Compare(txlog.FromProto(lag[j].Hlc)) < 0
 	})
 	for _, cs := range lag {
-		if err := t.d.applyOne(ctx, cs); err != nil {
+		if err := t.d.applyOne(ctx, cs, nil); err != nil {
 			return nil, fmt.Errorf("materializer: catch up before executing: %w", err)
 		}
 		if cs.Seq > t.seen[cs.Origin] {
@@ -227,7 +227,7 @@ func (t *Txn) Finish(ctx context.Context, appendFn func(cs *marmotv1.ChangeSet, 
 	if rbErr != nil {
 		return nil, rbErr
 	}
-	cs := &marmotv1.ChangeSet{Id: NewTxnID(), Database: t.d.name, Rows: rows}
+	cs := &marmotv1.ChangeSet{Id: NewTxnID(), Database: t.d.name, Rows: rows, Deps: t.seen.Clone()}
 	if appendFn != nil {
 		if err := appendFn(cs, t.seen); err != nil {
 			return cs, err

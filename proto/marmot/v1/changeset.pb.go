@@ -430,7 +430,13 @@ type ChangeSet struct {
 	Ddl        string     `protobuf:"bytes,7,opt,name=ddl,proto3" json:"ddl,omitempty"`
 	DatabaseOp DatabaseOp `protobuf:"varint,8,opt,name=database_op,json=databaseOp,proto3,enum=marmot.v1.DatabaseOp" json:"database_op,omitempty"`
 	// Tables a DDL statement touches; its row versions are reset.
-	DdlTables     []string `protobuf:"bytes,9,rep,name=ddl_tables,json=ddlTables,proto3" json:"ddl_tables,omitempty"`
+	DdlTables []string `protobuf:"bytes,9,rep,name=ddl_tables,json=ddlTables,proto3" json:"ddl_tables,omitempty"`
+	// What the transaction's node had applied of this database when it
+	// committed (origin -> sequence): the transaction may have read any of
+	// it, so no node applies it before all of it. This keeps every view
+	// causally consistent (a transfer is never visible before the one it
+	// spent), whatever order change sets arrive in.
+	Deps          map[uint64]uint64 `protobuf:"bytes,10,rep,name=deps,proto3" json:"deps,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -528,6 +534,13 @@ func (x *ChangeSet) GetDdlTables() []string {
 	return nil
 }
 
+func (x *ChangeSet) GetDeps() map[uint64]uint64 {
+	if x != nil {
+		return x.Deps
+	}
+	return nil
+}
+
 var File_marmot_v1_changeset_proto protoreflect.FileDescriptor
 
 const file_marmot_v1_changeset_proto_rawDesc = "" +
@@ -550,7 +563,7 @@ const file_marmot_v1_changeset_proto_rawDesc = "" +
 	"\x02pk\x18\x03 \x03(\v2\x10.marmot.v1.ValueR\x02pk\x12\x18\n" +
 	"\acolumns\x18\x04 \x03(\tR\acolumns\x12(\n" +
 	"\x06before\x18\x05 \x03(\v2\x10.marmot.v1.ValueR\x06before\x12&\n" +
-	"\x05after\x18\x06 \x03(\v2\x10.marmot.v1.ValueR\x05after\"\x96\x02\n" +
+	"\x05after\x18\x06 \x03(\v2\x10.marmot.v1.ValueR\x05after\"\x83\x03\n" +
 	"\tChangeSet\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\fR\x02id\x12\x16\n" +
 	"\x06origin\x18\x02 \x01(\x04R\x06origin\x12\x10\n" +
@@ -562,7 +575,12 @@ const file_marmot_v1_changeset_proto_rawDesc = "" +
 	"\vdatabase_op\x18\b \x01(\x0e2\x15.marmot.v1.DatabaseOpR\n" +
 	"databaseOp\x12\x1d\n" +
 	"\n" +
-	"ddl_tables\x18\t \x03(\tR\tddlTables*E\n" +
+	"ddl_tables\x18\t \x03(\tR\tddlTables\x122\n" +
+	"\x04deps\x18\n" +
+	" \x03(\v2\x1e.marmot.v1.ChangeSet.DepsEntryR\x04deps\x1a7\n" +
+	"\tDepsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01*E\n" +
 	"\x02Op\x12\x12\n" +
 	"\x0eOP_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tOP_INSERT\x10\x01\x12\r\n" +
@@ -587,7 +605,7 @@ func file_marmot_v1_changeset_proto_rawDescGZIP() []byte {
 }
 
 var file_marmot_v1_changeset_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_marmot_v1_changeset_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_marmot_v1_changeset_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_marmot_v1_changeset_proto_goTypes = []any{
 	(Op)(0),           // 0: marmot.v1.Op
 	(DatabaseOp)(0),   // 1: marmot.v1.DatabaseOp
@@ -595,6 +613,7 @@ var file_marmot_v1_changeset_proto_goTypes = []any{
 	(*Value)(nil),     // 3: marmot.v1.Value
 	(*RowChange)(nil), // 4: marmot.v1.RowChange
 	(*ChangeSet)(nil), // 5: marmot.v1.ChangeSet
+	nil,               // 6: marmot.v1.ChangeSet.DepsEntry
 }
 var file_marmot_v1_changeset_proto_depIdxs = []int32{
 	0, // 0: marmot.v1.RowChange.op:type_name -> marmot.v1.Op
@@ -604,11 +623,12 @@ var file_marmot_v1_changeset_proto_depIdxs = []int32{
 	2, // 4: marmot.v1.ChangeSet.hlc:type_name -> marmot.v1.HLC
 	4, // 5: marmot.v1.ChangeSet.rows:type_name -> marmot.v1.RowChange
 	1, // 6: marmot.v1.ChangeSet.database_op:type_name -> marmot.v1.DatabaseOp
-	7, // [7:7] is the sub-list for method output_type
-	7, // [7:7] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	6, // 7: marmot.v1.ChangeSet.deps:type_name -> marmot.v1.ChangeSet.DepsEntry
+	8, // [8:8] is the sub-list for method output_type
+	8, // [8:8] is the sub-list for method input_type
+	8, // [8:8] is the sub-list for extension type_name
+	8, // [8:8] is the sub-list for extension extendee
+	0, // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_marmot_v1_changeset_proto_init() }
@@ -629,7 +649,7 @@ func file_marmot_v1_changeset_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_marmot_v1_changeset_proto_rawDesc), len(file_marmot_v1_changeset_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   4,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
