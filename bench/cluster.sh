@@ -83,6 +83,18 @@ for ((i = 0; i < NODES; i++)); do
 	done
 done
 
+# QUORUM counts members: wait until every node sees all of them alive.
+for ((i = 0; i < NODES; i++)); do
+	deadline=$((SECONDS + READY_TIMEOUT))
+	until [[ $(curl -fsS -H "X-Marmot-Secret: $secret" "http://127.0.0.1:${HTTP_PORTS[i]}/admin/cluster/members" 2>/dev/null | grep -o '"state":"alive"' | wc -l) -eq $NODES ]]; do
+		if ((SECONDS > deadline)); then
+			echo "node $((i + 1)) does not see $NODES members after ${READY_TIMEOUT}s" >&2
+			exit 1
+		fi
+		sleep 0.05 # polling interval
+	done
+done
+
 hosts=$(printf '127.0.0.1:%s,' "${MYSQL_PORTS[@]}")
 rev=unknown
 if r=$(git rev-parse --short HEAD 2>/dev/null); then

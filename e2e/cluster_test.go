@@ -154,6 +154,19 @@ func TestReplicationWrongSecret(t *testing.T) {
 	}
 }
 
+// TestClusterNeedsSecret: a node given seeds but no cluster secret refuses
+// to start, naming the setting; nothing is served unauthenticated.
+func TestClusterNeedsSecret(t *testing.T) {
+	marmotd, _ := binaries(t)
+	n := &Node{t: t, Dir: t.TempDir(), MySQLPort: freePort(t), HTTPPort: freePort(t)}
+	cmd := exec.Command(marmotd, "--data-dir", n.Dir, "--mysql-port", fmt.Sprint(n.MySQLPort), "--grpc-port", fmt.Sprint(n.HTTPPort))
+	cmd.Env = append(filteredEnv(), "MARMOT_CLUSTER_SEED_NODES=127.0.0.1:1", "MARMOT_MYSQL_BIND_ADDRESS=127.0.0.1", "MARMOT_CLUSTER_GRPC_BIND_ADDRESS=127.0.0.1")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "cluster_secret") {
+		t.Fatalf("want a refusal naming cluster_secret, got %v\n%s", err, out)
+	}
+}
+
 // TestReplicationCatchUpAfterRestart: writes at ONE succeed while two of
 // three nodes are down; restarted, they catch up from the log.
 func TestReplicationCatchUpAfterRestart(t *testing.T) {
@@ -295,7 +308,7 @@ func TestAutoIDsUniqueAcrossNodes(t *testing.T) {
 // serialized locally, but increments on different nodes race and last
 // writer wins per row, so the final value can be lower than the number of
 // acknowledged increments. All nodes still converge to the same value.
-// (QUORUM, which would count every increment, needs the two-phase commit.)
+// (At QUORUM every acknowledged increment counts: TestQuorumCounter.)
 func TestCounterAtONELosesUpdates(t *testing.T) {
 	nodes := startCluster(t, 3, "counter-secret")
 	mustExec(t, nodes[0].DB(t, "marmot"), "CREATE TABLE counter (id INT PRIMARY KEY, v INT NOT NULL)")

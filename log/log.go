@@ -679,6 +679,55 @@ func (l *Log) Scan(from Timestamp, fn func(*marmotv1.ChangeSet) error) error {
 	return it.Error()
 }
 
+// ScanOriginRaw is ScanOrigin without decoding: fn gets each change set
+// as stored (valid only during the call). Streams to peers send it as is.
+func (l *Log) ScanOriginRaw(origin, after uint64, fn func(seq uint64, data []byte) error) error {
+	upper := l.Durable()[origin]
+	if after >= upper {
+		return nil
+	}
+	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: originKey(origin, after+1), UpperBound: originKey(origin, upper+1)})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		k := it.Key()
+		if len(k) != 18 {
+			return fmt.Errorf("%w: origin key %x", ErrCorrupt, k)
+		}
+		seq := binary.BigEndian.Uint64(k[10:])
+		ts, err := DecodeTimestamp(it.Value())
+		if err != nil {
+			return err
+		}
+		b, closer, err := l.db.Get(entryKey(ts))
+		if err != nil {
+			return fmt.Errorf("log: entry %d/%d: %w", origin, seq, err)
+		}
+		err = fn(seq, b)
+		closer.Close()
+		if err != nil {
+			if err == errStop {
+				return nil
+			}
+			return err
+		}
+	}
+	return it.Error()
+}
+
+// Has reports whether the change set (origin, seq) is in the log, durable
+// or queued.
+func (l *Log) Has(origin, seq uint64) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return seq <= l.lastSeq[origin]
+}
+
+// DecodeChangeSet decodes a change set as stored in the log.
+func DecodeChangeSet(b []byte) (*marmotv1.ChangeSet, error) { return decodeChangeSet(b) }
+
 // ScanOrigin calls fn for origin's durable change sets with seq > after, in
 // sequence order.
 func (l *Log) ScanOrigin(origin, after uint64, fn func(*marmotv1.ChangeSet) error) error {

@@ -71,11 +71,11 @@ func (s *Service) Pull(ctx context.Context, req *connect.Request[marmotv1.PullRe
 			if upto <= wm[origin] {
 				continue
 			}
-			err := s.Log.ScanOrigin(origin, wm[origin], func(cs *marmotv1.ChangeSet) error {
-				if err := out.Send(&marmotv1.PullResponse{ChangeSet: cs}); err != nil {
+			err := s.Log.ScanOriginRaw(origin, wm[origin], func(seq uint64, data []byte) error {
+				if err := out.Send(&marmotv1.PullResponse{Origin: origin, Seq: seq, ChangeSet: data}); err != nil {
 					return err
 				}
-				wm[origin] = cs.Seq
+				wm[origin] = seq
 				return nil
 			})
 			if err != nil {
@@ -179,9 +179,20 @@ func (p *Puller) pullOnce(ctx context.Context, client marmotv1connect.PeerServic
 	defer stream.Close()
 	n := 0
 	for stream.Receive() {
-		cs := stream.Msg().GetChangeSet()
-		if cs == nil {
+		msg := stream.Msg()
+		if len(msg.ChangeSet) == 0 {
 			continue
+		}
+		if msg.Origin != 0 && p.Log.Has(msg.Origin, msg.Seq) {
+			// Already here (it came directly, or relayed by another peer).
+			// Ingest would wait for it to be durable; that is not this
+			// stream's business.
+			n++
+			continue
+		}
+		cs, err := txlog.DecodeChangeSet(msg.ChangeSet)
+		if err != nil {
+			return n, fmt.Errorf("peer sent an undecodable change set %d/%d: %w", msg.Origin, msg.Seq, err)
 		}
 		if err := p.Log.Ingest(ctx, cs); err != nil {
 			if errors.Is(err, txlog.ErrGap) {

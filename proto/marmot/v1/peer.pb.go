@@ -544,8 +544,14 @@ func (x *PullRequest) GetPort() uint32 {
 }
 
 type PullResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ChangeSet     *ChangeSet             `protobuf:"bytes,1,opt,name=change_set,json=changeSet,proto3" json:"change_set,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The change set's origin and sequence, so a receiver that already holds
+	// it (it arrives directly and relayed) skips it without decoding.
+	Origin uint64 `protobuf:"varint,3,opt,name=origin,proto3" json:"origin,omitempty"`
+	Seq    uint64 `protobuf:"varint,4,opt,name=seq,proto3" json:"seq,omitempty"`
+	// The encoded marmot.v1.ChangeSet, exactly as stored in the sender's log:
+	// the sender neither decodes nor re-encodes it.
+	ChangeSet     []byte `protobuf:"bytes,2,opt,name=change_set,json=changeSet,proto3" json:"change_set,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -580,7 +586,21 @@ func (*PullResponse) Descriptor() ([]byte, []int) {
 	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{9}
 }
 
-func (x *PullResponse) GetChangeSet() *ChangeSet {
+func (x *PullResponse) GetOrigin() uint64 {
+	if x != nil {
+		return x.Origin
+	}
+	return 0
+}
+
+func (x *PullResponse) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *PullResponse) GetChangeSet() []byte {
 	if x != nil {
 		return x.ChangeSet
 	}
@@ -628,10 +648,12 @@ const file_marmot_v1_peer_proto_rawDesc = "" +
 	"\x04port\x18\x03 \x01(\rR\x04port\x1a<\n" +
 	"\x0eWatermarkEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"C\n" +
-	"\fPullResponse\x123\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"]\n" +
+	"\fPullResponse\x12\x16\n" +
+	"\x06origin\x18\x03 \x01(\x04R\x06origin\x12\x10\n" +
+	"\x03seq\x18\x04 \x01(\x04R\x03seq\x12\x1d\n" +
 	"\n" +
-	"change_set\x18\x01 \x01(\v2\x14.marmot.v1.ChangeSetR\tchangeSet2\x85\x02\n" +
+	"change_set\x18\x02 \x01(\fR\tchangeSetJ\x04\b\x01\x10\x022\x85\x02\n" +
 	"\vPeerService\x129\n" +
 	"\x04Pull\x12\x16.marmot.v1.PullRequest\x1a\x17.marmot.v1.PullResponse0\x01\x12@\n" +
 	"\aPrepare\x12\x19.marmot.v1.PrepareRequest\x1a\x1a.marmot.v1.PrepareResponse\x12=\n" +
@@ -676,20 +698,19 @@ var file_marmot_v1_peer_proto_depIdxs = []int32{
 	0,  // 5: marmot.v1.PrepareResponse.conflict_version:type_name -> marmot.v1.RowVersion
 	13, // 6: marmot.v1.CommitRequest.change_set:type_name -> marmot.v1.ChangeSet
 	10, // 7: marmot.v1.PullRequest.watermark:type_name -> marmot.v1.PullRequest.WatermarkEntry
-	13, // 8: marmot.v1.PullResponse.change_set:type_name -> marmot.v1.ChangeSet
-	8,  // 9: marmot.v1.PeerService.Pull:input_type -> marmot.v1.PullRequest
-	2,  // 10: marmot.v1.PeerService.Prepare:input_type -> marmot.v1.PrepareRequest
-	4,  // 11: marmot.v1.PeerService.Commit:input_type -> marmot.v1.CommitRequest
-	6,  // 12: marmot.v1.PeerService.Abort:input_type -> marmot.v1.AbortRequest
-	9,  // 13: marmot.v1.PeerService.Pull:output_type -> marmot.v1.PullResponse
-	3,  // 14: marmot.v1.PeerService.Prepare:output_type -> marmot.v1.PrepareResponse
-	5,  // 15: marmot.v1.PeerService.Commit:output_type -> marmot.v1.CommitResponse
-	7,  // 16: marmot.v1.PeerService.Abort:output_type -> marmot.v1.AbortResponse
-	13, // [13:17] is the sub-list for method output_type
-	9,  // [9:13] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	8,  // 8: marmot.v1.PeerService.Pull:input_type -> marmot.v1.PullRequest
+	2,  // 9: marmot.v1.PeerService.Prepare:input_type -> marmot.v1.PrepareRequest
+	4,  // 10: marmot.v1.PeerService.Commit:input_type -> marmot.v1.CommitRequest
+	6,  // 11: marmot.v1.PeerService.Abort:input_type -> marmot.v1.AbortRequest
+	9,  // 12: marmot.v1.PeerService.Pull:output_type -> marmot.v1.PullResponse
+	3,  // 13: marmot.v1.PeerService.Prepare:output_type -> marmot.v1.PrepareResponse
+	5,  // 14: marmot.v1.PeerService.Commit:output_type -> marmot.v1.CommitResponse
+	7,  // 15: marmot.v1.PeerService.Abort:output_type -> marmot.v1.AbortResponse
+	12, // [12:16] is the sub-list for method output_type
+	8,  // [8:12] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_marmot_v1_peer_proto_init() }
