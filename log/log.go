@@ -63,6 +63,7 @@ type Log struct {
 	intents    map[string]intent
 	intentKeys map[string][]string
 	// finished remembers recently ended transactions (intents.go).
+	recent        recent // newest durable change sets, decoded (recent.go)
 	finished      map[string]bool
 	finishedOrder []string
 	unclean       bool
@@ -480,6 +481,7 @@ func (l *Log) run() {
 			if err == nil {
 				l.durable[r.cs.Origin] = r.cs.Seq
 				l.dbs[r.cs.Database] = true
+				l.recent.add(r.cs, r.data)
 			}
 			for k, v := range r.versions {
 				if l.pending[k] == v {
@@ -697,6 +699,15 @@ func (l *Log) ScanOriginRaw(origin, after uint64, fn func(seq uint64, data []byt
 			return fmt.Errorf("%w: origin key %x", ErrCorrupt, k)
 		}
 		seq := binary.BigEndian.Uint64(k[10:])
+		if e, hit := l.recent.get(origin, seq); hit {
+			if err := fn(seq, e.data); err != nil {
+				if err == errStop {
+					return nil
+				}
+				return err
+			}
+			continue
+		}
 		ts, err := DecodeTimestamp(it.Value())
 		if err != nil {
 			return err
@@ -752,13 +763,20 @@ func (l *Log) scanIndex(lower, upper []byte, empty bool, fn func(*marmotv1.Chang
 	}
 	defer it.Close()
 	for ok := it.First(); ok; ok = it.Next() {
-		ts, err := DecodeTimestamp(it.Value())
-		if err != nil {
-			return err
+		var cs *marmotv1.ChangeSet
+		if origin, seq, ok := originSeqOf(it.Key()); ok {
+			if e, hit := l.recent.get(origin, seq); hit {
+				cs = e.cs
+			}
 		}
-		cs, err := l.Get(ts)
-		if err != nil {
-			return err
+		if cs == nil {
+			ts, err := DecodeTimestamp(it.Value())
+			if err != nil {
+				return err
+			}
+			if cs, err = l.Get(ts); err != nil {
+				return err
+			}
 		}
 		if err := fn(cs); err != nil {
 			if err == errStop {
