@@ -39,6 +39,12 @@ func (c Config) Validate() error {
 	v.positive("coordinator.prepare_timeout_ms", co.PrepareTimeoutMS)
 	v.positive("coordinator.commit_timeout_ms", co.CommitTimeoutMS)
 	v.positive("coordinator.abort_timeout_ms", co.AbortTimeoutMS)
+	// An intent stands heartbeat_timeout_seconds; a commit round takes at
+	// most prepare + commit timeout. If intents could expire mid-round,
+	// two transactions could both win a row.
+	if hb := t.HeartbeatTimeoutSeconds * 1000; hb > 0 && co.PrepareTimeoutMS > 0 && co.CommitTimeoutMS > 0 && hb <= co.PrepareTimeoutMS+co.CommitTimeoutMS {
+		v.add("transaction.heartbeat_timeout_seconds", t.HeartbeatTimeoutSeconds, "must exceed coordinator.prepare_timeout_ms + commit_timeout_ms (%d ms): write intents must outlive a commit round", co.PrepareTimeoutMS+co.CommitTimeoutMS)
+	}
 
 	v.cluster(c.Cluster, c.MySQL)
 	v.replica(c.Replica, c.Cluster)

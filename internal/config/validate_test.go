@@ -22,6 +22,7 @@ func TestValidateRules(t *testing.T) {
 	}{
 		{"data_dir empty", func(c *Config) { c.DataDir = " " }, `data_dir = " "`, "must not be empty"},
 		{"heartbeat", func(c *Config) { c.Transaction.HeartbeatTimeoutSeconds = 0 }, "transaction.heartbeat_timeout_seconds = 0", "greater than 0"},
+		{"heartbeat shorter than a commit round", func(c *Config) { c.Transaction.HeartbeatTimeoutSeconds = 3 }, "transaction.heartbeat_timeout_seconds = 3", "must exceed coordinator.prepare_timeout_ms"},
 		{"conflict window", func(c *Config) { c.Transaction.ConflictWindowSeconds = -1 }, "transaction.conflict_window_seconds = -1", "greater than 0"},
 		{"lock wait", func(c *Config) { c.Transaction.LockWaitTimeoutSeconds = 0 }, "transaction.lock_wait_timeout_seconds = 0", "greater than 0"},
 		{"pool size", func(c *Config) { c.ConnectionPool.PoolSize = 0 }, "connection_pool.pool_size = 0", "greater than 0"},
