@@ -272,19 +272,9 @@ func (w *wordpress) rest(step, method, route, nonce string, body any, wantStatus
 	}
 }
 
-var wpCommentID = regexp.MustCompile(`#comment-(\d+)`)
-
-// TestWordPress installs WordPress (Debian's package, served by `php -S`)
-// on marmotd through wp-admin/install.php, logs in, publishes a post,
-// comments on it, approves the comment, and reads the home page, the post
-// and a search. Every database error WordPress sees fails the test.
-func TestWordPress(t *testing.T) {
-	start := time.Now()
-	n := StartNode(t)
-	mustExec(t, n.DB(t, ""), "CREATE DATABASE wordpress")
-	w := startWordPress(t, n)
-
-	// Install.
+// install runs wp-admin/install.php (the database must exist and be empty).
+func (w *wordpress) install() {
+	w.t.Helper()
 	w.get("install form", "/wp-admin/install.php?step=1", http.StatusOK, "Information needed")
 	w.postForm("install", "/wp-admin/install.php?step=2", url.Values{
 		"weblog_title":    {"Marmot Blog"},
@@ -297,8 +287,11 @@ func TestWordPress(t *testing.T) {
 		"language":        {""},
 	}, http.StatusOK, "Success!")
 	w.get("install again", "/wp-admin/install.php", http.StatusOK, "Already Installed")
+}
 
-	// Log in.
+// login logs the admin in and returns a REST API nonce.
+func (w *wordpress) login() string {
+	w.t.Helper()
 	u, _ := url.Parse(w.url)
 	w.client.Jar.SetCookies(u, []*http.Cookie{{Name: "wordpress_test_cookie", Value: "WP Cookie check", Path: "/"}})
 	w.postForm("login", "/wp-login.php", url.Values{
@@ -308,8 +301,25 @@ func TestWordPress(t *testing.T) {
 	_, nonce := w.get("rest nonce", "/wp-admin/admin-ajax.php?action=rest-nonce", http.StatusOK)
 	nonce = strings.TrimSpace(nonce)
 	if nonce == "" || nonce == "0" || nonce == "-1" {
-		t.Fatalf("no REST nonce: %q", nonce)
+		w.t.Fatalf("no REST nonce: %q", nonce)
 	}
+	return nonce
+}
+
+var wpCommentID = regexp.MustCompile(`#comment-(\d+)`)
+
+// TestWordPress installs WordPress (Debian's package, served by `php -S`)
+// on marmotd through wp-admin/install.php, logs in, publishes a post,
+// comments on it, approves the comment, and reads the home page, the post
+// and a search. Every database error WordPress sees fails the test.
+func TestWordPress(t *testing.T) {
+	start := time.Now()
+	n := StartNode(t)
+	mustExec(t, n.DB(t, ""), "CREATE DATABASE wordpress")
+	w := startWordPress(t, n)
+
+	w.install()
+	nonce := w.login()
 
 	// Publish a post.
 	const title = "Marmots replicate SQLite"
