@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
+
+	"github.com/marmotdb/marmot/frontend/transpile"
 )
 
 // column describes one result column as MySQL clients expect it.
@@ -426,32 +428,87 @@ func formatTime(t time.Time, typ uint8) string {
 }
 
 // formatDecimal renders a DECIMAL(p,s) value with exactly s decimals, as
-// MySQL does (2.5 in a DECIMAL(10,2) reads back as 2.50).
+// MySQL does (2.5 in a DECIMAL(10,2) reads back as 2.50; 1/3 is 0.3333).
+// Digits beyond the scale are rounded half away from zero on the number's
+// shortest decimal form, as MySQL rounds decimals.
 func formatDecimal(v any, scale uint8) any {
-	s := strings.TrimSpace(string(textValue(v)))
-	if _, err := strconv.ParseFloat(s, 64); err != nil {
-		return v
+	var s string
+	switch x := v.(type) {
+	case float64:
+		if math.IsInf(x, 0) || math.IsNaN(x) {
+			return v
+		}
+		s = strconv.FormatFloat(x, 'f', -1, 64)
+	default:
+		s = strings.TrimSpace(string(textValue(v)))
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return v
+		}
+		if strings.ContainsAny(s, "eE") || strings.HasPrefix(s, "+") {
+			s = strconv.FormatFloat(f, 'f', -1, 64)
+		}
 	}
 	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimLeft(s, "+-")
-	if strings.ContainsAny(s, "eE") {
-		f, _ := strconv.ParseFloat(s, 64)
-		s = strconv.FormatFloat(f, 'f', int(scale), 64)
-	}
+	s = strings.TrimPrefix(s, "-")
 	intPart, frac, _ := strings.Cut(s, ".")
 	if intPart == "" {
 		intPart = "0"
 	}
-	if scale == 0 {
-		s = intPart
-	} else {
-		if len(frac) > int(scale) {
-			f, _ := strconv.ParseFloat(intPart+"."+frac, 64)
-			return sign(neg) + strconv.FormatFloat(f, 'f', int(scale), 64)
+	n := int(scale)
+	if len(frac) > n {
+		roundUp := frac[n] >= '5'
+		frac = frac[:n]
+		if roundUp {
+			digits := []byte(intPart + frac)
+			i := len(digits) - 1
+			for ; i >= 0; i-- {
+				if digits[i] == '9' {
+					digits[i] = '0'
+					continue
+				}
+				digits[i]++
+				break
+			}
+			if i < 0 {
+				digits = append([]byte{'1'}, digits...)
+			}
+			intPart, frac = string(digits[:len(digits)-n]), string(digits[len(digits)-n:])
 		}
-		s = intPart + "." + frac + strings.Repeat("0", int(scale)-len(frac))
 	}
-	return sign(neg) + s
+	frac += strings.Repeat("0", n-len(frac))
+	out := intPart
+	if n > 0 {
+		out += "." + frac
+	}
+	if neg && strings.Trim(out, "0.") != "" {
+		out = "-" + out
+	}
+	return out
+}
+
+// applyDecimals types the result columns the transpiler found MySQL types
+// as DECIMAL (SQLite returns them as plain numbers) and prints their values
+// with the column's scale. Rows read later (streamed) are formatted by
+// fixRow from the same columns.
+func applyDecimals(cols []column, data [][]any, decs []transpile.DecimalColumn) {
+	for _, d := range decs {
+		i := d.Index
+		if i < 0 {
+			i += len(cols)
+		}
+		if i < 0 || i >= len(cols) {
+			continue
+		}
+		c := &cols[i]
+		c.typ, c.decimals, c.charset, c.flag = mysql.MYSQL_TYPE_NEWDECIMAL, uint8(d.Scale), charsetBinary, mysql.BINARY_FLAG
+		c.length = uint32(d.Prec + 2)
+		for _, r := range data {
+			if r[i] != nil {
+				r[i] = formatDecimal(r[i], c.decimals)
+			}
+		}
+	}
 }
 
 func sign(neg bool) string {

@@ -315,6 +315,34 @@ func (sc schemaOf) AutoIncrement(db, table string) (string, bool) {
 	return ti.AutoIncrement, ok && ti.AutoIncrement != ""
 }
 
+// DeclTypes answers transpile.ColumnTyper.
+func (sc schemaOf) DeclTypes(db, table string) ([]string, bool) {
+	ti, ok := sc.table(db, table)
+	return ti.DeclTypes, ok && len(ti.DeclTypes) == len(ti.Columns)
+}
+
+// CreateTableSQL answers transpile.TableDefiner with SHOW CREATE TABLE's
+// text (CREATE TABLE ... LIKE and ... SELECT copy definitions from it).
+func (sc schemaOf) CreateTableSQL(db, table string) (string, bool) {
+	if db == "" {
+		db = sc.s.db
+	}
+	if isInfoSchema(db) {
+		return "", false
+	}
+	ctx := context.Background()
+	q, release, err := sc.s.schemaConn(ctx, db)
+	if err != nil {
+		return "", false
+	}
+	defer release()
+	t, ok, err := loadTableMeta(ctx, q, table)
+	if err != nil || !ok || t.view {
+		return "", false
+	}
+	return createTableSQL(t), true
+}
+
 func (s *Session) run(query string, args []any, binary bool) (*mysql.Result, error) {
 	s.srv.queries.Add(1)
 	s.current.Store(&query)
@@ -387,7 +415,12 @@ func (s *Session) exec(ctx context.Context, st transpile.Statement, args []any, 
 		return s.show(ctx, st, binary)
 	case transpile.Insert, transpile.Replace, transpile.Update, transpile.Delete, transpile.TruncateTable:
 		return s.write(ctx, st, args)
-	case transpile.CreateTable, transpile.AlterTable, transpile.DropTable, transpile.RenameTable,
+	case transpile.CreateTable:
+		if st.FillSQL != "" {
+			return s.createTableSelect(ctx, st, args)
+		}
+		return s.ddl(ctx, st)
+	case transpile.AlterTable, transpile.DropTable, transpile.RenameTable,
 		transpile.CreateIndex, transpile.DropIndex, transpile.CreateView, transpile.DropView,
 		transpile.CreateTrigger, transpile.DropTrigger:
 		return s.ddl(ctx, st)
@@ -465,6 +498,7 @@ func (s *Session) read(ctx context.Context, st transpile.Statement, args []any, 
 	if err != nil {
 		return nil, err
 	}
+	applyDecimals(cols, data, st.Decimals)
 	if rest != nil {
 		defer rest.Close()
 		n, err := s.streamResult(cols, data, rest, binary)

@@ -11,6 +11,21 @@ type Schema interface {
 	AutoIncrement(db, table string) (col string, ok bool)
 }
 
+// ColumnTyper is an optional extension of Schema: the declared types of a
+// table's columns as SQLite keeps them (MySQL type names, see doc.go), in
+// Columns order. It types expressions over them (SELECT price / 3 is
+// DECIMAL with the column's scale + 4).
+type ColumnTyper interface {
+	DeclTypes(db, table string) (decls []string, ok bool)
+}
+
+// TableDefiner is an optional extension of Schema: a table's definition as
+// MySQL's SHOW CREATE TABLE prints it. CREATE TABLE ... LIKE and CREATE
+// TABLE ... SELECT need it; without it they are Error 1235.
+type TableDefiner interface {
+	CreateTableSQL(db, table string) (ddl string, ok bool)
+}
+
 // Kind classifies a statement for the executor.
 type Kind int
 
@@ -144,14 +159,32 @@ type Statement struct {
 	// (for FOUND_ROWS()); it takes the first FoundRowsParams arguments.
 	FoundRowsSQL    string
 	FoundRowsParams int
+	// FillSQL is set for CREATE TABLE ... SELECT: the INSERT ... SELECT that
+	// fills the new table (it takes the statement's Params). The executor
+	// runs it after the DDL in SQL, as its own change set.
+	FillSQL string
 	// OnUpdateNow lists the columns declared ON UPDATE CURRENT_TIMESTAMP in a
 	// CREATE TABLE / ALTER TABLE; the executor maintains them.
 	OnUpdateNow []string
+	// Decimals lists the result columns of a SELECT that MySQL types as
+	// DECIMAL but SQLite computes as plain numbers (7/2, AVG(n), 1.50, a
+	// DECIMAL column times 2): the executor reports them as DECIMAL and
+	// prints each value with exactly Scale digits after the point.
+	Decimals []DecimalColumn
 	// Load is set for kind LoadData.
 	Load *LoadInfo
 	// KillID / KillQuery describe KILL [QUERY|CONNECTION] id.
 	KillID    uint64
 	KillQuery bool
+}
+
+// DecimalColumn is a result column MySQL types as DECIMAL(Prec, Scale).
+type DecimalColumn struct {
+	// Index is the 0-based result column; a negative Index counts from the
+	// end (-1 is the last column), used when a * before the column expands
+	// to a number of columns the transpiler did not count.
+	Index       int
+	Prec, Scale int
 }
 
 // ShowInfo describes a SHOW / DESCRIBE statement; the executor answers it.
@@ -231,6 +264,7 @@ const (
 	ErrWrongTableName  = 1103 // ER_WRONG_TABLE_NAME, 42000
 	ErrDupFieldName    = 1060 // ER_DUP_FIELDNAME, 42S21
 	ErrMultiplePriKey  = 1068 // ER_MULTIPLE_PRI_KEY, 42000
+	ErrWrongObject     = 1347 // ER_WRONG_OBJECT, HY000
 )
 
 func errf(code uint16, state, format string, args ...any) *Error {

@@ -217,16 +217,16 @@ func (t *tx) createTable(n *sqlparser.CreateTable, st *translated) {
 	st.Table = table
 	st.IfNotExists = n.IfNotExists
 	st.Temporary = n.Temp
-	tref := t.tableRef(n.Table)
-	st.Database = t.checkDBs()
 	if n.OptLike != nil {
-		t.fail(notSupported("CREATE TABLE ... LIKE is not supported yet; create the table with an explicit definition (see SHOW CREATE TABLE %s)", n.OptLike.LikeTable.Name.String()))
+		t.createTableLike(n, st)
 		return
 	}
 	if n.Select != nil {
-		t.fail(notSupported("CREATE TABLE ... SELECT is not supported yet; create the table, then use INSERT ... SELECT"))
+		t.createTableSelect(n, st)
 		return
 	}
+	tref := t.tableRef(n.Table)
+	st.Database = t.checkDBs()
 	if n.TableSpec == nil || !n.FullyParsed {
 		t.fail(syntaxError("incomplete CREATE TABLE", table))
 		return
@@ -341,7 +341,7 @@ func (t *tx) createTable(n *sqlparser.CreateTable, st *translated) {
 	st.SQL = sql
 	if !exists || !known {
 		db := t.effDB()
-		st.ovOps = append(st.ovOps, func() { t.schema.set(db, table, &ovTable{cols: names, ai: ai}) })
+		st.ovOps = append(st.ovOps, func() { t.schema.set(db, table, &ovTable{cols: names, ai: ai, def: n}) })
 	}
 }
 

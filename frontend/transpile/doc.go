@@ -148,7 +148,7 @@
 //	a || b, a && b, !a          a OR b, a AND b, (NOT a)     (MySQL's default sql_mode)
 //	a XOR b                      ((NOT a) <> (NOT b))
 //	x DIV y, x MOD y, MOD(x,y)   CAST((x) / (y) AS INTEGER), x % y
-//	x / y                        x * 1.0 / y                 (MySQL division never truncates)
+//	x / y                        x * 1.0 / y                 (MySQL division never truncates; see Result types)
 //	a <=> b                      a IS b
 //	LIKE without ESCAPE          ... ESCAPE '\' when the pattern may hold '\' (MySQL's default escape)
 //	REGEXP / RLIKE, REGEXP_LIKE  REGEXP operator (SQLite calls regexp(pattern, value))
@@ -185,6 +185,43 @@
 // functions (date_format, unix_timestamp, concat with MySQL's NULL rule, ...)
 // as SQLite functions.
 //
+// # Result types
+//
+// SQLite computes exact arithmetic in doubles and types expression results
+// by their values; MySQL types them. The transpiler infers the MySQL type of
+// each top-level select list item (literals; columns, from
+// ColumnTyper/TableDefiner; + - * / DIV %, CAST, SUM/AVG/MIN/MAX, common
+// functions) and lists in Statement.Decimals the items that are DECIMAL with
+// digits after the point: x / y of exact operands (integers, DECIMAL) has the
+// dividend's scale + 4 (div_precision_increment), so 7/2 is 3.5000 and 1/3 is
+// 0.3333; a DECIMAL(10,2) column times 2 keeps scale 2; AVG of integers has
+// scale 4; 1.50 keeps 2. The executor reports those columns as DECIMAL and
+// prints the values with exactly that scale (rounded half away from zero).
+// DOUBLE or string operands keep float division (1.0e0/3 is
+// 0.3333333333333333); x / 0 is NULL. UNION results and placeholders are not
+// typed.
+//
+// # CREATE TABLE ... LIKE / SELECT
+//
+// Both become an ordinary CREATE TABLE IF NOT EXISTS with every column spelled
+// out, which is what replicates (another node's source table might differ).
+// LIKE takes the source's definition from TableDefiner (SHOW CREATE TABLE)
+// and keeps columns, defaults, keys, indexes, AUTO_INCREMENT, CHECK and ON
+// UPDATE CURRENT_TIMESTAMP, not foreign keys, as MySQL does. CREATE TABLE t
+// [(definitions)] [IGNORE|REPLACE] [AS] SELECT ... orders columns as MySQL
+// (columns only declared first, then the result columns; a declared column
+// overrides a result column's type), types a result column that is a plain
+// column reference with that column's type, nullability, default and
+// collation (no keys or AUTO_INCREMENT; nullable on the inner side of an
+// outer join) and an expression with its inferred type (LONGTEXT when
+// unknown). MySQL creates such tables without a PRIMARY KEY; marmot requires
+// one declared before the SELECT, e.g. CREATE TABLE t2 (PRIMARY KEY (id))
+// SELECT id, name FROM t1 (Error 3750 otherwise; vitess cannot parse a
+// definition list that starts with a key, so the text is parsed with a
+// placeholder column that is then dropped). Statement.FillSQL holds the
+// INSERT ... SELECT that fills the table; the executor runs it after the DDL.
+// CREATE TEMPORARY TABLE ... SELECT is Error 1235.
+//
 // # Statements handled without SQL
 //
 // SET → Kind Set with one SetVar per assignment (SET NAMES x COLLATE y → Name
@@ -218,7 +255,7 @@
 // SQLite cannot change a column's type, default or nullability: ALTER TABLE
 // MODIFY/CHANGE/ALTER COLUMN apply only their rename part; ADD COLUMN puts the
 // column last and gives NOT NULL columns MySQL's implicit default; ADD/DROP
-// PRIMARY KEY, ADD CHECK, RENAME INDEX, CREATE TABLE ... LIKE/SELECT and adding
+// PRIMARY KEY, ADD CHECK, RENAME INDEX and adding
 // AUTO_INCREMENT or DEFAULT CURRENT_TIMESTAMP columns are Error 1235; foreign
 // keys added or dropped by ALTER TABLE are accepted and not enforced. String
 // comparisons follow SQLite (case-sensitive '=', ASCII case-insensitive LIKE)

@@ -119,7 +119,9 @@ func openTestDB(t testing.TB) *sql.DB {
 type testSchema struct {
 	dbs    map[string]*sql.DB
 	cols   map[string][]string
+	decls  map[string][]string
 	autoID map[string]string
+	ddl    map[string]string // MySQL CREATE TABLE text of each table
 }
 
 func schemaKey(db, table string) string { return db + "." + strings.ToLower(table) }
@@ -134,8 +136,19 @@ func (s *testSchema) AutoIncrement(db, table string) (string, bool) {
 	return c, ok
 }
 
+func (s *testSchema) DeclTypes(db, table string) ([]string, bool) {
+	d, ok := s.decls[schemaKey(db, table)]
+	return d, ok
+}
+
+func (s *testSchema) CreateTableSQL(db, table string) (string, bool) {
+	d, ok := s.ddl[schemaKey(db, table)]
+	return d, ok
+}
+
 func newTestSchema(t testing.TB) *testSchema {
-	s := &testSchema{dbs: map[string]*sql.DB{}, cols: map[string][]string{}, autoID: map[string]string{}}
+	s := &testSchema{dbs: map[string]*sql.DB{}, cols: map[string][]string{}, decls: map[string][]string{},
+		autoID: map[string]string{}, ddl: map[string]string{}}
 	for _, name := range []string{"test", "other"} {
 		db := openTestDB(t)
 		s.dbs[name] = db
@@ -145,6 +158,9 @@ func newTestSchema(t testing.TB) *testSchema {
 				t.Fatalf("test schema %q: %v", ddl, err)
 			}
 			for _, st := range stmts {
+				if st.Kind == CreateTable {
+					s.ddl[schemaKey(name, st.Table)] = ddl
+				}
 				if _, err := db.Exec(st.SQL); err != nil {
 					t.Fatalf("test schema %q → %q: %v", ddl, st.SQL, err)
 				}
@@ -169,7 +185,7 @@ func newTestSchema(t testing.TB) *testSchema {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var cols []string
+			var cols, decls []string
 			for r.Next() {
 				var col, typ string
 				var pk int
@@ -177,12 +193,14 @@ func newTestSchema(t testing.TB) *testSchema {
 					t.Fatal(err)
 				}
 				cols = append(cols, col)
+				decls = append(decls, typ)
 				if pk == 1 && strings.EqualFold(typ, "INTEGER") && strings.Contains(strings.ToUpper(o.sql), "AUTOINCREMENT") {
 					s.autoID[schemaKey(name, o.name)] = col
 				}
 			}
 			r.Close()
 			s.cols[schemaKey(name, o.name)] = cols
+			s.decls[schemaKey(name, o.name)] = decls
 		}
 	}
 	return s
@@ -239,6 +257,9 @@ func TestSQLiteValidity(t *testing.T) {
 						args[i] = 1
 					}
 					_, err = tx.Exec(st.SQL, args...)
+					if err == nil && st.FillSQL != "" {
+						_, err = tx.Exec(st.FillSQL, args...)
+					}
 				}
 				if err != nil {
 					t.Errorf("%s:%d: %s\n  sqlite: %s\n  error: %v", c.file, c.line, c.mysql, st.SQL, err)

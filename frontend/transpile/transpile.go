@@ -154,6 +154,19 @@ func transpilePiece(db string, pc piece, ov *overlay) (*Statement, error) {
 			}
 		}
 	}
+	if perr != nil && pc.toks[0].is("CREATE") {
+		// CREATE TABLE t (PRIMARY KEY (id)) SELECT ...: vitess wants a
+		// column before the keys; parse with a placeholder column, then drop it.
+		if alt, ok := withPlaceholderColumn(text); ok {
+			if s2, err2 := parse(alt); err2 == nil {
+				if ct, isCT := s2.(*sqlparser.CreateTable); isCT && ct.TableSpec != nil && len(ct.TableSpec.Columns) > 0 &&
+					ct.TableSpec.Columns[0].Name.String() == placeholderColumn {
+					ct.TableSpec.Columns = ct.TableSpec.Columns[1:]
+					stmt, perr = ct, nil
+				}
+			}
+		}
+	}
 	if perr != nil {
 		if st, ok := postClassify(db, pc); ok {
 			return st, nil
@@ -179,6 +192,32 @@ func transpilePiece(db string, pc piece, ov *overlay) (*Statement, error) {
 		op()
 	}
 	return &st.Statement, nil
+}
+
+const placeholderColumn = "__marmot_placeholder"
+
+// withPlaceholderColumn inserts a placeholder column definition into a
+// CREATE TABLE whose definition list starts with a key or constraint
+// (valid MySQL that vitess's grammar rejects); ok=false for other texts.
+func withPlaceholderColumn(text string) (string, bool) {
+	toks, _ := lex(text)
+	i := 1
+	if i < len(toks) && toks[i].is("TEMPORARY") {
+		i++
+	}
+	if i >= len(toks) || !toks[i].is("TABLE") {
+		return "", false
+	}
+	for i++; i < len(toks) && !toks[i].isPunct("("); i++ {
+		if toks[i].is("SELECT", "LIKE", "AS") {
+			return "", false
+		}
+	}
+	if i+1 >= len(toks) || !toks[i+1].is("PRIMARY", "KEY", "INDEX", "UNIQUE", "CONSTRAINT", "FOREIGN", "CHECK", "FULLTEXT", "SPATIAL") {
+		return "", false
+	}
+	at := toks[i].end
+	return text[:at] + placeholderColumn + " INT, " + text[at:], true
 }
 
 // nulError reports a NUL byte left in the output: NUL inside string literals is
@@ -253,6 +292,9 @@ func (t *tx) dispatch(stmt sqlparser.Statement, pc piece, st *translated) {
 		st.ReadOnly = true
 		st.SQL = t.topStmt(n.(sqlparser.TableStatement))
 		st.Database = t.checkDBs()
+		if sel, ok := n.(*sqlparser.Select); ok && t.err == nil {
+			st.Decimals = t.decimalColumns(sel)
+		}
 	case *sqlparser.Insert:
 		t.insert(n, st)
 	case *sqlparser.Update:
@@ -397,12 +439,14 @@ func parseError(text string, err error) *Error {
 type overlay struct {
 	base   Schema
 	tables map[string]*ovTable
+	defs   map[string]*sqlparser.CreateTable // parsed TableDefiner answers (nil: none)
 }
 
 type ovTable struct {
 	dropped bool
 	cols    []string
 	ai      string
+	def     *sqlparser.CreateTable // MySQL definition of a table created in the same text
 }
 
 func ovKey(db, table string) string { return db + "\x00" + strings.ToLower(table) }
@@ -430,6 +474,56 @@ func (o *overlay) autoInc(db, table string) (string, bool) {
 		return "", false
 	}
 	return o.base.AutoIncrement(db, table)
+}
+
+// declTypes returns the declared SQLite types of the table's columns.
+func (o *overlay) declTypes(db, table string) ([]string, bool) {
+	if e, found := o.tables[ovKey(db, table)]; found {
+		if e.def == nil || e.dropped {
+			return nil, false
+		}
+		decls := make([]string, len(e.def.TableSpec.Columns))
+		for i, c := range e.def.TableSpec.Columns {
+			decls[i] = mapType(c.Type).decl
+		}
+		return decls, true
+	}
+	if ct, ok := o.base.(ColumnTyper); ok {
+		return ct.DeclTypes(db, table)
+	}
+	return nil, false
+}
+
+// hasDefiner reports whether the schema answers tableDef at all.
+func (o *overlay) hasDefiner() bool {
+	_, ok := o.base.(TableDefiner)
+	return ok
+}
+
+// tableDef returns the table's MySQL definition, parsed; ok=false when the
+// schema cannot tell (no TableDefiner, a view, no such table).
+func (o *overlay) tableDef(db, table string) (*sqlparser.CreateTable, bool) {
+	if e, found := o.tables[ovKey(db, table)]; found {
+		return e.def, e.def != nil && !e.dropped
+	}
+	if o.defs == nil {
+		o.defs = map[string]*sqlparser.CreateTable{}
+	}
+	if ct, seen := o.defs[ovKey(db, table)]; seen {
+		return ct, ct != nil
+	}
+	var ct *sqlparser.CreateTable
+	if td, ok := o.base.(TableDefiner); ok {
+		if text, ok := td.CreateTableSQL(db, table); ok {
+			if stmt, err := parse(text); err == nil {
+				if c, ok := stmt.(*sqlparser.CreateTable); ok && c.TableSpec != nil {
+					ct = c
+				}
+			}
+		}
+	}
+	o.defs[ovKey(db, table)] = ct
+	return ct, ct != nil
 }
 
 func (o *overlay) set(db, table string, e *ovTable) {

@@ -31,7 +31,7 @@ type testCase struct {
 	expected string
 }
 
-var outputKey = regexp.MustCompile(`^(kind|sqlite|error|database|table|name|flags|params|onupdate|show|set|savepoint|load|kill):( |$)`)
+var outputKey = regexp.MustCompile(`^(kind|sqlite|error|database|table|name|flags|params|fill|onupdate|decimals|show|set|savepoint|load|kill):( |$)`)
 
 func parseCases(t testing.TB, path string) []*testCase {
 	data, err := os.ReadFile(path)
@@ -90,6 +90,9 @@ func render(stmts []Statement, err error) string {
 		if s.SQL != "" {
 			lines = append(lines, "sqlite: "+s.SQL)
 		}
+		if s.FillSQL != "" {
+			lines = append(lines, "fill: "+s.FillSQL)
+		}
 		if s.Database != "" {
 			lines = append(lines, "database: "+s.Database)
 		}
@@ -117,6 +120,13 @@ func render(stmts []Statement, err error) string {
 		}
 		if len(s.OnUpdateNow) > 0 {
 			lines = append(lines, "onupdate: "+strings.Join(s.OnUpdateNow, ", "))
+		}
+		if len(s.Decimals) > 0 {
+			var ds []string
+			for _, d := range s.Decimals {
+				ds = append(ds, fmt.Sprintf("%d:(%d,%d)", d.Index, d.Prec, d.Scale))
+			}
+			lines = append(lines, "decimals: "+strings.Join(ds, " "))
 		}
 		if s.Show != nil {
 			lines = append(lines, "show: "+renderShow(s.Show))

@@ -1,0 +1,241 @@
+package frontend
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+
+	"github.com/marmotdb/marmot/frontend/transpile"
+	marmotv1 "github.com/marmotdb/marmot/proto/marmot/v1"
+)
+
+// rawRows returns a text-protocol result's values as sent on the wire
+// ("NULL" for NULL): what a client prints, with DECIMAL scale intact.
+func rawRows(t *testing.T, res *mysql.Result) [][]string {
+	t.Helper()
+	if res == nil || res.Resultset == nil {
+		t.Fatal("no result set")
+	}
+	var out [][]string
+	for _, rd := range res.RowDatas {
+		var row []string
+		b := []byte(rd)
+		for range res.Fields {
+			if b[0] == 0xfb {
+				row = append(row, "NULL")
+				b = b[1:]
+				continue
+			}
+			v, _, n, err := mysql.LengthEncodedString(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			row = append(row, string(v))
+			b = b[n:]
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+func rawQuery(t *testing.T, s *Session, q string) [][]string {
+	t.Helper()
+	return rawRows(t, mustExec(t, s, q))
+}
+
+// changeSets returns the change sets the session's server committed for db.
+func changeSets(t *testing.T, s *Session, db string) []*marmotv1.ChangeSet {
+	t.Helper()
+	l := s.srv.opts.Committer.(localCommitter).l
+	var out []*marmotv1.ChangeSet
+	for origin := range l.Durable() {
+		if err := l.ScanDatabase(db, origin, 0, func(cs *marmotv1.ChangeSet) error {
+			out = append(out, cs)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+func TestDivisionIsDecimal(t *testing.T) {
+	s := newShowTestSession(t, "CREATE TABLE nums (id INT PRIMARY KEY, n INT, price DECIMAL(10,2), f DOUBLE)",
+		"INSERT INTO nums VALUES (1, 7, 10.25, 1.5), (2, 1, 3.00, 2)")
+	res := mustExec(t, s, "SELECT 7/2, 1/3, 10/4, 7/0, 7 DIV 2, 1.0e0/3, 1/32, -1/3, 2/3*3")
+	want := []string{"3.5000", "0.3333", "2.5000", "NULL", "3", "0.3333333333333333", "0.0313", "-0.3333", "2.0000"}
+	if got := rawRows(t, res)[0]; strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for i, typ := range []uint8{mysql.MYSQL_TYPE_NEWDECIMAL, mysql.MYSQL_TYPE_NEWDECIMAL, mysql.MYSQL_TYPE_NEWDECIMAL} {
+		if f := res.Fields[i]; f.Type != typ || f.Decimal != 4 {
+			t.Errorf("column %d: type %d decimals %d, want NEWDECIMAL with 4", i, f.Type, f.Decimal)
+		}
+	}
+	if f := res.Fields[5]; f.Type != mysql.MYSQL_TYPE_DOUBLE {
+		t.Errorf("1.0e0/3: type %d, want DOUBLE", f.Type)
+	}
+	got := rawQuery(t, s, "SELECT n / 2, price / 4, price * 2, f / 2, AVG(n) FROM nums WHERE id = 1")
+	if w := "3.5000 2.562500 20.50 0.75 7.0000"; strings.Join(got[0], " ") != w {
+		t.Errorf("column division: got %v, want %s", got[0], w)
+	}
+	// after a *, from the end; streamed and binary results use the same types
+	got = rawQuery(t, s, "SELECT *, n / 4 FROM nums ORDER BY id")
+	if got[0][4] != "1.7500" || got[1][4] != "0.2500" {
+		t.Errorf("SELECT *, n / 4: got %v", got)
+	}
+	res, err := s.exec(context.Background(), mustTranspile(t, s, "SELECT ? / 2, n / 8 FROM nums WHERE id = 1"), []any{int64(5)}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Fields[1].Type != mysql.MYSQL_TYPE_NEWDECIMAL {
+		t.Errorf("binary protocol n / 8: type %d", res.Fields[1].Type)
+	}
+}
+
+func mustTranspile(t *testing.T, s *Session, q string) transpile.Statement {
+	t.Helper()
+	stmts, err := s.transpile(q)
+	if err != nil || len(stmts) != 1 {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return stmts[0]
+}
+
+func showCreate(t *testing.T, s *Session, table string) string {
+	t.Helper()
+	return rawQuery(t, s, "SHOW CREATE TABLE "+table)[0][1]
+}
+
+func TestCreateTableLike(t *testing.T) {
+	s := newShowTestSession(t,
+		"CREATE TABLE src (id BIGINT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(50) NOT NULL DEFAULT 'x', code CHAR(3), n INT CHECK (n >= 0), "+
+			"up TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP, UNIQUE KEY code (code), KEY name_n (name, n))",
+		"INSERT INTO src (name, code, n) VALUES ('a', 'AAA', 1)")
+	mustExec(t, s, "CREATE TABLE dst LIKE src")
+	want := strings.Replace(strings.ReplaceAll(showCreate(t, s, "src"), "src_chk_", "dst_chk_"), "`src`", "`dst`", 1)
+	if got := showCreate(t, s, "dst"); got != want {
+		t.Errorf("SHOW CREATE TABLE dst:\n%s\nwant:\n%s", got, want)
+	}
+	if got := rawQuery(t, s, "SELECT COUNT(*) FROM dst")[0][0]; got != "0" {
+		t.Errorf("dst has %s rows; LIKE copies no rows", got)
+	}
+	// the copy behaves like the source: auto ids, defaults, unique key, ON UPDATE
+	mustExec(t, s, "INSERT INTO dst (code, n) VALUES ('BBB', 2)")
+	if got := rawQuery(t, s, "SELECT name, id > 0, up IS NOT NULL FROM dst")[0]; strings.Join(got, ",") != "x,1,1" {
+		t.Errorf("defaults: %v", got)
+	}
+	if _, err := execQuery(s, "INSERT INTO dst (code, n) VALUES ('BBB', 3)"); err == nil || !strings.Contains(err.Error(), "Duplicate") {
+		t.Errorf("unique key not copied: %v", err)
+	}
+	if _, err := execQuery(s, "INSERT INTO dst (code, n) VALUES ('CCC', -1)"); err == nil {
+		t.Error("CHECK constraint not copied")
+	}
+	// what replicates is the expanded definition, never the LIKE form
+	var ddl string
+	for _, cs := range changeSets(t, s, "app") {
+		if len(cs.DdlTables) == 1 && cs.DdlTables[0] == "dst" {
+			ddl = cs.Ddl
+		}
+	}
+	if !strings.HasPrefix(ddl, `CREATE TABLE IF NOT EXISTS "dst" (`) || strings.Contains(strings.ToUpper(ddl), "LIKE") ||
+		!strings.Contains(ddl, `"dst__code"`) || !strings.Contains(ddl, "__marmot_onupd__dst__up") {
+		t.Errorf("DDL change set for dst:\n%s", ddl)
+	}
+	// errors as MySQL
+	for q, code := range map[string]uint16{
+		"CREATE TABLE dst LIKE src":      mysql.ER_TABLE_EXISTS_ERROR,
+		"CREATE TABLE d2 LIKE nosuch":    mysql.ER_NO_SUCH_TABLE,
+		"CREATE VIEW v AS SELECT 1 AS a": 0,
+		"CREATE TABLE d3 LIKE v":         mysql.ER_WRONG_OBJECT,
+	} {
+		_, err := execQuery(s, q)
+		if code == 0 {
+			if err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if me, ok := err.(*mysql.MyError); !ok || me.Code != code {
+			t.Errorf("%s: %v, want error %d", q, err, code)
+		}
+	}
+	mustExec(t, s, "CREATE TABLE IF NOT EXISTS dst LIKE src")
+}
+
+func TestCreateTableSelect(t *testing.T) {
+	s := newShowTestSession(t,
+		"CREATE TABLE people (id BIGINT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(50) NOT NULL, score DECIMAL(6,2), born DATE)",
+		"INSERT INTO people (id, name, score, born) VALUES (1, 'ann', 7.5, '2000-01-02'), (2, 'bob', 3, NULL), (3, 'cy', NULL, NULL)")
+	res := mustExec(t, s, "CREATE TABLE p2 (PRIMARY KEY (id)) SELECT id, name, score / 2 AS half, born FROM people WHERE id < 3")
+	if res.AffectedRows != 2 {
+		t.Errorf("affected rows %d, want 2", res.AffectedRows)
+	}
+	got := rawQuery(t, s, "SELECT id, name, half, born FROM p2 ORDER BY id")
+	if len(got) != 2 || strings.Join(got[0], ",") != "1,ann,3.750000,2000-01-02" || strings.Join(got[1], ",") != "2,bob,1.500000,NULL" {
+		t.Errorf("p2 rows: %v", got)
+	}
+	sc := showCreate(t, s, "p2")
+	for _, w := range []string{"`id` bigint NOT NULL", "`name` varchar(50) NOT NULL", "`half` decimal(10,6)", "`born` date", "PRIMARY KEY (`id`)"} {
+		if !strings.Contains(sc, w) {
+			t.Errorf("SHOW CREATE TABLE p2 lacks %q:\n%s", w, sc)
+		}
+	}
+	// two change sets: the expanded DDL, then the rows
+	var kinds []string
+	for _, cs := range changeSets(t, s, "app") {
+		switch {
+		case len(cs.DdlTables) == 1 && cs.DdlTables[0] == "p2":
+			if !strings.HasPrefix(cs.Ddl, `CREATE TABLE IF NOT EXISTS "p2" (`) || strings.Contains(cs.Ddl, "SELECT") {
+				t.Errorf("DDL: %s", cs.Ddl)
+			}
+			kinds = append(kinds, "ddl")
+		case len(cs.Rows) > 0 && cs.Rows[0].Table == "p2":
+			kinds = append(kinds, "rows:"+string(rune('0'+len(cs.Rows))))
+		}
+	}
+	if strings.Join(kinds, " ") != "ddl rows:2" {
+		t.Errorf("change sets for p2: %v", kinds)
+	}
+	// an AUTO_INCREMENT key declared before the SELECT
+	mustExec(t, s, "CREATE TABLE p3 (pid BIGINT AUTO_INCREMENT PRIMARY KEY) SELECT name FROM people")
+	if got := rawQuery(t, s, "SELECT COUNT(DISTINCT pid), COUNT(*) FROM p3")[0]; strings.Join(got, ",") != "3,3" {
+		t.Errorf("p3: %v", got)
+	}
+	// no key: refused with the way to add one
+	_, err := execQuery(s, "CREATE TABLE p4 SELECT id, name FROM people")
+	if me, ok := err.(*mysql.MyError); !ok || me.Code != 3750 || !strings.Contains(me.Message, "CREATE TABLE p4 (PRIMARY KEY (id)) SELECT") {
+		t.Errorf("no primary key: %v", err)
+	}
+	// a failed insert leaves no table (MySQL's CREATE TABLE ... SELECT is atomic)
+	_, err = execQuery(s, "CREATE TABLE p5 (PRIMARY KEY (name)) SELECT 'same' AS name FROM people")
+	if me, ok := err.(*mysql.MyError); !ok || me.Code != mysql.ER_DUP_ENTRY {
+		t.Errorf("duplicate key: %v", err)
+	}
+	if _, err := execQuery(s, "SELECT * FROM p5"); err == nil {
+		t.Error("p5 exists after its insert failed")
+	}
+	// IGNORE keeps the first row of each key
+	mustExec(t, s, "CREATE TABLE p6 (PRIMARY KEY (k)) IGNORE SELECT 'same' AS k, name FROM people ORDER BY id")
+	if got := rawQuery(t, s, "SELECT k, name FROM p6"); len(got) != 1 || got[0][1] != "ann" {
+		t.Errorf("p6: %v", got)
+	}
+	// IF NOT EXISTS on an existing table inserts nothing
+	res = mustExec(t, s, "CREATE TABLE IF NOT EXISTS p2 (PRIMARY KEY (id)) SELECT id, name FROM people")
+	if res.Warnings != 1 || rawQuery(t, s, "SELECT COUNT(*) FROM p2")[0][0] != "2" {
+		t.Errorf("IF NOT EXISTS: warnings %d", res.Warnings)
+	}
+	if _, err := execQuery(s, "CREATE TABLE p2 (PRIMARY KEY (id)) SELECT id FROM people"); err == nil {
+		t.Error("CREATE TABLE over an existing table succeeded")
+	}
+	// inside a transaction: DDL commits it first
+	mustExec(t, s, "BEGIN")
+	mustExec(t, s, "INSERT INTO people (id, name) VALUES (10, 'dee')")
+	mustExec(t, s, "CREATE TABLE p7 (PRIMARY KEY (id)) SELECT id FROM people")
+	mustExec(t, s, "ROLLBACK")
+	if got := rawQuery(t, s, "SELECT COUNT(*) FROM p7")[0][0]; got != "4" {
+		t.Errorf("p7 has %s rows, want 4", got)
+	}
+}
