@@ -239,3 +239,120 @@ func TestCreateTableSelect(t *testing.T) {
 		t.Errorf("p7 has %s rows, want 4", got)
 	}
 }
+
+func TestMultiTableUpdate(t *testing.T) {
+	s := newShowTestSession(t,
+		"CREATE TABLE a (id INT PRIMARY KEY, x INT NOT NULL DEFAULT 0, flag INT NOT NULL DEFAULT 0)",
+		"CREATE TABLE b (id INT PRIMARY KEY, a_id INT, y INT, UNIQUE KEY y (y))",
+		"INSERT INTO a (id, x) VALUES (1, 0), (2, 0), (3, 0)",
+		"INSERT INTO b VALUES (10, 1, 100), (20, 2, 200), (30, NULL, 300)")
+	q := func(sql string) string {
+		t.Helper()
+		var rows []string
+		for _, r := range rawQuery(t, s, sql) {
+			rows = append(rows, strings.Join(r, ":"))
+		}
+		return strings.Join(rows, " ")
+	}
+	// one target table, joined
+	res := mustExec(t, s, "UPDATE a JOIN b ON a.id = b.a_id SET a.x = b.y WHERE b.y > 100")
+	if got := q("SELECT id, x FROM a ORDER BY id"); got != "1:0 2:200 3:0" || res.AffectedRows != 1 {
+		t.Errorf("UPDATE a JOIN b: %s (affected %d)", got, res.AffectedRows)
+	}
+	// an outer join updates unmatched rows too
+	mustExec(t, s, "UPDATE a LEFT JOIN b ON a.id = b.a_id SET a.x = COALESCE(b.y, -1)")
+	if got := q("SELECT id, x FROM a ORDER BY id"); got != "1:100 2:200 3:-1" {
+		t.Errorf("UPDATE a LEFT JOIN b: %s", got)
+	}
+	// two target tables: the WHERE sees the rows as they were before the
+	// statement, though the first table's update changes a.flag
+	res = mustExec(t, s, "UPDATE a, b SET a.flag = 1, b.y = b.y + 1 WHERE a.id = b.a_id AND a.flag = 0")
+	if got := q("SELECT id, flag FROM a ORDER BY id") + " / " + q("SELECT id, y FROM b ORDER BY id"); got != "1:1 2:1 3:0 / 10:101 20:201 30:300" || res.AffectedRows != 4 {
+		t.Errorf("UPDATE a, b: %s (affected %d, want 4)", got, res.AffectedRows)
+	}
+	// new values come from the rows before the statement (a self-join
+	// reading the previous row, which the statement also changes)
+	mustExec(t, s, "UPDATE a AS cur JOIN a AS prev ON prev.id = cur.id - 1 SET cur.x = prev.x")
+	if got := q("SELECT id, x FROM a ORDER BY id"); got != "1:100 2:100 3:200" {
+		t.Errorf("self-join update: %s", got)
+	}
+	// one change set holds both tables' rows
+	before := len(changeSets(t, s, "app"))
+	mustExec(t, s, "UPDATE a JOIN b ON a.id = b.a_id SET a.x = 7, b.y = b.y * 10")
+	css := changeSets(t, s, "app")
+	if len(css) != before+1 {
+		t.Fatalf("%d change sets, want 1 more", len(css)-before)
+	}
+	tables := map[string]int{}
+	for _, r := range css[len(css)-1].Rows {
+		tables[r.Table]++
+	}
+	if tables["a"] != 2 || tables["b"] != 2 {
+		t.Errorf("change set rows by table: %v", tables)
+	}
+	// a failure in the second table changes nothing; the statement can run again
+	_, err := execQuery(s, "UPDATE a JOIN b ON a.id = b.a_id SET a.x = 8, b.y = 3000")
+	if me, ok := err.(*mysql.MyError); !ok || me.Code != mysql.ER_DUP_ENTRY {
+		t.Errorf("duplicate y: %v", err)
+	}
+	if got := q("SELECT x FROM a WHERE id = 1"); got != "7" {
+		t.Errorf("a.x after the failed statement: %s", got)
+	}
+	mustExec(t, s, "BEGIN")
+	mustExec(t, s, "UPDATE a, b SET a.x = 9, b.y = NULL WHERE a.id = b.a_id")
+	if got := q("SELECT COUNT(*) FROM b WHERE y IS NULL"); got != "2" {
+		t.Errorf("inside the transaction: %s", got)
+	}
+	mustExec(t, s, "ROLLBACK")
+	if got := q("SELECT COUNT(*) FROM b WHERE y IS NULL") + q("SELECT x FROM a WHERE id = 1"); got != "07" {
+		t.Errorf("after ROLLBACK: %s", got)
+	}
+	// placeholders (binary protocol)
+	st := mustTranspile(t, s, "UPDATE a, b SET a.x = ?, b.y = ? WHERE a.id = b.a_id AND b.id = ?")
+	if _, err := s.exec(context.Background(), st, []any{int64(5), int64(55), int64(10)}, true); err != nil {
+		t.Fatal(err)
+	}
+	if got := q("SELECT x FROM a WHERE id = 1") + "," + q("SELECT y FROM b WHERE id = 10"); got != "5,55" {
+		t.Errorf("with placeholders: %s", got)
+	}
+}
+
+func TestMultiTableDelete(t *testing.T) {
+	s := newShowTestSession(t,
+		"CREATE TABLE a (id INT PRIMARY KEY, flag INT)",
+		"CREATE TABLE b (id INT PRIMARY KEY, a_id INT)",
+		"INSERT INTO a VALUES (1, 1), (2, 0), (3, 1), (4, 1)",
+		"INSERT INTO b VALUES (10, 1), (11, 1), (20, 2), (30, 3)")
+	count := func(table string) string { return rawQuery(t, s, "SELECT COUNT(*) FROM "+table)[0][0] }
+	// one target
+	mustExec(t, s, "DELETE b FROM b JOIN a ON a.id = b.a_id WHERE a.flag = 0")
+	if count("b") != "3" {
+		t.Errorf("DELETE b FROM b JOIN a: %s rows left", count("b"))
+	}
+	// two targets: b's rows are found through a's rows the same statement deletes
+	res := mustExec(t, s, "DELETE a, b FROM a JOIN b ON a.id = b.a_id WHERE a.flag = 1 AND a.id = 1")
+	if count("a")+count("b") != "31" || res.AffectedRows != 3 {
+		t.Errorf("DELETE a, b: a %s b %s (affected %d, want 3)", count("a"), count("b"), res.AffectedRows)
+	}
+	mustExec(t, s, "DELETE FROM a, b USING a JOIN b ON a.id = b.a_id WHERE a.id = 3")
+	if count("a")+count("b") != "20" {
+		t.Errorf("DELETE ... USING: a %s b %s", count("a"), count("b"))
+	}
+	// WordPress's transient cleanup: a self-join of wp_options
+	mustExec(t, s, "CREATE TABLE wp_options (option_id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT, option_name VARCHAR(191) NOT NULL DEFAULT '', "+
+		"option_value LONGTEXT NOT NULL, autoload VARCHAR(20) NOT NULL DEFAULT 'yes', PRIMARY KEY (option_id), UNIQUE KEY option_name (option_name))")
+	mustExec(t, s, "INSERT INTO wp_options (option_name, option_value) VALUES ('_transient_old', 'x'), ('_transient_timeout_old', '1000'), "+
+		"('_transient_new', 'y'), ('_transient_timeout_new', '99999999999'), ('siteurl', 'http://x')")
+	res = mustExec(t, s, `DELETE a, b FROM wp_options a, wp_options b
+		WHERE a.option_name LIKE '\_transient\_%'
+		AND a.option_name NOT LIKE '\_transient\_timeout\_%'
+		AND b.option_name = CONCAT( '_transient_timeout_', SUBSTRING( a.option_name, 12 ) )
+		AND b.option_value < UNIX_TIMESTAMP()`)
+	var names []string
+	for _, r := range rawQuery(t, s, "SELECT option_name FROM wp_options ORDER BY option_id") {
+		names = append(names, r[0])
+	}
+	if strings.Join(names, ",") != "_transient_new,_transient_timeout_new,siteurl" || res.AffectedRows != 2 {
+		t.Errorf("transient cleanup left %v (affected %d)", names, res.AffectedRows)
+	}
+}

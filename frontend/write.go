@@ -171,11 +171,10 @@ func (s *Session) execOn(ctx context.Context, c *materializer.Conn, st transpile
 	c.Env.Session = s
 	defer func() { c.Env.Session = nil }()
 	s.stmtInsertID = 0
-	res, err := c.ExecContext(ctx, st.SQL, args...)
+	n, err := execStatement(ctx, c, st, args)
 	if err != nil {
 		return nil, err
 	}
-	n, _ := res.RowsAffected()
 	s.rowCount = n
 	return okResult(uint64(n), uint64(s.stmtInsertID)), nil
 }

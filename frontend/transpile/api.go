@@ -130,6 +130,12 @@ type Statement struct {
 	// itself (or, for DDL, when there is nothing to execute). DDL is always in its
 	// idempotent form and may hold several ';'-separated statements.
 	SQL string
+	// Parts, when set, are the SQLite statements SQL consists of (SQL joins
+	// them with "; "): a multi-table UPDATE or DELETE of several tables.
+	// The executor runs them in order in the statement's transaction, binds
+	// the arguments to the first (the others take none), and reports the
+	// rows the UPDATE and DELETE parts changed, summed.
+	Parts []string
 	// Database is the database the statement targets when it names one
 	// (INSERT INTO db.t, CREATE DATABASE x, USE x, ...); "" means the session's current one.
 	Database string
@@ -265,6 +271,9 @@ const (
 	ErrDupFieldName    = 1060 // ER_DUP_FIELDNAME, 42S21
 	ErrMultiplePriKey  = 1068 // ER_MULTIPLE_PRI_KEY, 42000
 	ErrWrongObject     = 1347 // ER_WRONG_OBJECT, HY000
+	ErrWrongUsage      = 1221 // ER_WRONG_USAGE, HY000
+	ErrNonUpdatable    = 1288 // ER_NON_UPDATABLE_TABLE, HY000
+	ErrNonUniq         = 1052 // ER_NON_UNIQ_ERROR, 23000
 )
 
 func errf(code uint16, state, format string, args ...any) *Error {

@@ -343,6 +343,10 @@ func (t *tx) whereOrderLimit(from string, alias string, where *sqlparser.Where, 
 
 func (t *tx) update(n *sqlparser.Update, st *translated) {
 	st.Kind = Update
+	if !isSingleTable(n.TableExprs) {
+		t.multiUpdate(n, st)
+		return
+	}
 	a, tn, ok := t.singleTable(n.TableExprs, "UPDATE")
 	if !ok {
 		return
@@ -433,52 +437,4 @@ func fromTables(list []sqlparser.TableExpr, m map[string]sqlparser.TableName) {
 			fromTables(n.Exprs, m)
 		}
 	}
-}
-
-// multiDelete renders MySQL's multi-table DELETE (DELETE a, b FROM t a, t b
-// WHERE ...; DELETE a FROM t a JOIN u b ON ...) when every target is the same
-// table, as
-//
-//	DELETE FROM t WHERE rowid IN (SELECT a.rowid FROM <from> WHERE ... UNION ALL SELECT b.rowid ...)
-//
-// SQLite evaluates the uncorrelated IN subquery once, before deleting, so
-// each target row set is the one the join selected (as in MySQL). Targets
-// in different tables would need one statement per table, each seeing the
-// rows before any deletion: not supported.
-func (t *tx) multiDelete(n *sqlparser.Delete, st *translated) {
-	if n.OrderBy != nil || n.Limit != nil {
-		t.fail(notSupported("ORDER BY and LIMIT are not allowed in a multi-table DELETE"))
-		return
-	}
-	refs := map[string]sqlparser.TableName{}
-	fromTables(n.TableExprs, refs)
-	var base sqlparser.TableName
-	var aliases []string
-	for i, target := range n.Targets {
-		tn, ok := refs[strings.ToLower(target.Name.String())]
-		if !ok {
-			t.fail(&Error{Code: 1109, State: "42S02", Message: fmt.Sprintf("Unknown table '%s' in MULTI DELETE", target.Name.String())})
-			return
-		}
-		if i == 0 {
-			base = tn
-		} else if !strings.EqualFold(tn.Name.String(), base.Name.String()) ||
-			!strings.EqualFold(t.tableRef(tn), t.tableRef(base)) {
-			t.fail(notSupported("multi-table DELETE from different tables is not supported yet"))
-			return
-		}
-		aliases = append(aliases, target.Name.String())
-	}
-	from := t.tableExprs(n.TableExprs)
-	where := ""
-	if n.Where != nil && n.Where.Expr != nil {
-		where = " WHERE " + t.expr(n.Where.Expr)
-	}
-	sel := make([]string, len(aliases))
-	for i, al := range aliases {
-		sel[i] = "SELECT " + colRef(al) + ".rowid FROM " + from + where
-	}
-	st.Table = base.Name.String()
-	st.SQL = t.with(n.With) + "DELETE FROM " + t.tableRef(base) + " WHERE rowid IN (" + strings.Join(sel, " UNION ALL ") + ")"
-	st.Database = t.checkDBs()
 }

@@ -137,7 +137,14 @@
 // SELECT source gets WHERE true to avoid SQLite's ON ambiguity). DEFAULT in
 // VALUES drops the column when every row uses it. UPDATE/DELETE with ORDER BY
 // or LIMIT become ... WHERE rowid IN (SELECT rowid FROM t WHERE ... ORDER BY
-// ... LIMIT n). Multi-table UPDATE/DELETE are Error 1235. LOW_PRIORITY,
+// ... LIMIT n). Multi-table UPDATE and DELETE (joins, comma lists, DELETE ...
+// USING) select their rows from one evaluation of the join, before any row
+// changes, as MySQL does: with one target table, one SQLite statement (UPDATE
+// ... FROM (SELECT rowid, new values FROM <join> WHERE ...), DELETE ... WHERE
+// rowid IN (SELECT ...)); with several, Statement.Parts: a temporary table of
+// the join's target rowids and new values, one statement per target table,
+// then DROP (see multi.go). ORDER BY/LIMIT there are Error 1221 as in MySQL;
+// several target tables inside a trigger are Error 1235. LOW_PRIORITY,
 // DELAYED, HIGH_PRIORITY and QUICK are dropped. TRUNCATE TABLE t → DELETE FROM
 // "t". A database qualifier equal to the session's is stripped; another one is
 // stripped and reported in Statement.Database (the executor routes the

@@ -379,7 +379,7 @@ func (t *tx) dispatch(stmt sqlparser.Statement, pc piece, st *translated) {
 		st.ReadOnly = true
 		inner := &translated{}
 		t.dispatch(n.Statement, piece{}, inner)
-		if inner.SQL == "" {
+		if inner.SQL == "" || len(inner.Parts) > 0 {
 			t.fail(notSupported("EXPLAIN of this statement is not supported"))
 		}
 		st.SQL = "EXPLAIN QUERY PLAN " + inner.SQL
