@@ -2,7 +2,8 @@
 //
 // Offline commands (--data-dir) open the node's data directory directly and
 // need marmotd to be stopped: Pebble allows one process per directory.
-// Online commands (--addr) will talk to a running node's admin API.
+// Online commands (--addr) talk to a running node's admin API (cluster
+// members, remove, allow).
 // bench is a load generator: a MySQL client of running nodes (--hosts).
 //
 // This file only dispatches; each subcommand lives in its own file as
@@ -34,6 +35,9 @@ var commands = []command{
 	{"log stats", runLogStats, logStatsUsage},
 	{"rebuild", runRebuild, rebuildUsage},
 	{"bench", runBench, benchUsage},
+	{"cluster members", runClusterMembers, clusterMembersUsage},
+	{"cluster remove", runClusterRemove, clusterRemoveUsage},
+	{"cluster allow", runClusterAllow, clusterAllowUsage},
 }
 
 func main() {
