@@ -470,8 +470,12 @@ func (l *Log) run() {
 		l.inflight = batch
 		l.mu.Unlock()
 
+		start := time.Now()
 		err := l.write(batch)
+		metricCommitSeconds.Observe(time.Since(start).Seconds())
+		metricBatchEntries.Observe(float64(len(batch)))
 
+		local := 0
 		l.mu.Lock()
 		if err != nil && l.failed == nil {
 			l.failed = fmt.Errorf("log: append failed, node must restart: %w", err)
@@ -482,6 +486,9 @@ func (l *Log) run() {
 				l.durable[r.cs.Origin] = r.cs.Seq
 				l.dbs[r.cs.Database] = true
 				l.recent.add(r.cs, r.data)
+				if r.cs.Origin == l.node {
+					local++
+				}
 			}
 			for k, v := range r.versions {
 				if l.pending[k] == v {
@@ -498,6 +505,10 @@ func (l *Log) run() {
 			}
 		}
 		l.inflight = nil
+		if err == nil {
+			metricEntries.WithLabelValues("local").Add(float64(local))
+			metricEntries.WithLabelValues("remote").Add(float64(len(batch) - local))
+		}
 		close(l.changed)
 		l.changed = make(chan struct{})
 		l.mu.Unlock()

@@ -158,6 +158,30 @@ type vote struct {
 }
 
 func (d *distCommit) Wait(ctx context.Context) error {
+	start := time.Now()
+	err := d.wait(ctx)
+	metricCommitSeconds.WithLabelValues(d.level.String()).Observe(time.Since(start).Seconds())
+	metricCommits.WithLabelValues(d.level.String(), outcome(err)).Inc()
+	return err
+}
+
+func outcome(err error) string {
+	var le *LevelError
+	var ie *InDoubtError
+	switch {
+	case err == nil:
+		return "committed"
+	case errors.Is(err, txlog.ErrConflict):
+		return "conflict"
+	case errors.As(err, &le):
+		return "level_unmet"
+	case errors.As(err, &ie):
+		return "in_doubt"
+	}
+	return "error"
+}
+
+func (d *distCommit) wait(ctx context.Context) error {
 	c := d.c
 	nodes := len(d.members) + 1
 	needed := need(d.level, nodes)
@@ -203,10 +227,13 @@ func (d *distCommit) Wait(ctx context.Context) error {
 		pending--
 		switch {
 		case v.err != nil:
+			metricVotes.WithLabelValues("error").Inc()
 			reasons = append(reasons, fmt.Sprintf("node %d: %v", v.t.ID, shortErr(v.err)))
 		case v.resp.Ok:
+			metricVotes.WithLabelValues("yes").Inc()
 			yes++
 		default:
+			metricVotes.WithLabelValues("no").Inc()
 			ce := &txlog.ConflictError{Table: v.resp.ConflictTable, Key: v.resp.ConflictKey, Intent: v.resp.ConflictIntent}
 			if v.resp.ConflictVersion != nil {
 				ce.Version = versionFromProto(v.resp.ConflictVersion)

@@ -256,6 +256,9 @@ func startCluster(ctx context.Context, cfg config.Config, l *txlog.Log, mux *htt
 	mpath, mh := members.Handler()
 	mux.Handle(mpath, mh)
 	mux.Handle("/admin/cluster/", peer.AdminHandler(secret, members))
+	if err := peer.RegisterMembershipMetrics(members); err != nil {
+		logger.Warn("membership metrics not exported", "err", err)
+	}
 	if err := pl.Start(ctx, cfg.Cluster.SeedNodes); err != nil {
 		members.Close()
 		return nil, nil, err

@@ -1,0 +1,44 @@
+package peer
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics of the distributed commit and membership, registered with the
+// default registry that marmotd serves at /metrics.
+var (
+	metricCommits = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "marmot_distributed_commits_total",
+		Help: "Commits at QUORUM or ALL by outcome: committed, conflict (1213), level_unmet (1180, nothing written), in_doubt (1180, committed here but not confirmed by enough nodes), error."},
+		[]string{"level", "outcome"})
+	metricCommitSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "marmot_distributed_commit_seconds",
+		Help:    "Duration of the distributed part of a commit (prepare round, append, commit acknowledgements).",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}, []string{"level"})
+	metricVotes = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "marmot_prepare_votes_total",
+		Help: "Prepare answers received from peers: yes, no (conflict), error (unreachable, refused)."}, []string{"vote"})
+)
+
+func init() {
+	prometheus.MustRegister(metricCommits, metricCommitSeconds, metricVotes)
+}
+
+// RegisterMembershipMetrics exports the members by state
+// (marmot_cluster_members{state}), read from m at each scrape.
+func RegisterMembershipMetrics(m *Membership) error {
+	return prometheus.Register(membersCollector{m})
+}
+
+var membersDesc = prometheus.NewDesc("marmot_cluster_members", "Configured cluster members by state, this node included.", []string{"state"}, nil)
+
+type membersCollector struct{ m *Membership }
+
+func (c membersCollector) Describe(ch chan<- *prometheus.Desc) { ch <- membersDesc }
+
+func (c membersCollector) Collect(ch chan<- prometheus.Metric) {
+	counts := map[MemberState]int{MemberAlive: 0, MemberSuspect: 0, MemberDead: 0, MemberLeft: 0}
+	for _, mb := range c.m.Members() {
+		counts[mb.State]++
+	}
+	for st, n := range counts {
+		ch <- prometheus.MustNewConstMetric(membersDesc, prometheus.GaugeValue, float64(n), st.String())
+	}
+}
