@@ -9,9 +9,9 @@ package peer
 //     other members, each checking the version the transaction read. The
 //     writer is released before any network call.
 //  2. commit: once enough members voted yes, the change set is appended to
-//     the local log (the decision, durable before anyone applies it) and
-//     sent to the voters, who append it to theirs. The client is answered
-//     when the level's count of nodes hold it durably.
+//     the local log (the decision, durable before anyone applies it) and,
+//     once durable here, sent to the members, who append it to theirs. The
+//     client is answered when the level's count of nodes hold it durably.
 //
 // If too few members vote yes the intents are released everywhere and
 // nothing was written anywhere: the client gets a conflict (1213, retry)
@@ -275,12 +275,16 @@ func (d *distCommit) wait(ctx context.Context) error {
 func (d *distCommit) commit(ctx context.Context, a *txlog.Appending, live []Target, needed int) error {
 	c := d.c
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.CommitTimeout)
-	type ack struct {
-		local bool
-		err   error
+	// Durable here before any peer gets it: a peer must never hold an
+	// entry of this origin that this log lacks, or this node, restarted
+	// after a crash, would give that sequence number to another change set.
+	if err := a.Wait(cctx); err != nil {
+		// The log failed (the node must restart): nothing was committed.
+		cancel()
+		d.abort(live)
+		return err
 	}
-	acks := make(chan ack, len(live)+1)
-	go func() { acks <- ack{local: true, err: a.Wait(cctx)} }()
+	acks := make(chan error, len(live))
 	creq := &marmotv1.CommitRequest{ChangeSet: d.cs}
 	for _, t := range live {
 		go func() {
@@ -288,41 +292,32 @@ func (d *distCommit) commit(ctx context.Context, a *txlog.Appending, live []Targ
 			if err != nil {
 				err = fmt.Errorf("node %d: %s", t.ID, shortErr(err))
 			}
-			acks <- ack{err: err}
+			acks <- err
 		}()
 	}
-	got, pending := 0, len(live)+1
+	got, pending := 1, len(live)
 	var last error
-	drain := func() {
-		go func() {
-			for ; pending > 0; pending-- {
-				<-acks
-			}
-			cancel()
-		}()
-	}
 wait:
 	for got < needed && got+pending >= needed {
 		select {
-		case r := <-acks:
+		case err := <-acks:
 			pending--
-			switch {
-			case r.err == nil:
+			if err == nil {
 				got++
-			case r.local:
-				// The local append failed: the log refuses all writes
-				// now, and nothing was committed.
-				drain()
-				return r.err
-			default:
-				last = r.err
+			} else {
+				last = err
 			}
 		case <-cctx.Done():
 			last = cctx.Err()
 			break wait
 		}
 	}
-	drain()
+	go func() {
+		for ; pending > 0; pending-- {
+			<-acks
+		}
+		cancel()
+	}()
 	if got >= needed {
 		return nil
 	}
