@@ -78,9 +78,22 @@ func TestClusterAdmin(t *testing.T) {
 		return nil
 	})
 	mustExec(t, nodes[0].DB(t, ""), "CREATE DATABASE after_remove")
+	// Allowed back, node 3 rejoins when it restarts (same data dir and
+	// ports), is alive again in node 1's view and catches up.
+	nodes[2].Stop()
 	if out, err := ctlRun("cluster", "allow", "--addr", addr, "--id", "3"); err != nil {
 		t.Fatalf("cluster allow: %v\n%s", err, out)
 	}
+	nodes[2].Start()
+	eventually(t, 30*time.Second, func() error {
+		if alive, _, total := members(); alive != 3 || total != 3 {
+			out, _ := ctlRun("cluster", "members", "--addr", addr)
+			return fmt.Errorf("after allow and restart: %d alive of %d\n%s", alive, total, out)
+		}
+		_, err := nodes[2].DB(t, "after_remove").Exec("SELECT 1")
+		return err
+	})
+
 	if out, err := ctlRun("cluster", "members", "--addr", addr, "--secret", "wrong"); err == nil || !strings.Contains(out, "401") {
 		t.Fatalf("cluster members with a wrong secret: want a 401 failure, got %v\n%s", err, out)
 	}

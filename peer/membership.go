@@ -33,7 +33,11 @@ import (
 // Only Remove drops a member. A removal (and a later Allow) is a
 // last-writer-wins record that is gossiped, pushed and persisted, so an
 // operator removes a node on any one member; a removed node is refused on
-// every member and, when it hears of its removal, leaves the gossip.
+// every member and, when it hears of its removal, leaves the gossip. An
+// allowed node is a member again as soon as gossip holds it live: if it
+// never left (it did not hear of its removal, or stopped without a leave),
+// memberlist, which ignores removed nodes' news but keeps them, may hold it
+// live all along, and a restart at the same address changes nothing there.
 //
 // States, as seen from this node:
 //   - alive: in memberlist, and it answered this node within SuspectTimeout;
@@ -169,6 +173,15 @@ type Membership struct {
 	leaving  bool
 	err      error // refusal of this node by the cluster
 	closed   bool
+	// closeDone is closed once the first Close (or crash) has finished;
+	// closeErr is its result. A later or concurrent Close waits for it.
+	closeDone chan struct{}
+	closeErr  error
+	// mlLive mirrors the other nodes memberlist holds live, as its events
+	// (join, update, leave) tell, removed nodes included: memberlist reports
+	// a node again only when its state there changes, so a removed node
+	// that is allowed back is put back in members from here (readmitLocked).
+	mlLive map[uint64]mlNode
 	// stopOnCtx stops the Close that StartMembership's ctx would trigger.
 	stopOnCtx func() bool
 	// joining counts gossip joins in progress; settled is set once this
@@ -183,6 +196,12 @@ type Membership struct {
 	// this node must not announce a leave (it would kill the other's name).
 	fatal, clashed bool
 	conflictLog    map[string]time.Time // rate limit of conflict errors
+}
+
+// mlNode is what memberlist's last event told of a live node.
+type mlNode struct {
+	addr, gossip string
+	leaving      bool
 }
 
 type memberRec struct {
@@ -203,15 +222,17 @@ func StartMembership(ctx context.Context, cfg MembershipConfig) (*Membership, er
 		return nil, err
 	}
 	m := &Membership{
-		cfg:      cfg,
-		id:       cfg.NodeID,
-		name:     strconv.FormatUint(cfg.NodeID, 10),
-		logger:   cfg.Logger.With("component", "membership"),
-		timing:   newGossipTiming(cfg.SuspectTimeout, cfg.DeadTimeout),
-		file:     membersFile(cfg.Dir),
-		members:  map[uint64]*memberRec{},
-		removals: map[uint64]removal{},
-		helloCli: newHelloClient(cfg.Secret, cfg.NodeID, cfg.SuspectTimeout),
+		cfg:       cfg,
+		id:        cfg.NodeID,
+		name:      strconv.FormatUint(cfg.NodeID, 10),
+		logger:    cfg.Logger.With("component", "membership"),
+		timing:    newGossipTiming(cfg.SuspectTimeout, cfg.DeadTimeout),
+		file:      membersFile(cfg.Dir),
+		members:   map[uint64]*memberRec{},
+		mlLive:    map[uint64]mlNode{},
+		removals:  map[uint64]removal{},
+		helloCli:  newHelloClient(cfg.Secret, cfg.NodeID, cfg.SuspectTimeout),
+		closeDone: make(chan struct{}),
 	}
 	if err := m.load(); err != nil {
 		return nil, err
@@ -492,6 +513,7 @@ func (m *Membership) Allow(id uint64) error {
 	}
 	r := removal{Removed: false, Ver: nextVersion(cur.Ver)}
 	m.removals[id] = r
+	m.readmitLocked(id)
 	m.mu.Unlock()
 	m.logger.Info("removed node allowed to rejoin", "member", id)
 	m.broadcastRemoval(id, r)
@@ -499,36 +521,43 @@ func (m *Membership) Allow(id uint64) error {
 }
 
 // Close leaves the cluster gracefully (the others see this node as left,
-// not dead), stops gossip and the background work, and saves the table.
-func (m *Membership) Close() error {
+// not dead), stops gossip and the background work, and saves the table. It
+// returns once that is done, also when another Close is in progress (the end
+// of StartMembership's ctx starts one): a process that exits after Close has
+// left the cluster.
+func (m *Membership) Close() error { return m.shut(true) }
+
+// crash stops gossip without leaving, as a killed process would (tests).
+func (m *Membership) crash() { m.shut(false) }
+
+// shut stops the membership once; later and concurrent calls wait for the
+// first and return its result.
+func (m *Membership) shut(leave bool) error {
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
-		return nil
+		<-m.closeDone
+		return m.closeErr
 	}
 	m.closed = true
-	m.leaving = true
+	if leave {
+		m.leaving = true
+	}
 	stop := m.stopOnCtx
 	m.mu.Unlock()
 	if stop != nil {
 		stop()
 	}
 	m.cancel()
-	m.stopGossip(true)
+	m.stopGossip(leave)
 	m.wg.Wait()
-	return m.save()
-}
-
-// crash stops gossip without leaving, as a killed process would (tests).
-func (m *Membership) crash() {
-	m.mu.Lock()
-	m.closed = true
-	stop := m.stopOnCtx
-	m.mu.Unlock()
-	stop()
-	m.cancel()
-	m.stopGossip(false)
-	m.wg.Wait()
+	var err error
+	if leave {
+		err = m.save()
+	}
+	m.closeErr = err
+	close(m.closeDone)
+	return err
 }
 
 // stopGossip shuts memberlist down, once; with leave it first announces a
@@ -563,6 +592,7 @@ func (m *Membership) stopGossip(leave bool) {
 	}
 	// Without gossip this node knows nothing about the others any more.
 	m.mu.Lock()
+	clear(m.mlLive)
 	for id, r := range m.members {
 		if id != m.id && (r.state == MemberAlive || r.state == MemberSuspect) {
 			r.state = MemberDead
@@ -605,6 +635,25 @@ func (m *Membership) refuse(err error, fatal bool) {
 	if !same {
 		m.logger.Error("cluster refuses this node", "node", m.id, "err", err)
 	}
+}
+
+// readmitLocked puts id, allowed back (or learned of), in the table as
+// memberlist holds it: memberlist may hold it live already (it never left:
+// stopped without a leave, or never heard of its removal, and a restart at
+// the same address, with an incarnation no higher than the old one, changes
+// nothing there), and then no event will come to mark it alive. It reports
+// whether id is live.
+func (m *Membership) readmitLocked(id uint64) bool {
+	live, ok := m.mlLive[id]
+	if !ok || id == m.id || m.removals[id].Removed {
+		return false
+	}
+	r := m.recLocked(id)
+	r.addr, r.gossip, r.leaving = live.addr, live.gossip, live.leaving
+	if r.state == MemberDead || r.state == MemberLeft {
+		m.aliveLocked(r)
+	}
+	return true
 }
 
 // aliveLocked marks r alive and queues OnAlive if it was not.

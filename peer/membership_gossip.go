@@ -216,6 +216,7 @@ func (d *mlDelegate) NotifyLeave(n *memberlist.Node) {
 		return
 	}
 	m.mu.Lock()
+	delete(m.mlLive, id)
 	r := m.members[id]
 	if r == nil {
 		m.mu.Unlock()
@@ -241,6 +242,9 @@ func (m *Membership) seen(n *memberlist.Node, join bool) {
 		return
 	}
 	m.mu.Lock()
+	if id != m.id {
+		m.mlLive[id] = mlNode{addr: meta.Addr, gossip: n.Address(), leaving: meta.Leaving}
+	}
 	if m.removals[id].Removed && id != m.id {
 		m.mu.Unlock()
 		return

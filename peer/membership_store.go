@@ -206,6 +206,8 @@ func (m *Membership) mergeRemovals(remote map[uint64]removal, rebroadcast bool) 
 			} else {
 				delete(m.members, id)
 			}
+		} else {
+			m.readmitLocked(id)
 		}
 	}
 	m.mu.Unlock()
@@ -238,8 +240,11 @@ func (m *Membership) mergeMembers(remote []storedMember) {
 		if s.ID == 0 || s.ID == m.id || m.removals[s.ID].Removed || m.members[s.ID] != nil {
 			continue
 		}
-		m.members[s.ID] = &memberRec{id: s.ID, addr: s.Addr, gossip: s.Gossip, state: MemberDead}
 		added++
+		if m.readmitLocked(s.ID) {
+			continue // memberlist holds it live: alive, at the address gossip gave
+		}
+		m.members[s.ID] = &memberRec{id: s.ID, addr: s.Addr, gossip: s.Gossip, state: MemberDead}
 		m.logger.Info("learned of member", "member", s.ID, "addr", s.Addr)
 	}
 	m.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -66,6 +67,7 @@ type msNode struct {
 	handler    atomic.Pointer[http.Handler]
 	gossipPort int
 	logger     *slog.Logger
+	ctx        context.Context // StartMembership's ctx; nil = Background
 
 	mu    sync.Mutex
 	alive []uint64 // OnAlive calls, in order
@@ -111,7 +113,11 @@ func (n *msNode) start() *Membership {
 	var m *Membership
 	var err error
 	for range 5 { // a free TCP port may be taken for UDP: pick again
-		if m, err = StartMembership(context.Background(), n.cfg()); err == nil || n.gossipPort != 0 {
+		ctx := n.ctx
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		if m, err = StartMembership(ctx, n.cfg()); err == nil || n.gossipPort != 0 {
 			break
 		}
 	}
@@ -643,5 +649,82 @@ func TestMembershipUnspecifiedAddr(t *testing.T) {
 	}
 	if ms := m.Members(); len(ms) != 1 || ms[0].Addr != "127.0.0.1:8080" || !ms[0].Self || !m.Joined() {
 		t.Errorf("members %s joined %v", msDescribe(ms), m.Joined())
+	}
+}
+
+// The sequence of e2e TestClusterAdmin, where the removed node vanishes
+// without a leave (killed, or, as marmotd did at SIGTERM, exiting before
+// its leave went out) before it heard of its removal, is allowed back and
+// restarts at once on the same addresses: memberlist never saw it go, and
+// the restarted instance (incarnation 1, the same meta) changes nothing
+// there, so no event marks it alive; it must be alive again all the same.
+func TestMembershipRemoveVanishAllowRestart(t *testing.T) {
+	nodes := msCluster(t, 3)
+	n1, n2, n3 := nodes[0], nodes[1], nodes[2]
+	if err := n1.mem().Remove(3); err != nil {
+		t.Fatal(err)
+	}
+	n3.crash() // before the removal reaches it (the next gossip round)
+	msWaitStates(t, n1, map[uint64]MemberState{1: MemberAlive, 2: MemberAlive})
+	if err := n1.mem().Allow(3); err != nil {
+		t.Fatal(err)
+	}
+	n3.seeds = []string{n1.addr(), n2.addr()}
+	n3.start()
+	for _, n := range nodes {
+		msWaitStates(t, n, msWantAll(nodes, MemberAlive))
+	}
+	if err := n3.mem().Err(); err != nil {
+		t.Errorf("node 3 Err() = %v after rejoining", err)
+	}
+}
+
+// marmotd stops on SIGTERM as here: the signal ends StartMembership's ctx,
+// which starts a Close, then the deferred Close runs and the process exits.
+// That Close must return only once the node has left, or the process exits
+// mid-leave. Then the e2e TestClusterAdmin sequence goes on: the removed
+// node is allowed back and restarts.
+func TestMembershipRemoveStopAllowRestart(t *testing.T) {
+	nodes := msCluster(t, 2)
+	n1, n2 := nodes[0], nodes[1]
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	n3 := newMSNode(t, n1.logger, 3, msSecret, n1.addr(), n2.addr())
+	n3.ctx = ctx
+	m3 := n3.start()
+	nodes = append(nodes, n3)
+	for _, n := range nodes {
+		msWaitStates(t, n, msWantAll(nodes, MemberAlive))
+	}
+	if err := n1.mem().Remove(3); err != nil {
+		t.Fatal(err)
+	}
+	msWaitStates(t, n1, map[uint64]MemberState{1: MemberAlive, 2: MemberAlive})
+	cancel()
+	msEventually(t, "the end of ctx starts a Close", func() error {
+		m3.mu.Lock()
+		defer m3.mu.Unlock()
+		if !m3.closed {
+			return fmt.Errorf("not closing")
+		}
+		return nil
+	})
+	if err := m3.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	// The process exits now: its gossip must be down (a restart binds the
+	// same port).
+	l, err := net.Listen("tcp", m3.GossipAddr())
+	if err != nil {
+		t.Fatalf("Close returned while the Close started by ctx was still leaving: %v", err)
+	}
+	l.Close()
+	if err := n1.mem().Allow(3); err != nil {
+		t.Fatal(err)
+	}
+	n3.ctx = nil
+	n3.start()
+	for _, n := range nodes {
+		msWaitStates(t, n, msWantAll(nodes, MemberAlive))
 	}
 }
