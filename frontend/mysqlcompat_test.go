@@ -111,7 +111,7 @@ func showCreate(t *testing.T, s *Session, table string) string {
 
 func TestCreateTableLike(t *testing.T) {
 	s := newShowTestSession(t,
-		"CREATE TABLE src (id BIGINT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(50) NOT NULL DEFAULT 'x', code CHAR(3), n INT CHECK (n >= 0), "+
+		"CREATE TABLE src (id BIGINT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(50) NOT NULL DEFAULT 'x', code CHAR(3), cs VARCHAR(10) COLLATE utf8mb4_bin, n INT CHECK (n >= 0), "+
 			"up TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP, UNIQUE KEY code (code), KEY name_n (name, n))",
 		"INSERT INTO src (name, code, n) VALUES ('a', 'AAA', 1)")
 	mustExec(t, s, "CREATE TABLE dst LIKE src")
@@ -127,7 +127,12 @@ func TestCreateTableLike(t *testing.T) {
 	if got := rawQuery(t, s, "SELECT name, id > 0, up IS NOT NULL FROM dst")[0]; strings.Join(got, ",") != "x,1,1" {
 		t.Errorf("defaults: %v", got)
 	}
-	if _, err := execQuery(s, "INSERT INTO dst (code, n) VALUES ('BBB', 3)"); err == nil || !strings.Contains(err.Error(), "Duplicate") {
+	// collations: name compares as MySQL's _ci, cs byte for byte
+	mustExec(t, s, "UPDATE dst SET cs = 'abc'")
+	if got := rawQuery(t, s, "SELECT (SELECT COUNT(*) FROM dst WHERE name = 'X'), (SELECT COUNT(*) FROM dst WHERE cs = 'ABC')")[0]; strings.Join(got, ",") != "1,0" {
+		t.Errorf("collations of the copy: %v", got)
+	}
+	if _, err := execQuery(s, "INSERT INTO dst (code, n) VALUES ('bbb', 3)"); err == nil || !strings.Contains(err.Error(), "Duplicate") {
 		t.Errorf("unique key not copied: %v", err)
 	}
 	if _, err := execQuery(s, "INSERT INTO dst (code, n) VALUES ('CCC', -1)"); err == nil {

@@ -94,6 +94,9 @@ func fkAction(a string) string {
 func columnDDL(c *colMeta, exprs bool) string {
 	var b strings.Builder
 	b.WriteString(mysqlIdent(c.name) + " " + c.typ.column)
+	if c.typ.text && !caseInsensitiveCollation(c.collate) {
+		b.WriteString(" COLLATE utf8mb4_bin") // compared byte for byte, as MySQL's _bin
+	}
 	gen := c.genExpr != "" && exprs
 	if gen {
 		kind := "VIRTUAL"
@@ -117,6 +120,13 @@ func columnDDL(c *colMeta, exprs bool) string {
 		b.WriteString(" AUTO_INCREMENT")
 	}
 	return b.String()
+}
+
+// caseInsensitiveCollation reports whether an SQLite column collation
+// compares case-insensitively: marmot's utf8mb4_general_ci, or NOCASE
+// (tables made before it).
+func caseInsensitiveCollation(c string) bool {
+	return strings.EqualFold(c, transpile.CICollation) || strings.EqualFold(c, "NOCASE")
 }
 
 // defaultDDL is a column's DEFAULT clause in MySQL syntax ("" for none).

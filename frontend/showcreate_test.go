@@ -288,7 +288,7 @@ func TestShowCreateNativeSQLite(t *testing.T) {
 			"  `name` text NOT NULL,\n" +
 			"  `price` double DEFAULT '0.0',\n" +
 			"  `data` blob,\n" +
-			"  `code` text,\n" +
+			"  `code` text COLLATE utf8mb4_bin,\n" +
 			"  `parent` int DEFAULT NULL,\n" +
 			"  `made` datetime DEFAULT CURRENT_TIMESTAMP,\n" +
 			"  PRIMARY KEY (`id`),\n" +

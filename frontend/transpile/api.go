@@ -26,6 +26,11 @@ type TableDefiner interface {
 	CreateTableSQL(db, table string) (ddl string, ok bool)
 }
 
+// CICollation is the SQLite collation of character columns: MySQL's
+// utf8mb4_general_ci (case- and accent-insensitive), which the executor
+// registers on every connection.
+const CICollation = "utf8mb4_general_ci"
+
 // Kind classifies a statement for the executor.
 type Kind int
 

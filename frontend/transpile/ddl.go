@@ -91,7 +91,7 @@ func (t *tx) columnDef(table string, cd *sqlparser.ColumnDefinition, inlineKeys 
 		o = &sqlparser.ColumnTypeOptions{}
 	}
 	if caseInsensitive(cd.Type, o) {
-		b.WriteString(" COLLATE NOCASE")
+		b.WriteString(" COLLATE " + CICollation)
 	}
 	if o.Null != nil && !*o.Null {
 		b.WriteString(" NOT NULL")
@@ -659,7 +659,8 @@ func (t *tx) addColumn(table, tref string, cd *sqlparser.ColumnDefinition) []str
 
 // caseInsensitive reports whether a column compares like MySQL's default
 // _ci collations: character columns do, unless declared binary or with a
-// _bin/binary collation. SQLite's NOCASE folds ASCII letters only.
+// _bin/binary collation. They get CICollation (tables made before it have
+// SQLite's NOCASE, which folds ASCII letters only).
 func caseInsensitive(ct *sqlparser.ColumnType, o *sqlparser.ColumnTypeOptions) bool {
 	switch strings.ToUpper(ct.Type) {
 	case "CHAR", "VARCHAR", "TINYTEXT", "TEXT", "MEDIUMTEXT", "LONGTEXT", "ENUM", "SET":

@@ -351,6 +351,7 @@ func (t *tx) update(n *sqlparser.Update, st *translated) {
 	if !ok {
 		return
 	}
+	t.scope = t.newScope(n.TableExprs, false)
 	st.Table = tn.Name.String()
 	var b strings.Builder
 	b.WriteString(t.with(n.With))
@@ -391,6 +392,7 @@ func (t *tx) deleteStmt(n *sqlparser.Delete, st *translated) {
 	if !ok {
 		return
 	}
+	t.scope = t.newScope(n.TableExprs, false)
 	if len(n.Targets) > 1 || len(n.Targets) == 1 && !strings.EqualFold(n.Targets[0].Name.String(), a.As.String()) &&
 		!strings.EqualFold(n.Targets[0].Name.String(), tn.Name.String()) {
 		t.fail(notSupported("multi-table DELETE is not supported yet"))

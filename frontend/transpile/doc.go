@@ -62,7 +62,7 @@
 //	INT AUTO_INCREMENT PRIMARY KEY           INTEGER PRIMARY KEY AUTOINCREMENT  INTEGER (64-bit rowid)
 //	DECIMAL(p,s), NUMERIC, DEC, FIXED        DECIMAL(p,s)                  NUMERIC  (compares as a number)
 //	FLOAT, DOUBLE, REAL [(m,d)] [UNSIGNED]   FLOAT, DOUBLE, REAL ...       REAL
-//	CHAR(n), VARCHAR(n), *TEXT               CHAR(n), VARCHAR(n), *TEXT    TEXT     (charset/collation dropped)
+//	CHAR(n), VARCHAR(n), *TEXT               CHAR(n), VARCHAR(n), *TEXT    TEXT     (COLLATE utf8mb4_general_ci, see Collation)
 //	BINARY(n), VARBINARY(n)                  BINARY_BLOB(n), VARBINARY_BLOB(n)  BLOB
 //	TINYBLOB, BLOB, MEDIUMBLOB, LONGBLOB     same                          BLOB
 //	BIT(n)                                   BIT_BLOB(n)                   BLOB     (b'..' literals become integers)
@@ -91,6 +91,27 @@
 // checks, and ON UPDATE CURRENT_TIMESTAMP, which is reported instead in
 // Statement.OnUpdateNow so the executor can maintain the column. None of the
 // dropped items changes what SQLite stores.
+//
+// # Collation
+//
+// Character columns (CHAR, VARCHAR, *TEXT, ENUM, SET) are declared COLLATE
+// utf8mb4_general_ci (CICollation), a collation the executor registers on
+// every connection with MySQL's utf8mb4_general_ci rules (case- and
+// accent-insensitive, 'ß' = 's', trailing spaces ignored), so '=', ORDER BY,
+// GROUP BY, DISTINCT, UNIQUE and indexes compare as in MySQL; columns
+// declared BINARY, CHARACTER SET binary or with a _bin collation keep
+// SQLite's byte comparison. Any other MySQL column collation (utf8mb4_unicode_ci,
+// utf8mb4_0900_ai_ci, ...) becomes utf8mb4_general_ci. Tables created by
+// earlier versions keep COLLATE NOCASE (ASCII only). A comparison of a string
+// literal with something that brings no collation in SQLite (another literal,
+// a function of columns: 'é' = 'E', CONCAT(a, b) = 'x') gets COLLATE
+// utf8mb4_general_ci, MySQL's connection collation; x COLLATE *_ci becomes
+// COLLATE utf8mb4_general_ci, x COLLATE *_bin COLLATE BINARY. LIKE is the
+// executor's like() function (case- and accent-insensitive per character, as
+// MySQL; byte-exact on BLOBs); SQLite cannot search an index for it, so "col
+// LIKE 'prefix%...'" on a character column also gets the range of strings
+// that can match: (col LIKE 'ab%' AND col >= 'ab' COLLATE utf8mb4_general_ci
+// AND col < 'aC' COLLATE utf8mb4_general_ci).
 //
 // A replicated table needs a PRIMARY KEY (Error 3750); an AUTO_INCREMENT
 // column must be the whole primary key (Error 1075). CREATE TEMPORARY TABLE
@@ -178,7 +199,7 @@
 //	TRIM([LEADING|TRAILING|BOTH] r FROM s)  ltrim/rtrim/trim(s, r)
 //	GROUP_CONCAT(x ORDER BY y SEPARATOR s)  group_concat(x, s ORDER BY y)
 //	doc->'$.p', doc->>'$.p', JSON_EXTRACT(doc, p)  (doc -> p), (doc ->> p)
-//	COLLATE x_bin / binary       COLLATE BINARY; any other COLLATE is dropped
+//	COLLATE x_bin / binary       COLLATE BINARY; COLLATE x_ci → COLLATE utf8mb4_general_ci; others dropped
 //	_charset 'x', N'x', CONVERT(x USING cs), ANY_VALUE(x)  'x', 'x', x, x
 //	SELECT ... FROM DUAL         FROM dropped; SQL_CALC_FOUND_ROWS dropped (Statement.CalcFoundRows),
 //	                             SQL_NO_CACHE, HIGH_PRIORITY, STRAIGHT_JOIN, index hints, FOR UPDATE,
@@ -264,8 +285,7 @@
 // column last and gives NOT NULL columns MySQL's implicit default; ADD/DROP
 // PRIMARY KEY, ADD CHECK, RENAME INDEX and adding
 // AUTO_INCREMENT or DEFAULT CURRENT_TIMESTAMP columns are Error 1235; foreign
-// keys added or dropped by ALTER TABLE are accepted and not enforced. String
-// comparisons follow SQLite (case-sensitive '=', ASCII case-insensitive LIKE)
-// rather than MySQL's _ci collations. Month arithmetic follows SQLite
-// (2024-01-31 + 1 month = 2024-03-02).
+// keys added or dropped by ALTER TABLE are accepted and not enforced. LIKE is
+// case- and accent-insensitive also on _bin columns (MySQL: case-sensitive
+// there). Month arithmetic follows SQLite (2024-01-31 + 1 month = 2024-03-02).
 package transpile

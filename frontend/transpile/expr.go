@@ -91,7 +91,7 @@ func (t *tx) prec(e sqlparser.Expr) int {
 		}
 		return precAtom
 	case *sqlparser.CollateExpr:
-		if collateKept(n.Collation) {
+		if collateKept(n.Collation) || collateCI(n.Collation) {
 			return precColl
 		}
 		return t.prec(n.Expr)
@@ -193,6 +193,9 @@ func (t *tx) expr(e sqlparser.Expr) string {
 	case *sqlparser.CollateExpr:
 		if collateKept(n.Collation) {
 			return t.sub(precColl, n.Expr, false) + " COLLATE BINARY"
+		}
+		if collateCI(n.Collation) {
+			return t.sub(precColl, n.Expr, false) + " COLLATE " + CICollation
 		}
 		return t.expr(n.Expr)
 	case *sqlparser.FuncExpr:
@@ -340,6 +343,13 @@ func collateKept(c string) bool {
 	return c == "binary" || strings.HasSuffix(c, "_bin")
 }
 
+// collateCI reports whether c is a case-insensitive MySQL collation
+// (utf8mb4_general_ci, utf8mb4_unicode_ci, utf8mb4_0900_ai_ci, ...): it
+// becomes CICollation.
+func collateCI(c string) bool {
+	return strings.HasSuffix(strings.ToLower(strings.Trim(c, "'\"`")), "_ci")
+}
+
 func (t *tx) literal(n *sqlparser.Literal) string {
 	switch n.Type {
 	case sqlparser.StrVal:
@@ -456,6 +466,11 @@ func (t *tx) comparison(n *sqlparser.ComparisonExpr) string {
 	var right string
 	if op == "IN" || op == "NOT IN" {
 		right = t.inList(n.Left, n.Right)
+	} else if literalComparison(op, n.Left, n.Right) {
+		// MySQL compares strings with the connection's collation
+		// (utf8mb4_general_ci); SQLite would compare bytes where no
+		// column brings its collation: 'é' = 'E' is true.
+		right = t.sub(precColl, n.Right, false) + " COLLATE " + CICollation
 	} else {
 		right = t.sub(p, n.Right, true)
 	}
@@ -467,8 +482,143 @@ func (t *tx) comparison(n *sqlparser.ComparisonExpr) string {
 			// MySQL's default LIKE escape character is '\'; SQLite has none.
 			s += ` ESCAPE '\'`
 		}
+		if op == "LIKE" {
+			if lo, hi, ok := t.likeRange(n); ok {
+				return "(" + s + " AND " + left + " >= " + lo + " COLLATE " + CICollation + " AND " + left + " < " + hi + " COLLATE " + CICollation + ")"
+			}
+		}
 	}
 	return s
+}
+
+// likeRange returns, for "col LIKE 'prefix...'" on a character column,
+// string bounds that every matching value lies within under CICollation
+// (the prefix, and the prefix up to its last ASCII character with that
+// character's weight + 1). Added to the LIKE, they let SQLite search an
+// index on the column instead of calling like() on every row: SQLite's
+// own LIKE optimization does not apply to the like() function marmot
+// registers. Weights of ASCII characters: letters weigh their upper case,
+// the others themselves (MySQL's utf8mb4_general_ci).
+func (t *tx) likeRange(n *sqlparser.ComparisonExpr) (lo, hi string, ok bool) {
+	col, isCol := n.Left.(*sqlparser.ColName)
+	if !isCol || t.scope == nil {
+		return "", "", false
+	}
+	pat := n.Right
+	if in, isIntro := pat.(*sqlparser.IntroducerExpr); isIntro && !strings.EqualFold(strings.TrimPrefix(in.CharacterSet, "_"), "binary") {
+		pat = in.Expr
+	}
+	lit, isLit := pat.(*sqlparser.Literal)
+	if !isLit || lit.Type != sqlparser.StrVal {
+		return "", "", false
+	}
+	esc := '\\'
+	if n.Escape != nil {
+		e, isLit := n.Escape.(*sqlparser.Literal)
+		if !isLit || e.Type != sqlparser.StrVal || utf8.RuneCountInString(e.Val) > 1 {
+			return "", "", false
+		}
+		esc = -1
+		if e.Val != "" {
+			esc, _ = utf8.DecodeRuneInString(e.Val)
+		}
+	}
+	var prefix []rune
+	rs := []rune(lit.Val)
+	for i := 0; i < len(rs); i++ {
+		r := rs[i]
+		if r == esc && i+1 < len(rs) {
+			i++
+			prefix = append(prefix, rs[i])
+			continue
+		}
+		if r == '%' || r == '_' {
+			break
+		}
+		prefix = append(prefix, r)
+	}
+	last := -1 // the last ASCII character of the prefix with a next weight
+	var next rune
+	for i, r := range prefix {
+		if r < 0x80 {
+			if c, found := nextASCIIWeight(r); found {
+				last, next = i, c
+			}
+		}
+	}
+	if last < 0 || strings.ContainsRune(string(prefix), 0) {
+		return "", "", false
+	}
+	if st, _, found := t.scope.column(col); !found || st.colType(col.Name.String()).class != tString {
+		return "", "", false
+	}
+	upper := append(append([]rune{}, prefix[:last]...), next)
+	return sqlStr(string(prefix)), sqlStr(string(upper)), true
+}
+
+// asciiWeight is an ASCII character's utf8mb4_general_ci weight.
+func asciiWeight(r rune) rune {
+	if r >= 'a' && r <= 'z' {
+		return r - 'a' + 'A'
+	}
+	return r
+}
+
+// nextASCIIWeight is the printable ASCII character whose weight is the
+// smallest above r's; never the space, which the collation ignores at the
+// end of a string (the bound would lose its last character).
+func nextASCIIWeight(r rune) (rune, bool) {
+	w := asciiWeight(r)
+	best, found := rune(0), false
+	for c := rune(0x21); c < 0x7F; c++ {
+		if cw := asciiWeight(c); cw > w && (!found || cw < asciiWeight(best)) {
+			best, found = c, true
+		}
+	}
+	return best, found
+}
+
+// literalComparison reports whether a comparison of strings needs an
+// explicit collation: a string literal compared with something that brings
+// no collation of its own in SQLite (not a column, which SQLite compares
+// with the column's collation, nor a COLLATE, a subquery or a binary
+// string). MySQL compares those with the connection's collation
+// (utf8mb4_general_ci, or the column's for CONCAT(col, ...)); SQLite would
+// compare bytes.
+func literalComparison(op string, left, right sqlparser.Expr) bool {
+	switch op {
+	case "=", "<>", "<", ">", "<=", ">=", "IS":
+	default:
+		return false
+	}
+	binaryStr := func(e sqlparser.Expr) bool {
+		switch n := e.(type) {
+		case *sqlparser.IntroducerExpr:
+			return strings.EqualFold(strings.TrimPrefix(n.CharacterSet, "_"), "binary")
+		case *sqlparser.ConvertExpr:
+			return strings.EqualFold(strings.TrimSpace(n.Type.Type), "binary")
+		case *sqlparser.CastExpr:
+			return strings.EqualFold(strings.TrimSpace(n.Type.Type), "binary")
+		case *sqlparser.Literal:
+			return n.Type == sqlparser.HexVal || n.Type == sqlparser.HexNum || n.Type == sqlparser.BitNum
+		}
+		return false
+	}
+	strLit := func(e sqlparser.Expr) bool {
+		if in, ok := e.(*sqlparser.IntroducerExpr); ok {
+			e = in.Expr
+		}
+		l, ok := e.(*sqlparser.Literal)
+		return ok && l.Type == sqlparser.StrVal
+	}
+	plain := func(e sqlparser.Expr) bool {
+		switch e.(type) {
+		case *sqlparser.ColName, *sqlparser.CollateExpr, *sqlparser.Subquery:
+			return false
+		}
+		return !binaryStr(e)
+	}
+	return (strLit(left) || strLit(right)) && plain(left) && plain(right)
 }
 
 func needsLikeEscape(pattern sqlparser.Expr) bool {

@@ -67,6 +67,7 @@ func (t *tx) multiUpdate(n *sqlparser.Update, st *translated) {
 		return
 	}
 	refs := joinRefs(n.TableExprs)
+	t.scope = t.newScope(n.TableExprs, false)
 	// the target of every assignment, in order of first use
 	var targets []multiTarget
 	byRef := map[string]int{}
@@ -226,6 +227,7 @@ func (t *tx) multiDelete(n *sqlparser.Delete, st *translated) {
 		return
 	}
 	refs := joinRefs(n.TableExprs)
+	t.scope = t.newScope(n.TableExprs, false)
 	var targets []multiTarget
 	var tables []string         // distinct target tables, in order
 	group := map[string][]int{} // table → its targets

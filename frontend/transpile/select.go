@@ -104,6 +104,9 @@ func (t *tx) selectStr(sel *sqlparser.Select, top bool) string {
 	}
 	var b strings.Builder
 	b.WriteString(t.with(sel.With))
+	outer := t.scope
+	t.scope = t.newScope(sel.From, false)
+	defer func() { t.scope = outer }()
 	b.WriteString("SELECT ")
 	if sel.Distinct {
 		b.WriteString("DISTINCT ")

@@ -95,6 +95,11 @@ func openTestDB(t testing.TB) *sql.DB {
 	registerOnce.Do(func() {
 		sql.Register("sqlite3_transpile_test", &sqlite3.SQLiteDriver{
 			ConnectHook: func(c *sqlite3.SQLiteConn) error {
+				if err := c.RegisterCollation(CICollation, func(a, b string) int {
+					return strings.Compare(strings.ToUpper(a), strings.ToUpper(b))
+				}); err != nil {
+					return err
+				}
 				for _, f := range stubFuncs {
 					if err := c.RegisterFunc(f, stub, false); err != nil {
 						return err

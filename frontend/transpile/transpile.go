@@ -67,6 +67,9 @@ type tx struct {
 	hexAsBlob bool   // 0x... literals are binary strings (INSERT VALUES items)
 	inTrigger bool   // translating a trigger body statement (SQLite forbids WITH there)
 
+	// scope resolves the columns of the query being rendered (LIKE ranges)
+	scope *typeScope
+
 	calcFoundRows   bool
 	foundRowsSQL    string
 	foundRowsParams int
