@@ -35,6 +35,12 @@ type Service struct {
 	// CommitWait bounds how long Commit waits for earlier change sets of
 	// the same origin (they arrive on the Pull stream).
 	CommitWait time.Duration
+	// Relay, if set, says whether a stream forwards another origin's new
+	// change sets after its catch-up: only when the caller cannot get them
+	// from the origin itself (it is not alive). Every node pulls from every
+	// live member, so forwarding everything would deliver each change set
+	// once per member. Nil forwards everything.
+	Relay func(origin uint64) bool
 }
 
 // Handler returns the authenticated HTTP handler and its mount path.
@@ -65,10 +71,14 @@ func (s *Service) Pull(ctx context.Context, req *connect.Request[marmotv1.PullRe
 	for o, seq := range req.Msg.Watermark {
 		wm[o] = seq
 	}
-	for {
+	self := s.Log.Node()
+	for caughtUp := false; ; caughtUp = true {
 		changed := s.Log.Changed()
 		for origin, upto := range s.Log.Durable() {
 			if upto <= wm[origin] {
+				continue
+			}
+			if caughtUp && origin != self && origin != req.Msg.NodeId && s.Relay != nil && !s.Relay(origin) {
 				continue
 			}
 			err := s.Log.ScanOriginRaw(origin, wm[origin], func(seq uint64, data []byte) error {
@@ -101,6 +111,10 @@ type Puller struct {
 	// Port is this node's cluster port, sent so peers pull from us too.
 	Port   uint32
 	Logger *slog.Logger
+	// Refresh, if set, restarts each stream that often: the new stream's
+	// catch-up sends whatever this node lacks from any origin, including
+	// what a peer did not relay while it believed the origin reachable.
+	Refresh time.Duration
 
 	mu    sync.Mutex
 	ctx   context.Context
@@ -147,9 +161,18 @@ func (p *Puller) follow(ctx context.Context, hc *http.Client, addr string) {
 	client := marmotv1connect.NewPeerServiceClient(hc, url, noClientCompression())
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		n, err := p.pullOnce(ctx, client)
+		sctx, cancel := ctx, context.CancelFunc(func() {})
+		if p.Refresh > 0 {
+			sctx, cancel = context.WithTimeout(ctx, p.Refresh)
+		}
+		n, err := p.pullOnce(sctx, client)
+		refreshed := sctx.Err() != nil
+		cancel()
 		if ctx.Err() != nil {
 			return
+		}
+		if refreshed {
+			continue
 		}
 		if errors.Is(err, txlog.ErrGap) {
 			// Another stream is behind this one for some origin (each

@@ -230,7 +230,7 @@ func startCluster(ctx context.Context, cfg config.Config, l *txlog.Log, mux *htt
 	if err != nil {
 		return nil, nil, err
 	}
-	pl := &peer.Puller{Log: l, Secret: secret, Port: uint32(cfg.Cluster.GRPCPort), Logger: logger}
+	pl := &peer.Puller{Log: l, Secret: secret, Port: uint32(cfg.Cluster.GRPCPort), Logger: logger, Refresh: 30 * time.Second}
 	members, err := peer.StartMembership(ctx, peer.MembershipConfig{NodeID: l.Node(), Addr: advertise, BindAddr: cfg.Cluster.GRPCBindAddress,
 		GossipPort: cfg.Cluster.GossipPort(), Secret: secret, Seeds: cfg.Cluster.SeedNodes,
 		GossipInterval: millis(cfg.Cluster.GossipIntervalMS), Fanout: cfg.Cluster.GossipFanout,
@@ -239,7 +239,15 @@ func startCluster(ctx context.Context, cfg config.Config, l *txlog.Log, mux *htt
 	if err != nil {
 		return nil, nil, err
 	}
-	svc := &peer.Service{Log: l, Logger: logger, OnCaller: pl.AddPeer, CommitWait: millis(cfg.Coordinator.CommitTimeoutMS)}
+	svc := &peer.Service{Log: l, Logger: logger, OnCaller: pl.AddPeer, CommitWait: millis(cfg.Coordinator.CommitTimeoutMS),
+		Relay: func(origin uint64) bool {
+			for _, m := range members.Members() {
+				if m.ID == origin {
+					return m.State != peer.MemberAlive
+				}
+			}
+			return true
+		}}
 	ttl := time.Duration(cfg.Transaction.HeartbeatTimeoutSeconds) * time.Second
 	if l.UncleanStart() {
 		// Intents this node granted before it crashed are gone; vote no
