@@ -3,10 +3,12 @@ package e2e
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -432,4 +434,76 @@ func mdCell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
 
 func mdCode(s string) string {
 	return "`" + strings.ReplaceAll(s, "|", `\|`) + "`"
+}
+
+// TestCompatChangeSets checks what the statements of this file's newer
+// rows put in the log of a real marmotd (read offline with marmotctl):
+// CREATE TABLE ... LIKE and ... SELECT replicate as the expanded CREATE
+// TABLE (another node's source table might differ), ... SELECT's rows as a
+// change set of their own, and a multi-table DELETE as one change set
+// holding both tables' rows.
+func TestCompatChangeSets(t *testing.T) {
+	_, marmotctl := binaries(t)
+	n := StartNode(t)
+	mustExec(t, n.DB(t, ""), "CREATE DATABASE cs")
+	db := n.DB(t, "cs")
+	for _, q := range []string{
+		"CREATE TABLE t1 (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(10) NOT NULL DEFAULT 'x', KEY v (v))",
+		"INSERT INTO t1 (v) VALUES ('a'), ('b')",
+		"CREATE TABLE t2 LIKE t1",
+		"CREATE TABLE t3 (PRIMARY KEY (id)) SELECT id, v, id / 3 AS third FROM t1",
+		"DELETE t1, t3 FROM t1 JOIN t3 ON t3.id = t1.id WHERE t1.v = 'a'",
+	} {
+		mustExec(t, db, q)
+	}
+	n.Stop()
+	out, err := exec.Command(marmotctl, "log", "list", "--data-dir", n.Dir, "--db", "cs", "--json").Output()
+	if err != nil {
+		t.Fatalf("marmotctl log list: %v", err)
+	}
+	type entry struct {
+		Origin uint64   `json:"origin"`
+		Seq    uint64   `json:"seq"`
+		Kind   string   `json:"kind"`
+		Tables []string `json:"tables"`
+		Ins    int      `json:"ins"`
+		Del    int      `json:"del"`
+		DDL    string   `json:"ddl"`
+	}
+	var got []string
+	var ddls []entry
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		var e entry
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+		got = append(got, fmt.Sprintf("%s %s +%d -%d", e.Kind, strings.Join(e.Tables, ","), e.Ins, e.Del))
+		if e.Kind == "ddl" {
+			ddls = append(ddls, e)
+		}
+	}
+	want := []string{"create-db  +0 -0", "ddl t1 +0 -0", "rows t1 +2 -0", "ddl t2 +0 -0", "ddl t3 +0 -0", "rows t3 +2 -0", "rows t1,t3 +0 -2"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("change sets:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for _, e := range ddls[1:] {
+		out, err := exec.Command(marmotctl, "log", "show", "--data-dir", n.Dir, "--origin", fmt.Sprint(e.Origin), "--seq", fmt.Sprint(e.Seq), "--json").Output()
+		if err != nil {
+			t.Fatalf("marmotctl log show: %v", err)
+		}
+		var full entry
+		if err := json.Unmarshal(out, &full); err != nil {
+			t.Fatal(err)
+		}
+		table := e.Tables[0]
+		if !strings.HasPrefix(full.DDL, `CREATE TABLE IF NOT EXISTS "`+table+`" (`) || strings.Contains(full.DDL, "LIKE") || strings.Contains(full.DDL, "SELECT") {
+			t.Errorf("DDL of %s: %s", table, full.DDL)
+		}
+		if table == "t2" && !strings.Contains(full.DDL, `CREATE INDEX IF NOT EXISTS "t2__v"`) {
+			t.Errorf("t2's index is not in its DDL: %s", full.DDL)
+		}
+		if table == "t3" && !strings.Contains(full.DDL, `"third" DECIMAL(`) {
+			t.Errorf("t3's DDL does not type id / 3 as DECIMAL: %s", full.DDL)
+		}
+	}
 }
