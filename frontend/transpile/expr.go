@@ -549,7 +549,9 @@ func (t *tx) likeRange(n *sqlparser.ComparisonExpr) (lo, hi string, ok bool) {
 	if last < 0 || strings.ContainsRune(string(prefix), 0) {
 		return "", "", false
 	}
-	if st, _, found := t.scope.column(col); !found || st.colType(col.Name.String()).class != tString {
+	// a character column of a table (a derived table's column may hold
+	// numbers, which no text range contains)
+	if st, _, found := t.scope.column(col); !found || st.table == "" || st.derived != nil || st.colType(col.Name.String()).class != tString {
 		return "", "", false
 	}
 	upper := append(append([]rune{}, prefix[:last]...), next)
