@@ -46,9 +46,8 @@ type multiTarget struct {
 
 func (mt multiTarget) rowid() string { return colRef(mt.ref) + ".rowid" }
 
-// joinRefs maps each table reference of a join (alias, or name when it has
-// none; lower case) to its table, and reports references that are not
-// base tables (derived tables) with an empty TableName.
+// joinRefs maps each base-table reference of a join (alias, or name when
+// it has none; lower case) to its table; derived tables are left out.
 func joinRefs(list []sqlparser.TableExpr) map[string]sqlparser.TableName {
 	m := map[string]sqlparser.TableName{}
 	fromTables(list, m)
