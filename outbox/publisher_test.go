@@ -26,8 +26,10 @@ func mustOpenLog(tb testing.TB, node uint64, dir string) *txlog.Log {
 	return l
 }
 
-func ival(i int64) *marmotv1.Value  { return &marmotv1.Value{Kind: &marmotv1.Value_Int{Int: i}} }
-func tval(s string) *marmotv1.Value { return &marmotv1.Value{Kind: &marmotv1.Value_Text{Text: []byte(s)}} }
+func ival(i int64) *marmotv1.Value { return &marmotv1.Value{Kind: &marmotv1.Value_Int{Int: i}} }
+func tval(s string) *marmotv1.Value {
+	return &marmotv1.Value{Kind: &marmotv1.Value_Text{Text: []byte(s)}}
+}
 
 func txid() []byte { return fmt.Appendf(nil, "%016x", rand.Uint64()) }
 
