@@ -77,8 +77,9 @@ func Default() Config {
 			Users:            DefaultUsers(),
 		},
 		Publisher: PublisherConfig{
-			Enabled: false,
-			Sinks:   []SinkConfig{},
+			Enabled:         false,
+			TakeoverAfterMS: 30000,
+			Sinks:           []SinkConfig{},
 		},
 		Logging: LoggingConfig{
 			Verbose: false,

@@ -8,6 +8,15 @@ type PublisherConfig struct {
 	// a broken sink is found before someone turns it on. Default false.
 	Enabled bool `toml:"enabled" env:"ENABLED"`
 
+	// TakeoverAfterMS (marmot extension): each node publishes the change sets that
+	// originated on it. When another node's change sets have waited this long with
+	// no progress of its cursor (it is down, or cannot reach the sink), the next node
+	// after it in id order publishes them (the one after that waits twice as long,
+	// and so on); duplicates of the last batch are possible then, with the same
+	// event ids. 0 disables takeover: a dead node's events wait for its return.
+	// Default 30000.
+	TakeoverAfterMS int `toml:"takeover_after_ms" env:"TAKEOVER_AFTER_MS"`
+
 	// Sinks are the destinations, one [[publisher.sinks]] table each. Keys a sink
 	// leaves out take the defaults of DefaultSink. Default: none.
 	// MARMOT_PUBLISHER_SINKS_<i>_<KEY> overrides key KEY of sink i (0-based) or adds
@@ -81,6 +90,9 @@ func DefaultSink() SinkConfig {
 		RetryMultiplier: 2.0,
 	}
 }
+
+// TakeoverAfter is TakeoverAfterMS as a duration.
+func (p PublisherConfig) TakeoverAfter() time.Duration { return ms(p.TakeoverAfterMS) }
 
 // PollInterval is PollIntervalMS as a duration.
 func (s SinkConfig) PollInterval() time.Duration { return ms(s.PollIntervalMS) }

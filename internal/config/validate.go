@@ -158,6 +158,7 @@ func (v *validator) mysql(m MySQLConfig) {
 }
 
 func (v *validator) publisher(p PublisherConfig) {
+	v.nonNegative("publisher.takeover_after_ms", p.TakeoverAfterMS, "0 disables takeover")
 	seen := map[string]bool{}
 	for i, s := range p.Sinks {
 		k := func(name string) string { return fmt.Sprintf("publisher.sinks[%d].%s", i, name) }
