@@ -193,7 +193,7 @@ func TestMultiStatements(t *testing.T) {
 func TestOnUpdateCurrentTimestamp(t *testing.T) {
 	n := StartNode(t)
 	db := n.DB(t, "marmot")
-	mustExec(t, db, "CREATE TABLE u (id INT PRIMARY KEY, v INT, updated TIMESTAMP NOT NULL DEFAULT '2000-01-01 00:00:00' ON UPDATE CURRENT_TIMESTAMP)")
+	mustExec(t, db, "CREATE TABLE u (id INT PRIMARY KEY, v INT, updated TIMESTAMP NOT NULL DEFAULT '2000-01-01 00:00:00' ON UPDATE CURRENT_TIMESTAMP, note VARCHAR(20) NOT NULL DEFAULT 'marmot', KEY (note))")
 	mustExec(t, db, "INSERT INTO u (id, v) VALUES (1, 1), (2, 2), (3, 3)")
 	mustExec(t, db, "UPDATE u SET v = 10 WHERE id = 1")
 	mustExec(t, db, "UPDATE u SET v = v WHERE id = 2")

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/marmotdb/marmot/frontend"
 	txlog "github.com/marmotdb/marmot/log"
 	"github.com/marmotdb/marmot/materializer"
 	marmotv1 "github.com/marmotdb/marmot/proto/marmot/v1"
@@ -61,7 +62,9 @@ func runRebuild(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 	}
-	m, err := materializer.Open(ctx, materializer.Options{Dir: t.dbDir(), Log: l})
+	// marmotd's connection setup (collation, MySQL functions, capture
+	// flag): the files' schemas refer to them.
+	m, err := materializer.Open(ctx, materializer.Options{Dir: t.dbDir(), Log: l, ConnectHook: frontend.ConnectHook})
 	if err != nil {
 		return fmt.Errorf("rebuild %s: %w", *db, err)
 	}
