@@ -122,6 +122,11 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		logger.Info("rebuilt database from the log", "db", f.rebuild, "took", time.Since(start))
 	}
+	stopOutbox, err := startOutbox(ctx, cfg, l, logger)
+	if err != nil {
+		return err
+	}
+	defer stopOutbox()
 
 	mux := http.NewServeMux()
 	var committer frontend.Committer = frontend.LocalCommitter(l)
