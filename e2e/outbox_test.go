@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,6 +50,10 @@ type cdcEvent struct {
 	Before, After  map[string]any
 	Origin, Seq    uint64
 	DDL            string
+	// CommitMS is source.ts_ms (the commit HLC's wall clock), Received when
+	// the consumer got the record.
+	CommitMS int64
+	Received time.Time
 }
 
 // consumer reads every marmot.cdc topic from the start, as a Debezium
@@ -73,7 +78,7 @@ func consume(t *testing.T, broker string) *consumer {
 		defer close(done)
 		for ctx.Err() == nil {
 			cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
-				e := cdcEvent{Topic: r.Topic, Key: string(r.Key), Partition: r.Partition, Tombstone: r.Value == nil}
+				e := cdcEvent{Topic: r.Topic, Key: string(r.Key), Partition: r.Partition, Tombstone: r.Value == nil, Received: time.Now()}
 				for _, h := range r.Headers {
 					if h.Key == "marmot.id" {
 						e.ID = string(h.Value)
@@ -88,6 +93,7 @@ func consume(t *testing.T, broker string) *consumer {
 							DDL    string         `json:"ddl"`
 							Source struct {
 								Origin, Seq uint64
+								TSMS        int64 `json:"ts_ms"`
 							} `json:"source"`
 						} `json:"payload"`
 					}
@@ -95,7 +101,7 @@ func consume(t *testing.T, broker string) *consumer {
 						t.Errorf("record is not JSON: %v", err)
 					}
 					e.Op, e.Before, e.After, e.DDL = v.Payload.Op, v.Payload.Before, v.Payload.After, v.Payload.DDL
-					e.Origin, e.Seq = v.Payload.Source.Origin, v.Payload.Source.Seq
+					e.Origin, e.Seq, e.CommitMS = v.Payload.Source.Origin, v.Payload.Source.Seq, v.Payload.Source.TSMS
 				}
 				c.mu.Lock()
 				c.events = append(c.events, e)
@@ -415,4 +421,52 @@ func TestOutboxClusterTakeover(t *testing.T) {
 	if !strings.Contains(nodes[2].Logs(), "taking over publishing") {
 		t.Error("node 3 did not log a takeover of node 2's change sets")
 	}
+}
+
+// TestOutboxLatency reports commit -> consumer latency (P50/P99) of row
+// events while 8 clients insert for a few seconds: from the commit HLC's
+// wall clock (source.ts_ms) to the consumer's receipt.
+func TestOutboxLatency(t *testing.T) {
+	broker := startKafka(t)
+	n := &Node{t: t, Dir: t.TempDir(), MySQLPort: freePort(t), HTTPPort: freePort(t), Env: publisherEnv(broker, 30000)}
+	n.Start()
+	t.Cleanup(n.Stop)
+	c := consume(t, broker)
+	mustExecOutbox(t, n.DB(t, "marmot"), "CREATE TABLE t (id BIGINT PRIMARY KEY, v TEXT)")
+	// The consumer finds a new topic by polling metadata: let it find t
+	// before measuring.
+	mustExecOutbox(t, n.DB(t, "marmot"), "INSERT INTO t (id, v) VALUES (1, 'warm-up')")
+	eventually(t, 30*time.Second, func() error {
+		if len(c.topic("marmot.cdc.marmot.t")) == 0 {
+			return fmt.Errorf("no event yet")
+		}
+		return nil
+	})
+	warm := len(c.topic("marmot.cdc.marmot.t"))
+	var acked sync.Map
+	var count atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	db := n.DB(t, "marmot")
+	for w := range 8 {
+		wg.Add(1)
+		go func() { defer wg.Done(); writeRows(db, int64(w+1)*10_000_000, &acked, &count, stop) }()
+	}
+	time.Sleep(5 * time.Second) // the load's duration
+	close(stop)
+	wg.Wait()
+	eventually(t, 60*time.Second, func() error {
+		if m := missing(&acked, c.insertedIDs(t, "marmot.cdc.marmot.t")); len(m) > 0 {
+			return fmt.Errorf("%d writes not published", len(m))
+		}
+		return nil
+	})
+	var lat []time.Duration
+	for _, e := range c.topic("marmot.cdc.marmot.t")[warm:] {
+		lat = append(lat, e.Received.Sub(time.UnixMilli(e.CommitMS)))
+	}
+	slices.Sort(lat)
+	t.Logf("%d inserts in 5s (%.0f/s); commit -> consumer latency P50 %v, P99 %v, max %v", count.Load(),
+		float64(count.Load())/5, lat[len(lat)/2].Round(100*time.Microsecond), lat[len(lat)*99/100].Round(100*time.Microsecond),
+		lat[len(lat)-1].Round(100*time.Microsecond))
 }
