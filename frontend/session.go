@@ -345,8 +345,16 @@ func (sc schemaOf) CreateTableSQL(db, table string) (string, bool) {
 
 func (s *Session) run(query string, args []any, binary bool) (*mysql.Result, error) {
 	s.srv.queries.Add(1)
-	s.current.Store(&query)
+	shown := query // SHOW PROCESSLIST shows what the client sent
+	s.current.Store(&shown)
 	defer s.current.Store(nil)
+	if args == nil && !binary {
+		// Values become parameters: one cached transpilation serves every
+		// row an interpolating client sends.
+		if q, pargs, ok := transpile.Parameterize(query); ok {
+			query, args = q, pargs
+		}
+	}
 	stmts, terr := s.transpile(query)
 	if len(stmts) == 0 {
 		if terr != nil {
