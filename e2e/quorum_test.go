@@ -20,6 +20,18 @@ func isRetryable(err error) bool {
 	return errors.As(err, &me) && me.Number == 1213
 }
 
+// untilCommitted runs a transaction until it commits, retrying on 1213 as
+// a client must (counted in retries); other errors end it.
+func untilCommitted(retries *atomic.Int64, tx func() error) error {
+	for {
+		err := tx()
+		if err == nil || !isRetryable(err) {
+			return err
+		}
+		retries.Add(1)
+	}
+}
+
 // setupTable creates db and a table on node 0 and waits until every node
 // can read it.
 func setupTable(t *testing.T, nodes []*Node, db string, ddl ...string) {
@@ -86,18 +98,15 @@ func TestQuorumCounter(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for k := 0; k < perClient; k++ {
-					for {
+					err := untilCommitted(&retries, func() error {
 						_, err := db.Exec("UPDATE counter SET v = v + 1 WHERE id = 1")
-						if err == nil {
-							acked.Add(1)
-							break
-						}
-						if !isRetryable(err) {
-							errs <- err
-							return
-						}
-						retries.Add(1)
+						return err
+					})
+					if err != nil {
+						errs <- err
+						return
 					}
+					acked.Add(1)
 				}
 			}()
 		}
@@ -183,18 +192,11 @@ func TestQuorumMoneyConserved(t *testing.T) {
 						to++
 					}
 					amount := rand.IntN(50) + 1
-					for {
-						err := transfer(db, from, to, amount)
-						if err == nil {
-							transfers.Add(1)
-							break
-						}
-						if !isRetryable(err) {
-							errs <- err
-							return
-						}
-						retries.Add(1)
+					if err := untilCommitted(&retries, func() error { return transfer(db, from, to, amount) }); err != nil {
+						errs <- err
+						return
 					}
+					transfers.Add(1)
 				}
 			}()
 		}
