@@ -272,17 +272,7 @@ func (m *Membership) seen(n *memberlist.Node, join bool) {
 // have not answered for SuspectTimeout suspect (and back alive when they
 // answer).
 func (m *Membership) monitor(ctx context.Context) {
-	tick := time.NewTicker(m.timing.monitorTick)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		if m.stopped.Load() {
-			return
-		}
+	m.every(ctx, m.timing.monitorTick, func() {
 		ml := m.ml.Load()
 		now := time.Now()
 		type target struct {
@@ -333,14 +323,12 @@ func (m *Membership) monitor(ctx context.Context) {
 				}
 			}()
 		}
-	}
+	})
 }
 
-// reconnect re-joins dead members by their last gossip address every
-// reconnectEvery, once this node has joined: memberlist forgets dead nodes,
-// so two halves of a healed partition would otherwise never merge again.
-func (m *Membership) reconnect(ctx context.Context) {
-	tick := time.NewTicker(m.timing.reconnectEvery)
+// every runs fn every d until ctx ends or gossip stops.
+func (m *Membership) every(ctx context.Context, d time.Duration, fn func()) {
+	tick := time.NewTicker(d)
 	defer tick.Stop()
 	for {
 		select {
@@ -351,8 +339,17 @@ func (m *Membership) reconnect(ctx context.Context) {
 		if m.stopped.Load() {
 			return
 		}
+		fn()
+	}
+}
+
+// reconnect re-joins dead members by their last gossip address every
+// reconnectEvery, once this node has joined: memberlist forgets dead nodes,
+// so two halves of a healed partition would otherwise never merge again.
+func (m *Membership) reconnect(ctx context.Context) {
+	m.every(ctx, m.timing.reconnectEvery, func() {
 		if m.joinPending.Load() {
-			continue // the first join goes through the seeds' hello
+			return // the first join goes through the seeds' hello
 		}
 		var addrs []string
 		m.mu.Lock()
@@ -372,7 +369,7 @@ func (m *Membership) reconnect(ctx context.Context) {
 				m.logger.Debug("dead member still unreachable", "gossip", a, "err", err)
 			}
 		}
-	}
+	})
 }
 
 // mlLogWriter routes memberlist's log lines to slog at debug level: it is
