@@ -51,7 +51,7 @@ func (m *Materializer) ViewState(db string) (applied txlog.Watermark, schemaGen 
 // A table's sum is SHA-256 over its column names and declared types, then
 // each row's values in column order, each as its storage class and its
 // bytes (integers and reals as 8 bytes big endian, text and blobs with their
-// length), so NULL, ”, 0 and 0.0 all differ and no two rows' encodings
+// length), so NULL, the empty string, 0 and 0.0 all differ and no two rows' encodings
 // run into each other.
 func (d *DB) Checksums(ctx context.Context,
 	begin func(applied txlog.Watermark, tables []string) error,
