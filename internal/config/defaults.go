@@ -74,6 +74,8 @@ func Default() Config {
 			UnixSocketPerm:   0o660,
 			AutoIDMode:       "compact",
 			MaxAllowedPacket: 64 << 20,
+			TLSCertFile:      "",
+			TLSKeyFile:       "",
 			Users:            DefaultUsers(),
 		},
 		Publisher: PublisherConfig{

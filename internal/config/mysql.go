@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/tls"
 	"fmt"
 	"io/fs"
 	"strconv"
@@ -43,6 +44,20 @@ type MySQLConfig struct {
 	// with a clear error instead of exhausting memory. Default 67108864 (64 MiB).
 	MaxAllowedPacket int `toml:"max_allowed_packet" env:"MAX_ALLOWED_PACKET"`
 
+	// TLSCertFile is a PEM certificate (chain) the MySQL listener offers to clients
+	// that ask for TLS; set it together with TLSKeyFile, or neither. "" (the
+	// default) serves plaintext only. The pair is read once at start; replacing the
+	// files needs a restart.
+	TLSCertFile string `toml:"tls_cert_file" env:"TLS_CERT_FILE"`
+
+	// TLSKeyFile is the PEM private key of TLSCertFile. Default "".
+	TLSKeyFile string `toml:"tls_key_file" env:"TLS_KEY_FILE"`
+
+	// RequireSecureTransport refuses logins over plaintext TCP with MySQL error 3159,
+	// as MySQL's require_secure_transport; the Unix socket counts as secure. Needs
+	// TLSCertFile and TLSKeyFile. Default false.
+	RequireSecureTransport bool `toml:"require_secure_transport" env:"REQUIRE_SECURE_TRANSPORT"`
+
 	// Users (marmot extension) are the accounts allowed to log in. A file without
 	// [[mysql.users]] (or with users = []) gets the default: a single user "root"
 	// with an empty password, so a fresh node accepts `mysql -u root`. Listing users
@@ -56,7 +71,8 @@ type MySQLUser struct {
 	// Name is the login name; unique and non-empty.
 	Name string `toml:"name" env:"NAME"`
 
-	// Password is checked with mysql_native_password; "" accepts an empty password.
+	// Password is checked with mysql_native_password, or caching_sha2_password on a
+	// TLS connection; "" accepts an empty password.
 	Password string `toml:"password" env:"PASSWORD"`
 }
 
@@ -114,4 +130,21 @@ func (m *FileMode) set(v uint64) error {
 	}
 	*m = FileMode(v)
 	return nil
+}
+
+// TLS is the listener's TLS configuration, nil when no certificate is configured.
+// It loads the files, so an unreadable file or a certificate that does not match its
+// key is reported at start, naming the keys to fix.
+func (m MySQLConfig) TLS() (*tls.Config, error) {
+	if m.TLSCertFile == "" && m.TLSKeyFile == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(m.TLSCertFile, m.TLSKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("config: mysql.tls_cert_file = %q, mysql.tls_key_file = %q: %w "+
+			"(both must be readable PEM files and the key must belong to the certificate)", m.TLSCertFile, m.TLSKeyFile, err)
+	}
+	// TLS 1.2 is the oldest version MySQL 8.0.28+ and current MariaDB clients still
+	// offer; older ones are broken.
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }

@@ -144,6 +144,21 @@ func (v *validator) mysql(m MySQLConfig) {
 	if m.MaxAllowedPacket < 1024 || m.MaxAllowedPacket > 1<<30 {
 		v.add("mysql.max_allowed_packet", m.MaxAllowedPacket, "must be between 1024 and 1073741824 (1 GiB), as in MySQL")
 	}
+	switch {
+	case (m.TLSCertFile == "") != (m.TLSKeyFile == ""):
+		if m.TLSCertFile == "" {
+			v.add("mysql.tls_cert_file", m.TLSCertFile, "mysql.tls_key_file is set: give the certificate too, or neither")
+		} else {
+			v.add("mysql.tls_key_file", m.TLSKeyFile, "mysql.tls_cert_file is set: give its private key too, or neither")
+		}
+	case m.TLSCertFile != "":
+		if _, err := m.TLS(); err != nil {
+			v.errs = append(v.errs, err)
+		}
+	case m.RequireSecureTransport:
+		v.add("mysql.require_secure_transport", m.RequireSecureTransport,
+			"needs mysql.tls_cert_file and mysql.tls_key_file, or no TCP client could log in")
+	}
 	seen := map[string]bool{}
 	for i, u := range m.Users {
 		key := fmt.Sprintf("mysql.users[%d].name", i)
