@@ -1,10 +1,15 @@
 package peer
 
 import (
-	"crypto/subtle"
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
+
+	"connectrpc.com/connect"
+
+	marmotv1 "github.com/marmotdb/marmot/proto/marmot/v1"
 )
 
 // AdminSecretHeader carries the cluster secret on admin calls (the
@@ -12,15 +17,23 @@ import (
 // network, unlike peer calls, which never send the secret).
 const AdminSecretHeader = "X-Marmot-Secret"
 
-// AdminHandler serves the cluster membership admin API:
+// httpHandler serves the plain-HTTP admin endpoints, the product's
+// documented curl interface:
 //
 //	GET  /admin/cluster/members      members, their states and the quorum size
 //	POST /admin/cluster/remove/{id}  exclude a node from quorum, block its rejoin
 //	POST /admin/cluster/allow/{id}   let a removed node rejoin
-func AdminHandler(secret string, m *Membership) http.Handler {
+//
+// Each calls the AdminService method the Connect clients use, so the two
+// interfaces cannot drift apart; only the JSON shape is this file's.
+func (a *AdminService) httpHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /admin/cluster/members", func(w http.ResponseWriter, r *http.Request) {
-		members := m.Members()
+		resp, err := a.Members(r.Context(), connect.NewRequest(&marmotv1.MembersRequest{}))
+		if err != nil {
+			writeAdminError(w, err)
+			return
+		}
 		type member struct {
 			ID    uint64 `json:"id"`
 			Addr  string `json:"addr"`
@@ -30,37 +43,70 @@ func AdminHandler(secret string, m *Membership) http.Handler {
 		out := struct {
 			Members []member `json:"members"`
 			Quorum  int      `json:"quorum"`
-		}{Quorum: len(members)/2 + 1}
-		for _, mb := range members {
-			out.Members = append(out.Members, member{ID: mb.ID, Addr: mb.Addr, State: mb.State.String(), Self: mb.Self})
+		}{Members: []member{}, Quorum: int(resp.Msg.Quorum)}
+		for _, m := range resp.Msg.Members {
+			out.Members = append(out.Members, member{ID: m.Id, Addr: m.Addr, State: m.State, Self: m.Self})
 		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(out)
+		writeJSON(w, out)
 	})
-	change := func(f func(uint64) error) http.HandlerFunc {
+	change := func(call func(ctx context.Context, id uint64) error) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
-			if err != nil || id == 0 {
-				http.Error(w, "node id must be a positive integer", http.StatusBadRequest)
+			if err != nil {
+				id = 0 // refused by the call with the same message as a 0
+			}
+			if err := call(r.Context(), id); err != nil {
+				writeAdminError(w, err)
 				return
 			}
-			if err := f(id); err != nil {
-				http.Error(w, err.Error(), http.StatusConflict)
-				return
-			}
-			w.Header().Set("Content-Type", "application/json")
-			_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "node_id": id})
+			writeJSON(w, map[string]any{"ok": true, "node_id": id})
 		}
 	}
-	mux.HandleFunc("POST /admin/cluster/remove/{id}", change(m.Remove))
-	mux.HandleFunc("POST /admin/cluster/allow/{id}", change(m.Allow))
-	want := []byte(secret)
+	mux.HandleFunc("POST /admin/cluster/remove/{id}", change(func(ctx context.Context, id uint64) error {
+		_, err := a.Remove(ctx, connect.NewRequest(&marmotv1.RemoveRequest{NodeId: id}))
+		return err
+	}))
+	mux.HandleFunc("POST /admin/cluster/allow/{id}", change(func(ctx context.Context, id uint64) error {
+		_, err := a.Allow(ctx, connect.NewRequest(&marmotv1.AllowRequest{NodeId: id}))
+		return err
+	}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got := []byte(r.Header.Get(AdminSecretHeader))
-		if len(want) == 0 || subtle.ConstantTimeCompare(got, want) != 1 {
-			http.Error(w, "admin API: missing or wrong "+AdminSecretHeader+" header", http.StatusUnauthorized)
+		if err := a.authorize(r.Header.Get(AdminSecretHeader)); err != nil {
+			writeAdminError(w, err)
 			return
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeAdminError answers a plain-HTTP call with the status a Connect
+// client would see for the same error, and its message as the body.
+func writeAdminError(w http.ResponseWriter, err error) {
+	status := http.StatusInternalServerError
+	var ce *connect.Error
+	if errors.As(err, &ce) {
+		switch ce.Code() {
+		case connect.CodeInvalidArgument:
+			status = http.StatusBadRequest
+		case connect.CodeUnauthenticated:
+			status = http.StatusUnauthorized
+		case connect.CodePermissionDenied:
+			status = http.StatusForbidden
+		case connect.CodeNotFound:
+			status = http.StatusNotFound
+		case connect.CodeFailedPrecondition:
+			// The curl interface has always answered refused changes so.
+			status = http.StatusConflict
+		case connect.CodeUnavailable:
+			status = http.StatusServiceUnavailable
+		}
+		http.Error(w, ce.Message(), status)
+		return
+	}
+	http.Error(w, err.Error(), status)
 }

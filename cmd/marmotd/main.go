@@ -129,15 +129,18 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	defer stopOutbox()
 
 	mux := http.NewServeMux()
+	admin := &peer.AdminService{Secret: cfg.Cluster.ClusterSecret, Log: l, LogDir: filepath.Join(cfg.DataDir, "log"),
+		Views: mat, Version: frontend.Version, Started: time.Now()}
 	var committer frontend.Committer = frontend.LocalCommitter(l)
 	if cfg.Cluster.ClusterSecret != "" || len(cfg.Cluster.SeedNodes) > 0 {
-		c, stop, err := startCluster(ctx, cfg, l, mux, logger)
+		c, stop, err := startCluster(ctx, cfg, l, mux, admin, logger)
 		if err != nil {
 			return err
 		}
 		defer stop()
 		committer = c
 	}
+	admin.Register(mux) // without a cluster_secret it refuses every call, saying why
 	level, err := txlog.ParseConsistency(cfg.Replication.DefaultWriteConsistency)
 	if err != nil {
 		return err
@@ -226,7 +229,7 @@ func newLogger(c config.LoggingConfig, w io.Writer) *slog.Logger {
 // startCluster joins the cluster: gossip membership, the peer service
 // (log streams and the participant side of commits), pulling from every
 // member, and the commit coordinator the frontend writes through.
-func startCluster(ctx context.Context, cfg config.Config, l *txlog.Log, mux *http.ServeMux, logger *slog.Logger) (frontend.Committer, func(), error) {
+func startCluster(ctx context.Context, cfg config.Config, l *txlog.Log, mux *http.ServeMux, admin *peer.AdminService, logger *slog.Logger) (frontend.Committer, func(), error) {
 	secret := cfg.Cluster.ClusterSecret
 	if secret == "" {
 		return nil, nil, peer.ErrNoSecret
@@ -268,7 +271,7 @@ func startCluster(ctx context.Context, cfg config.Config, l *txlog.Log, mux *htt
 	mux.Handle(path, h)
 	mpath, mh := members.Handler()
 	mux.Handle(mpath, mh)
-	mux.Handle("/admin/cluster/", peer.AdminHandler(secret, members))
+	admin.Membership = members
 	if err := peer.RegisterMembershipMetrics(members); err != nil {
 		logger.Warn("membership metrics not exported", "err", err)
 	}
