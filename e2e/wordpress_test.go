@@ -20,43 +20,61 @@ import (
 
 const wpDist = "/usr/share/wordpress" // Debian's wordpress package
 
-// wordpress is WordPress served by `php -S` against one marmotd.
+// wordpress is WordPress served by `php -S` against one marmotd, started
+// by startWordPress or by examples/wordpress-cluster/run-local.sh.
 type wordpress struct {
-	t        *testing.T
-	node     *Node
-	url      string
-	dir      string // docroot: a symlink farm over wpDist
-	debugLog string
-	queryLog string
-	phpOut   *lockedBuffer
-	client   *http.Client
+	t          *testing.T
+	url        string
+	debugLog   string
+	queryLog   string // what testdata/wordpress/mu-plugins records
+	phpOutput  func() string
+	marmotLogs func() string
+	client     *http.Client
+}
+
+// wordpressMissing says why WordPress cannot be served here, "" if it can.
+func wordpressMissing() string {
+	if _, err := exec.LookPath("php"); err != nil {
+		return "php not installed (apt-get install php-cli php-mysql)"
+	}
+	if _, err := os.Stat(filepath.Join(wpDist, "wp-settings.php")); err != nil {
+		return "WordPress not installed (apt-get install wordpress): " + err.Error()
+	}
+	return ""
+}
+
+// needMysqli fails the test if php cannot talk to MySQL at all.
+func needMysqli(t *testing.T) {
+	t.Helper()
+	if out, err := exec.Command("php", "-r", "exit(function_exists('mysqli_connect') ? 0 : 1);").CombinedOutput(); err != nil {
+		t.Fatalf("php lacks mysqli (apt-get install php-mysql): %v %s", err, out)
+	}
 }
 
 // startWordPress builds a docroot of symlinks to wpDist (so nothing under
 // /etc/wordpress is read), with the test's wp-config.php, a writable
 // wp-content and a query-capturing mu-plugin, and serves it with `php -S`.
 func startWordPress(t *testing.T, n *Node) *wordpress {
-	php := need(t, "php", "php-cli php-mysql")
-	if _, err := os.Stat(filepath.Join(wpDist, "wp-settings.php")); err != nil {
-		t.Fatalf("WordPress not installed (apt-get install wordpress): %v", err)
+	if why := wordpressMissing(); why != "" {
+		t.Fatal(why)
 	}
-	if out, err := exec.Command(php, "-r", "exit(function_exists('mysqli_connect') ? 0 : 1);").CombinedOutput(); err != nil {
-		t.Fatalf("php lacks mysqli (apt-get install php-mysql): %v %s", err, out)
-	}
+	needMysqli(t)
 	testdata, err := filepath.Abs("testdata/wordpress")
 	if err != nil {
 		t.Fatal(err)
 	}
 	tmp := t.TempDir()
-	w := &wordpress{t: t, node: n, dir: filepath.Join(tmp, "wp"), debugLog: filepath.Join(tmp, "debug.log"),
-		queryLog: filepath.Join(tmp, "queries.jsonl"), phpOut: &lockedBuffer{}}
+	docroot := filepath.Join(tmp, "wp") // a symlink farm over wpDist
+	phpOut := &lockedBuffer{}
+	w := &wordpress{t: t, debugLog: filepath.Join(tmp, "debug.log"), queryLog: filepath.Join(tmp, "queries.jsonl"),
+		phpOutput: phpOut.String, marmotLogs: n.Logs}
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	must(os.MkdirAll(w.dir, 0o755))
+	must(os.MkdirAll(docroot, 0o755))
 	entries, err := os.ReadDir(wpDist)
 	must(err)
 	for _, e := range entries {
@@ -64,10 +82,10 @@ func startWordPress(t *testing.T, n *Node) *wordpress {
 		case "wp-config.php", "wp-content", ".htaccess":
 			continue
 		}
-		must(os.Symlink(filepath.Join(wpDist, e.Name()), filepath.Join(w.dir, e.Name())))
+		must(os.Symlink(filepath.Join(wpDist, e.Name()), filepath.Join(docroot, e.Name())))
 	}
-	must(os.Symlink(filepath.Join(testdata, "wp-config.php"), filepath.Join(w.dir, "wp-config.php")))
-	content := filepath.Join(w.dir, "wp-content")
+	must(os.Symlink(filepath.Join(testdata, "wp-config.php"), filepath.Join(docroot, "wp-config.php")))
+	content := filepath.Join(docroot, "wp-content")
 	must(os.MkdirAll(filepath.Join(content, "uploads"), 0o755))
 	for _, d := range []string{"themes", "plugins", "languages"} {
 		must(os.Symlink(filepath.Join(wpDist, "wp-content", d), filepath.Join(content, d)))
@@ -76,22 +94,22 @@ func startWordPress(t *testing.T, n *Node) *wordpress {
 
 	port := freePort(t)
 	w.url = fmt.Sprintf("http://127.0.0.1:%d", port)
-	cmd := exec.Command(php, "-d", "auto_prepend_file="+filepath.Join(testdata, "prepend.php"),
+	cmd := exec.Command("php", "-d", "auto_prepend_file="+filepath.Join(testdata, "prepend.php"),
 		"-d", "display_errors=stderr", "-d", "memory_limit=512M", "-d", "sendmail_path=/bin/true",
-		"-S", fmt.Sprintf("127.0.0.1:%d", port), "-t", w.dir)
-	cmd.Dir = w.dir
+		"-S", fmt.Sprintf("127.0.0.1:%d", port), "-t", docroot)
+	cmd.Dir = docroot
 	cmd.Env = append(os.Environ(),
 		// WordPress requests its own URLs (the install probes pretty
 		// permalinks): a single-worker server would wait on itself.
 		"PHP_CLI_SERVER_WORKERS=4",
-		"WP_ABSPATH="+w.dir+"/",
+		"WP_ABSPATH="+docroot+"/",
 		"WP_DB_NAME=wordpress",
 		fmt.Sprintf("WP_DB_HOST=127.0.0.1:%d", n.MySQLPort),
 		"WP_URL="+w.url,
 		"WP_DEBUG_LOG="+w.debugLog,
 		"WP_QUERY_LOG="+w.queryLog,
 	)
-	cmd.Stdout, cmd.Stderr = w.phpOut, w.phpOut
+	cmd.Stdout, cmd.Stderr = phpOut, phpOut
 	// PHP_CLI_SERVER_WORKERS forks workers: run them in their own process
 	// group and kill the group, or they outlive the test holding its pipes.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -111,7 +129,7 @@ func startWordPress(t *testing.T, n *Node) *wordpress {
 	eventually(t, 20*time.Second, func() error {
 		select {
 		case <-exited:
-			t.Fatalf("php -S exited: %s", w.phpOut.String())
+			t.Fatalf("php -S exited: %s", phpOut.String())
 		default:
 		}
 		resp, err := http.Get(w.url + "/readme.html")
@@ -128,7 +146,7 @@ func startWordPress(t *testing.T, n *Node) *wordpress {
 func (w *wordpress) dump() {
 	read := func(p string) string { b, _ := os.ReadFile(p); return string(b) }
 	w.t.Logf("WordPress debug.log:\n%s", read(w.debugLog))
-	w.t.Logf("php -S output:\n%s", tail(w.phpOut.String(), 20000))
+	w.t.Logf("php -S output:\n%s", tail(w.phpOutput(), 20000))
 	w.t.Logf("WordPress database errors:\n%s", strings.Join(w.dbErrors(false), "\n"))
 	qs := w.queries()
 	if len(qs) > 60 {
@@ -139,7 +157,7 @@ func (w *wordpress) dump() {
 		last = append(last, q.URI+": "+q.Query)
 	}
 	w.t.Logf("last queries:\n%s", strings.Join(last, "\n"))
-	w.t.Logf("marmotd logs:\n%s", tail(w.node.Logs(), 20000))
+	w.t.Logf("marmotd logs:\n%s", tail(w.marmotLogs(), 20000))
 }
 
 func tail(s string, n int) string {
@@ -355,7 +373,8 @@ func TestWordPress(t *testing.T) {
 	w.get("dashboard", "/wp-admin/", http.StatusOK, "Dashboard")
 
 	// Read as a visitor.
-	anon := &wordpress{t: t, node: n, url: w.url, debugLog: w.debugLog, queryLog: w.queryLog, client: &http.Client{Timeout: 30 * time.Second}}
+	anon := *w
+	anon.client = &http.Client{Timeout: 30 * time.Second}
 	anon.get("home", "/", http.StatusOK, title)
 	anon.get("post", fmt.Sprintf("/?p=%d", post.ID), http.StatusOK, title, "Burrowing is consensus-free.")
 	anon.get("search", "/?s=zanzibarian", http.StatusOK, title)
