@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,11 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"connectrpc.com/connect"
+
+	marmotv1 "github.com/marmotdb/marmot/proto/marmot/v1"
+	"github.com/marmotdb/marmot/proto/marmot/v1/marmotv1connect"
 )
 
 const clusterMembersUsage = `
@@ -19,6 +25,7 @@ Usage: marmotctl cluster members --addr HOST:PORT [--secret S] [--json]
 Lists the cluster's configured members as the node at --addr (its cluster
 port, grpc_port) sees them: id, peer address, state (alive, suspect, dead,
 left) and the quorum size. The secret defaults to $MARMOT_CLUSTER_SECRET.
+Exits 2 if the node cannot be reached or refuses the secret.
 `
 
 const clusterRemoveUsage = `
@@ -35,13 +42,19 @@ Lets a removed node N rejoin (it must then be restarted). The secret
 defaults to $MARMOT_CLUSTER_SECRET.
 `
 
+// callTimeout bounds one unary admin call; checksum streams are bounded
+// only by the command's context, since a large table takes long to hash.
+const callTimeout = 10 * time.Second
+
 type adminFlags struct {
 	addr, secret string
 	json         bool
 	id           uint64
 }
 
-func parseAdminFlags(name, usage string, args []string, stdout io.Writer, withID bool) (adminFlags, error) {
+// parseAdminFlags parses the flags every online command shares; extra adds
+// a command's own.
+func parseAdminFlags(name, usage string, args []string, stdout io.Writer, withID bool, extra ...func(*flag.FlagSet)) (adminFlags, error) {
 	var f adminFlags
 	fs := newFlagSet(name)
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "cluster port of a running node (host:port)")
@@ -49,6 +62,9 @@ func parseAdminFlags(name, usage string, args []string, stdout io.Writer, withID
 	fs.BoolVar(&f.json, "json", false, "print JSON")
 	if withID {
 		fs.Uint64Var(&f.id, "id", 0, "node id")
+	}
+	for _, e := range extra {
+		e(fs)
 	}
 	if err := parseFlags(fs, usage, args, stdout); err != nil {
 		return f, err
@@ -62,45 +78,79 @@ func parseAdminFlags(name, usage string, args []string, stdout io.Writer, withID
 	return f, nil
 }
 
-// adminCall sends one admin request and decodes its JSON answer into out.
-func adminCall(ctx context.Context, f adminFlags, method, path string, out any) error {
-	url := f.addr
+// connError is a failure to get an answer from a node (unreachable,
+// secret refused, call failed): the command could not do its check, which
+// scripts must tell apart from a check that found a problem (exit 2, not 1).
+type connError struct {
+	addr string
+	err  error
+}
+
+func (e *connError) Error() string {
+	var ce *connect.Error
+	if errors.As(e.err, &ce) {
+		return fmt.Sprintf("node at %s: %s (%s)", e.addr, ce.Message(), ce.Code())
+	}
+	return fmt.Sprintf("node at %s: %v", e.addr, e.err)
+}
+
+func (e *connError) Unwrap() error { return e.err }
+
+// adminClient talks to one node's AdminService. Every call carries the
+// secret; the node compares it with its own cluster_secret.
+type adminClient struct {
+	addr   string
+	client marmotv1connect.AdminServiceClient
+	secret string
+}
+
+func newAdminClient(addr, secret string) *adminClient {
+	url := addr
 	if !strings.Contains(url, "://") {
 		url = "http://" + url
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, url+path, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("X-Marmot-Secret", f.secret)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("node at %s: %w", f.addr, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("node at %s: HTTP %d: %s", f.addr, resp.StatusCode, strings.TrimSpace(string(body)))
-	}
-	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("node at %s: bad answer: %w", f.addr, err)
-	}
-	return nil
+	return &adminClient{addr: addr, secret: secret, client: marmotv1connect.NewAdminServiceClient(http.DefaultClient, url)}
 }
 
-type membersAnswer struct {
-	Members []struct {
-		ID    uint64 `json:"id"`
-		Addr  string `json:"addr"`
-		State string `json:"state"`
-		Self  bool   `json:"self,omitempty"`
-	} `json:"members"`
-	Quorum int `json:"quorum"`
+// request wraps msg with the secret header.
+func request[T any](c *adminClient, msg *T) *connect.Request[T] {
+	r := connect.NewRequest(msg)
+	r.Header().Set("X-Marmot-Secret", c.secret)
+	return r
+}
+
+func (c *adminClient) members(ctx context.Context) (*marmotv1.MembersResponse, error) {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	resp, err := c.client.Members(ctx, request(c, &marmotv1.MembersRequest{}))
+	if err != nil {
+		return nil, &connError{c.addr, err}
+	}
+	return resp.Msg, nil
+}
+
+func (c *adminClient) status(ctx context.Context) (*marmotv1.StatusResponse, error) {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	resp, err := c.client.Status(ctx, request(c, &marmotv1.StatusRequest{}))
+	if err != nil {
+		return nil, &connError{c.addr, err}
+	}
+	return resp.Msg, nil
+}
+
+// membersJSON is the shape `cluster members --json` has always printed
+// (the same as the plain-HTTP endpoint's).
+type membersJSON struct {
+	Members []memberJSON `json:"members"`
+	Quorum  int          `json:"quorum"`
+}
+
+type memberJSON struct {
+	ID    uint64 `json:"id"`
+	Addr  string `json:"addr"`
+	State string `json:"state"`
+	Self  bool   `json:"self,omitempty"`
 }
 
 func runClusterMembers(ctx context.Context, args []string, stdout io.Writer) error {
@@ -108,27 +158,35 @@ func runClusterMembers(ctx context.Context, args []string, stdout io.Writer) err
 	if err != nil {
 		return err
 	}
-	var a membersAnswer
-	if err := adminCall(ctx, f, "GET", "/admin/cluster/members", &a); err != nil {
+	a, err := newAdminClient(f.addr, f.secret).members(ctx)
+	if err != nil {
 		return err
 	}
 	if f.json {
-		return json.NewEncoder(stdout).Encode(a)
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tADDRESS\tSTATE\t")
-	for _, m := range a.Members {
-		self := ""
-		if m.Self {
-			self = "(this node)"
+		out := membersJSON{Members: []memberJSON{}, Quorum: int(a.Quorum)}
+		for _, m := range a.Members {
+			out.Members = append(out.Members, memberJSON{ID: m.Id, Addr: m.Addr, State: m.State, Self: m.Self})
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", m.ID, m.Addr, m.State, self)
+		return json.NewEncoder(stdout).Encode(out)
 	}
-	if err := tw.Flush(); err != nil {
+	if err := printMembers(stdout, a.Members); err != nil {
 		return err
 	}
 	_, err = fmt.Fprintf(stdout, "%d members, quorum %d\n", len(a.Members), a.Quorum)
 	return err
+}
+
+func printMembers(w io.Writer, members []*marmotv1.Member) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tADDRESS\tSTATE\t")
+	for _, m := range members {
+		self := ""
+		if m.Self {
+			self = "(this node)"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", m.Id, m.Addr, m.State, self)
+	}
+	return tw.Flush()
 }
 
 func runClusterRemove(ctx context.Context, args []string, stdout io.Writer) error {
@@ -144,14 +202,22 @@ func clusterChange(ctx context.Context, name, usage, verb string, args []string,
 	if err != nil {
 		return err
 	}
-	var a struct {
-		OK bool `json:"ok"`
+	c := newAdminClient(f.addr, f.secret)
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	if verb == "remove" {
+		_, err = c.client.Remove(ctx, request(c, &marmotv1.RemoveRequest{NodeId: f.id}))
+	} else {
+		_, err = c.client.Allow(ctx, request(c, &marmotv1.AllowRequest{NodeId: f.id}))
 	}
-	if err := adminCall(ctx, f, "POST", fmt.Sprintf("/admin/cluster/%s/%d", verb, f.id), &a); err != nil {
-		return err
-	}
-	if !a.OK {
-		return errors.New("the node did not confirm the change")
+	if err != nil {
+		var ce *connect.Error
+		if errors.As(err, &ce) && ce.Code() == connect.CodeFailedPrecondition {
+			// The node answered and refused the change: not a connection
+			// problem.
+			return fmt.Errorf("node at %s: %s", f.addr, ce.Message())
+		}
+		return &connError{f.addr, err}
 	}
 	if f.json {
 		return json.NewEncoder(stdout).Encode(map[string]any{"ok": true, "node_id": f.id, "action": verb})

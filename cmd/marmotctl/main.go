@@ -2,8 +2,8 @@
 //
 // Offline commands (--data-dir) open the node's data directory directly and
 // need marmotd to be stopped: Pebble allows one process per directory.
-// Online commands (--addr) talk to a running node's admin API (cluster
-// members, remove, allow).
+// Online commands (--addr) talk to a running node's admin API (status,
+// verify, cluster members, remove, allow).
 // bench is a load generator: a MySQL client of running nodes (--hosts).
 //
 // This file only dispatches; each subcommand lives in its own file as
@@ -38,6 +38,8 @@ var commands = []command{
 	{"cluster members", runClusterMembers, clusterMembersUsage},
 	{"cluster remove", runClusterRemove, clusterRemoveUsage},
 	{"cluster allow", runClusterAllow, clusterAllowUsage},
+	{"status", runStatus, statusUsage},
+	{"verify", runVerify, verifyUsage},
 }
 
 func main() {
@@ -91,8 +93,15 @@ func printOverview(w io.Writer) {
 	}
 	fmt.Fprintln(w, "  marmotctl help COMMAND")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Offline commands (--data-dir) need marmotd stopped; --addr (online) arrives with the admin API.")
+	fmt.Fprintln(w, "Offline commands (--data-dir) need marmotd stopped; online commands (--addr)")
+	fmt.Fprintln(w, "call a node's admin API on its cluster port with the cluster secret.")
 	fmt.Fprintln(w, "bench is a MySQL client of running nodes (--hosts).")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Exit status:")
+	fmt.Fprintln(w, "  0  success: status found every member alive, verify found identical data")
+	fmt.Fprintln(w, "  1  the check found a problem (verify: differences; status: a member not alive),")
+	fmt.Fprintln(w, "     or an offline command failed")
+	fmt.Fprintln(w, "  2  usage error, or a node could not be reached or refused the secret")
 }
 
 func printCommandHelp(w io.Writer, c command) error {
@@ -103,12 +112,17 @@ func printCommandHelp(w io.Writer, c command) error {
 	return nil
 }
 
-// exitCode reports err on stderr: 0 ok or help, 2 usage, 1 anything else.
+// exitCode reports err on stderr: 0 ok or help, 2 usage or no answer
+// from a node, 1 anything else (a check that found a problem included).
 func exitCode(err error, stderr io.Writer) int {
 	var ue *usageError
+	var ce *connError
 	switch {
 	case err == nil, errors.Is(err, errHelp):
 		return 0
+	case errors.As(err, &ce):
+		fmt.Fprintf(stderr, "marmotctl: %v\n", err)
+		return 2
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "marmotctl: %v\n", err)
 		if ue.cmd != "" {
