@@ -156,11 +156,13 @@ http_status() {
 wait_for() {
 	local what=$1 pidfile=$2 log=$3 deadline=$((SECONDS + UP_TIMEOUT))
 	shift 3
-	until "$@" >/dev/null 2>&1; do
+	while true; do
+		# Checked first: whatever answers must be the process we started.
 		if ! running "$pidfile" >/dev/null; then
 			tail -n 30 "$log" >&2 || true
 			die "$what: process exited (log: $log)"
 		fi
+		"$@" >/dev/null 2>&1 && return 0
 		((SECONDS < deadline)) || {
 			tail -n 30 "$log" >&2 || true
 			die "$what: not ready after ${UP_TIMEOUT}s (log: $log)"
@@ -169,7 +171,7 @@ wait_for() {
 	done
 }
 
-mysql_answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 all_alive() {
 	local alive
@@ -327,6 +329,11 @@ do_up() {
 		(umask 077 && head -c 32 /dev/urandom | base64 -w0 >"$STATE_DIR/secret")
 	fi
 
+	local p
+	for p in "${mysql_ports[@]}" "${wp_ports[@]}" "${cluster_ports[@]}" "${gossip_ports[@]}"; do
+		! answers "$p" || die "port $p is in use (set MYSQL_PORTS, WP_PORTS, CLUSTER_PORTS, GOSSIP_PORTS)"
+	done
+
 	# A failed `up` leaves nothing running; the logs stay for reading.
 	trap 'do_down' EXIT
 
@@ -335,7 +342,7 @@ do_up() {
 	done
 	for n in "${NODES[@]}"; do
 		d=$(node_dir "$n")
-		wait_for "marmotd $n MySQL port ${mysql_ports[n - 1]}" "$d/marmotd.pid" "$d/marmotd.log" mysql_answers "${mysql_ports[n - 1]}"
+		wait_for "marmotd $n MySQL port ${mysql_ports[n - 1]}" "$d/marmotd.pid" "$d/marmotd.log" answers "${mysql_ports[n - 1]}"
 	done
 	# QUORUM counts the members a node knows: until all three have joined,
 	# a lone node would count itself a majority.
