@@ -22,7 +22,13 @@ import (
 // 0; libmysqlclient does this, so sysbench and PHP do). go-mysql then binds
 // no values at all, so every parameter arrives as NULL. Such packets are
 // rewritten here to carry the remembered types again. Only command packets
-// (sequence 0) are inspected, and the stream is plaintext (no TLS).
+// (sequence 0) are inspected.
+//
+// TLS: after a client's SSLRequest the bytes below are TLS records, which
+// this layer passes through untouched (raw); the server then puts a second
+// bufferedConn above the TLS connection for the packet work. Until it does,
+// raw reads are capped at rawBudget bytes, so a client that has not logged
+// in cannot make the server buffer an unbounded handshake.
 //
 // Used by one connection goroutine only.
 type bufferedConn struct {
@@ -30,6 +36,9 @@ type bufferedConn struct {
 	w       *bufio.Writer
 	r       *bufio.Reader
 	pending []byte // rewritten bytes not yet handed to the reader
+	raw     bool   // TLS records follow the SSLRequest: pass bytes through
+	// rawBudget is how many raw bytes may still be read; < 0 is unbounded.
+	rawBudget int
 
 	maxPacket int // max_allowed_packet: bigger requests are refused (1153)
 	inPacket  int // bytes of the request being read (split packets add up)
@@ -44,11 +53,31 @@ func newBufferedConn(c net.Conn, maxPacket int) *bufferedConn {
 		maxPacket: maxPacket, params: map[uint32]int{}, types: map[uint32][]byte{}}
 }
 
+// sslRequestLen is the body length of an SSLRequest: capabilities, max
+// packet size, character set and 23 reserved bytes (a full handshake
+// response is longer: it names the user).
+const sslRequestLen = 4 + 4 + 1 + 23
+
+// maxRawBeforeAuth bounds the bytes a TLS client may send before it has
+// logged in (TLS handshake and login packets take a few KB).
+const maxRawBeforeAuth = 1 << 20
+
 // errPacketTooLarge ends a connection whose request exceeds
 // max_allowed_packet, after telling the client, as MySQL does.
 var errPacketTooLarge = errors.New("frontend: packet larger than max_allowed_packet")
 
-func (c *bufferedConn) Write(p []byte) (int, error) { return c.w.Write(p) }
+func (c *bufferedConn) Write(p []byte) (int, error) {
+	if c.raw {
+		// TLS records go out as written: the layer above TLS batches, and
+		// tls.Conn's close_notify must not stay buffered past the write
+		// deadline it sets for it.
+		if err := c.w.Flush(); err != nil {
+			return 0, err
+		}
+		return c.Conn.Write(p)
+	}
+	return c.w.Write(p)
+}
 
 func (c *bufferedConn) Close() error {
 	_ = c.w.Flush()
@@ -64,6 +93,19 @@ func (c *bufferedConn) Read(p []byte) (int, error) {
 		if err := c.w.Flush(); err != nil {
 			return 0, err
 		}
+	}
+	if len(c.pending) == 0 && c.raw {
+		if c.rawBudget == 0 {
+			return 0, errPacketTooLarge
+		}
+		if c.rawBudget > 0 && len(p) > c.rawBudget {
+			p = p[:c.rawBudget]
+		}
+		n, err := c.r.Read(p)
+		if c.rawBudget > 0 {
+			c.rawBudget -= n
+		}
+		return n, err
 	}
 	if len(c.pending) == 0 {
 		pkt, err := c.readPacket()
@@ -108,6 +150,12 @@ func (c *bufferedConn) readPacket() ([]byte, error) {
 
 func (c *bufferedConn) rewrite(pkt []byte) []byte {
 	body := pkt[4:]
+	if pkt[3] == 1 && len(body) == sslRequestLen && binary.LittleEndian.Uint32(body)&mysql.CLIENT_SSL != 0 {
+		// The SSLRequest, the client's first packet when it wants TLS:
+		// the TLS handshake follows.
+		c.raw, c.rawBudget = true, maxRawBeforeAuth
+		return pkt
+	}
 	if pkt[3] != 0 || len(body) == 0 || len(body) >= 0xffffff {
 		return pkt
 	}

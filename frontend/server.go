@@ -3,10 +3,12 @@ package frontend
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -77,7 +79,13 @@ type Options struct {
 	Port int
 	// DefaultDatabase is created at start if missing.
 	DefaultDatabase string
-	Logger          *slog.Logger
+	// TLS, when set, is offered to clients that ask for it; nil serves
+	// plaintext only.
+	TLS *tls.Config
+	// RequireSecureTransport refuses logins over plaintext TCP (MySQL error
+	// 3159); Unix-socket logins are accepted, as in MySQL.
+	RequireSecureTransport bool
+	Logger                 *slog.Logger
 }
 
 // Version is the server version string clients see.
@@ -132,7 +140,11 @@ func New(opts Options) (*Server, error) {
 	srv := &Server{opts: opts, mat: opts.Materializer, logger: opts.Logger, version: opts.Version,
 		sessions: map[uint32]*Session{}, started: time.Now(), decoy: rand.Text(),
 		infoSchema: &isCache{dbs: map[string]*isDBCache{}}}
-	srv.conf = server.NewServerWithAuth(opts.Version, mysql.DEFAULT_COLLATION_ID, mysql.AUTH_NATIVE_PASSWORD, nil, nil,
+	// mysql_native_password is announced (every client has it); a TLS
+	// connection is switched to caching_sha2_password (authHandler), whose
+	// full authentication sends the password in the clear, which only TLS
+	// makes safe. Plaintext connections would need an RSA key pair for it.
+	srv.conf = server.NewServerWithAuth(opts.Version, mysql.DEFAULT_COLLATION_ID, mysql.AUTH_NATIVE_PASSWORD, nil, opts.TLS,
 		&authProvider{users: opts.Users})
 	// LOAD DATA LOCAL INFILE: the client may send files it is asked for.
 	if err := srv.conf.SetCapability(mysql.CLIENT_LOCAL_FILES); err != nil {
@@ -211,30 +223,60 @@ func (a *authProvider) Authenticate(c *server.Conn, plugin string, data []byte) 
 	return a.DefaultAuthenticationProvider.Authenticate(c, plugin, data)
 }
 
+// authHandler serves one connection's login; it is called from that
+// connection's goroutine only.
 type authHandler struct {
-	*server.InMemoryAuthenticationHandler
 	srv *Server
+	// below is the connection under go-mysql: raw once the client asked
+	// for TLS.
+	below *bufferedConn
+	// local is a Unix-socket connection, secure without TLS.
+	local bool
+	// refused is why the login was refused (a refused* label), "" if not.
+	refused string
 }
 
 // GetCredential answers an unknown user with a password nobody knows, so
 // the login fails with MySQL's 1045 "Access denied" (not 1449) and does not
-// reveal which users exist.
-func (a authHandler) GetCredential(user string) (server.Credential, bool, error) {
-	c, ok, err := a.InMemoryAuthenticationHandler.GetCredential(user)
-	if err != nil || ok {
-		return c, ok, err
+// reveal which users exist. Over TLS the plugin is caching_sha2_password,
+// which MySQL 8.4+ clients require.
+func (a *authHandler) GetCredential(user string) (server.Credential, bool, error) {
+	pw, ok := a.srv.opts.Users[user]
+	if !ok {
+		pw = a.srv.decoy
 	}
-	return server.Credential{Passwords: []string{a.srv.decoy}, AuthPluginName: mysql.AUTH_NATIVE_PASSWORD}, true, nil
+	plugin := mysql.AUTH_NATIVE_PASSWORD
+	if a.below.raw {
+		plugin = mysql.AUTH_CACHING_SHA2_PASSWORD
+	}
+	return server.Credential{Passwords: []string{pw}, AuthPluginName: plugin}, true, nil
 }
 
-// OnAuthSuccess enforces max_connections after authentication, as MySQL
-// reports it (error 1040).
-func (a authHandler) OnAuthSuccess(c *server.Conn) error {
+// OnAuthSuccess enforces require_secure_transport (error 3159) and
+// max_connections (error 1040) after authentication, as MySQL does.
+func (a *authHandler) OnAuthSuccess(c *server.Conn) error {
+	if a.srv.opts.RequireSecureTransport && !a.below.raw && !a.local {
+		a.refused = refusedInsecure
+		return myErr(erSecureTransportRequired, "HY000", "Connections using insecure transport are prohibited while --require_secure_transport=ON.")
+	}
 	if m := a.srv.opts.MaxConnections; m > 0 && a.srv.open.Load() > int64(m) {
+		a.refused = refusedMaxConns
 		return myErr(mysql.ER_CON_COUNT_ERROR, "08004", "Too many connections")
 	}
 	return nil
 }
+
+// OnAuthFailure tells a wrong password from a login that broke off (which
+// handle counts as a handshake failure).
+func (a *authHandler) OnAuthFailure(_ *server.Conn, err error) {
+	var my *mysql.MyError
+	if errors.As(err, &my) && my.Code == mysql.ER_ACCESS_DENIED_ERROR {
+		a.refused = refusedAuth
+	}
+}
+
+// erSecureTransportRequired is MySQL's ER_SECURE_TRANSPORT_REQUIRED.
+const erSecureTransportRequired = 3159
 
 func (srv *Server) handle(nc net.Conn) {
 	defer srv.wg.Done()
@@ -248,16 +290,27 @@ func (srv *Server) handle(nc net.Conn) {
 	}()
 	srv.open.Add(1)
 	defer srv.open.Add(-1)
-	auth := server.NewInMemoryAuthenticationHandler(mysql.AUTH_NATIVE_PASSWORD)
-	for u, p := range srv.opts.Users {
-		_ = auth.AddUser(u, p)
-	}
+	metricConnsTotal.Inc()
+	metricConnsOpen.Inc()
+	defer metricConnsOpen.Dec()
 	s := srv.newSession(0, "")
 	s.bconn = newBufferedConn(nc, srv.opts.MaxAllowedPacket)
-	conn, err := srv.conf.NewCustomizedConn(s.bconn, authHandler{auth, srv}, s)
+	auth := &authHandler{srv: srv, below: s.bconn, local: nc.LocalAddr().Network() == "unix"}
+	conn, err := srv.conf.NewCustomizedConn(s.bconn, auth, s)
 	if err != nil {
 		nc.Close()
+		if auth.refused == "" {
+			auth.refused = refusedHandshake
+		}
+		metricConnsRefused.WithLabelValues(auth.refused).Inc()
 		return
+	}
+	if tc, ok := conn.Conn.Conn.(*tls.Conn); ok {
+		// The packet work (client packet limit, parameter types) moves
+		// above TLS, where the packets are.
+		s.bconn.rawBudget = -1
+		s.bconn = newBufferedConn(tc, srv.opts.MaxAllowedPacket)
+		conn.Conn.Conn = s.bconn
 	}
 	s.conn, s.id, s.user = conn, conn.ConnectionID(), conn.GetUser()
 	conn.SetStatus(mysql.SERVER_STATUS_AUTOCOMMIT)
@@ -329,4 +382,18 @@ func (srv *Server) processList() [][]any {
 		rows = append(rows, []any{int64(id), s.user, "localhost", db, cmd, int64(0), "", info})
 	}
 	return rows
+}
+
+// tlsStatus is the session's Ssl_version and Ssl_cipher, empty over
+// plaintext, as MySQL reports them.
+func (s *Session) tlsStatus() (version, cipher string) {
+	if s.bconn == nil {
+		return "", ""
+	}
+	tc, ok := s.bconn.Conn.(*tls.Conn)
+	if !ok {
+		return "", ""
+	}
+	st := tc.ConnectionState()
+	return strings.Replace(tls.VersionName(st.Version), "TLS 1.", "TLSv1.", 1), tls.CipherSuiteName(st.CipherSuite)
 }

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-mysql-org/go-mysql/server"
@@ -38,6 +39,12 @@ type Session struct {
 	warnings     [][]any
 	current      atomic.Pointer[string]
 	prepared     map[*gostmt.PreparedStmt]*prepared
+
+	// stmtStart is when the running statement arrived, the start of the
+	// commit latency the client sees; retryConflict is set while an
+	// autocommit attempt whose conflict would be retried runs.
+	stmtStart     time.Time
+	retryConflict bool
 }
 
 func (srv *Server) newSession(id uint32, user string) *Session {
@@ -416,6 +423,8 @@ func (s *Session) targetDB(st transpile.Statement) (*materializer.DB, error) {
 
 // exec runs one statement.
 func (s *Session) exec(ctx context.Context, st transpile.Statement, args []any, binary bool) (*mysql.Result, error) {
+	s.stmtStart = time.Now()
+	metricQueries.WithLabelValues(queryKind(st.Kind)).Inc()
 	switch st.Kind {
 	case transpile.Select, transpile.Explain:
 		return s.read(ctx, st, args, binary)

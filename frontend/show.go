@@ -549,6 +549,7 @@ func (s *Session) statusRows() [][]any {
 	open := s.srv.open.Load()
 	queries := s.srv.queries.Load()
 	uptime := int64(timeSince(s.srv.started).Seconds())
+	sslVersion, sslCipher := s.tlsStatus()
 	rows := [][]any{
 		{"Aborted_clients", "0"},
 		{"Aborted_connects", "0"},
@@ -561,6 +562,8 @@ func (s *Session) statusRows() [][]any {
 		{"Queries", fmt.Sprint(queries)},
 		{"Questions", fmt.Sprint(queries)},
 		{"Slow_queries", "0"},
+		{"Ssl_cipher", sslCipher},
+		{"Ssl_version", sslVersion},
 		{"Threads_cached", "0"},
 		{"Threads_connected", fmt.Sprint(open)},
 		{"Threads_created", fmt.Sprint(open)},

@@ -97,6 +97,16 @@ func sysVar(s *Session, name string) any {
 			return int64(s.srv.opts.Port)
 		case "marmot_write_consistency":
 			return s.consistency().String()
+		case "have_ssl", "have_openssl":
+			if s.srv.opts.TLS != nil {
+				return "YES"
+			}
+			return "DISABLED"
+		case "require_secure_transport":
+			if s.srv.opts.RequireSecureTransport {
+				return int64(1)
+			}
+			return int64(0)
 		}
 		if v, ok := s.sysVars[n]; ok {
 			return v

@@ -50,7 +50,9 @@ func (s *Session) write(ctx context.Context, st transpile.Statement, args []any)
 	for attempt := 1; ; attempt++ {
 		// The first attempt runs on the view as it is; a retry first
 		// applies what the view lacks, so it sees the winner's write.
+		s.retryConflict = attempt < maxAttempts
 		res, err := s.autocommitOnce(ctx, d, st, args, attempt > 1)
+		s.retryConflict = false
 		var ce *txlog.ConflictError
 		if !errors.As(err, &ce) || attempt >= maxAttempts {
 			return res, err
@@ -80,6 +82,9 @@ func (s *Session) write(ctx context.Context, st transpile.Statement, args []any)
 func (s *Session) autocommitOnce(ctx context.Context, d *materializer.DB, st transpile.Statement, args []any, latest bool) (*mysql.Result, error) {
 	t, err := s.beginCapture(ctx, d, latest)
 	if err != nil {
+		if errors.Is(err, materializer.ErrLockWait) {
+			s.observeCommit(err) // the statement's transaction timed out
+		}
 		return nil, err
 	}
 	res, err := s.execOn(ctx, t.Conn(), st, args)
@@ -110,9 +115,12 @@ func (s *Session) finishAndCommit(ctx context.Context, t *materializer.Txn, ddl 
 		return err
 	})
 	if err != nil || cm == nil {
+		s.observeCommit(err)
 		return err
 	}
-	return s.awaitCommit(ctx, cs, cm)
+	err = s.awaitCommit(ctx, cs, cm)
+	s.observeCommit(err)
+	return err
 }
 
 // awaitCommit waits for the commit point, then for the view: read your
@@ -205,10 +213,11 @@ func (s *Session) autoID(v any) (int64, error) {
 // DROP DATABASE): the commit point, then the view.
 func (s *Session) commitChangeSet(ctx context.Context, cs *marmotv1.ChangeSet, seen txlog.Watermark) error {
 	cm, err := s.srv.opts.Committer.Append(cs, seen, s.consistency())
-	if err != nil {
-		return err
+	if err == nil {
+		err = s.awaitCommit(ctx, cs, cm)
 	}
-	return s.awaitCommit(ctx, cs, cm)
+	s.observeCommit(err)
+	return err
 }
 
 // commitTxn ends an explicit (or autocommit=0) transaction with COMMIT.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	txlog "github.com/marmotdb/marmot/log"
 	marmotv1 "github.com/marmotdb/marmot/proto/marmot/v1"
@@ -21,6 +22,7 @@ var errWaitDependency = errors.New("materializer: waiting for schema")
 // catchUp applies every durable change set of this database not yet in the
 // view.
 func (d *DB) catchUp(ctx context.Context) error {
+	track(d)
 	for {
 		batch, err := d.collect()
 		if err != nil || len(batch) == 0 {
@@ -117,7 +119,10 @@ func (d *DB) applyBatch(ctx context.Context, batch []*marmotv1.ChangeSet) (int, 
 	}
 	skipped := len(batch) - len(fresh)
 	batch = fresh
+	start := time.Now()
 	n, err := d.applyLocked(ctx, batch)
+	metricApplySeconds.Observe(time.Since(start).Seconds())
+	metricApplied.WithLabelValues(d.name).Add(float64(n))
 	return n + skipped, err
 }
 

@@ -146,6 +146,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 
+	tlsConf, err := cfg.MySQL.TLS()
+	if err != nil {
+		return err
+	}
 	users := map[string]string{}
 	for _, u := range cfg.MySQL.Users {
 		users[u.Name] = u.Password
@@ -153,7 +157,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	srv, err := frontend.New(frontend.Options{Materializer: mat, Committer: committer, Consistency: level, IDs: ids, Users: users,
 		CacheSize: cfg.QueryPipeline.TranspilerCacheSize, LockWaitTimeout: cfg.Transaction.LockWaitTimeout(),
 		WriteTimeout: cfg.Replication.WriteTimeout(), MaxConnections: cfg.MySQL.MaxConnections, MaxAllowedPacket: cfg.MySQL.MaxAllowedPacket, Port: cfg.MySQL.Port,
-		DefaultDatabase: "marmot", Logger: logger})
+		DefaultDatabase: "marmot", TLS: tlsConf, RequireSecureTransport: cfg.MySQL.RequireSecureTransport, Logger: logger})
 	if err != nil {
 		return err
 	}
