@@ -17,7 +17,7 @@ func startCluster(t *testing.T, n int, secret string) []*Node {
 
 // startClusterAt starts n nodes whose default write consistency is level,
 // and waits until every node sees every other as a member.
-func startClusterAt(t *testing.T, n int, secret, level string) []*Node {
+func startClusterAt(t *testing.T, n int, secret, level string, env ...string) []*Node {
 	t.Helper()
 	nodes := make([]*Node, n)
 	for i := range nodes {
@@ -32,6 +32,7 @@ func startClusterAt(t *testing.T, n int, secret, level string) []*Node {
 		}
 		nd.Env = []string{"MARMOT_CLUSTER_SEED_NODES=" + strings.Join(seeds, ","), "MARMOT_CLUSTER_SECRET=" + secret,
 			"MARMOT_REPLICATION_DEFAULT_WRITE_CONSISTENCY=" + level, fmt.Sprintf("MARMOT_NODE_ID=%d", i+1)}
+		nd.Env = append(nd.Env, env...)
 		nd.Start()
 		t.Cleanup(nd.Stop)
 	}

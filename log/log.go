@@ -49,6 +49,7 @@ type Log struct {
 	cond    *sync.Cond
 	lastSeq Watermark // appended (durable or queued) per origin
 	durable Watermark // durable per origin
+	floors  Watermark // per origin, trimmed or covered by a snapshot (floor.go)
 	pending map[string]Version
 	// shadow holds, for rows with a queued write, the version that is
 	// durable: Pebble shows a synced batch to readers before its fsync
@@ -110,6 +111,10 @@ func Open(opts Options) (*Log, error) {
 		return nil, err
 	}
 	if err := l.loadSeqs(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := l.loadFloors(); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -695,6 +700,9 @@ func (l *Log) Scan(from Timestamp, fn func(*marmotv1.ChangeSet) error) error {
 // ScanOriginRaw is ScanOrigin without decoding: fn gets each change set
 // as stored (valid only during the call). Streams to peers send it as is.
 func (l *Log) ScanOriginRaw(origin, after uint64, fn func(seq uint64, data []byte) error) error {
+	if err := l.checkFloor(origin, after); err != nil {
+		return err
+	}
 	upper := l.Durable()[origin]
 	if after >= upper {
 		return nil
@@ -753,6 +761,9 @@ func DecodeChangeSet(b []byte) (*marmotv1.ChangeSet, error) { return decodeChang
 // ScanOrigin calls fn for origin's durable change sets with seq > after, in
 // sequence order.
 func (l *Log) ScanOrigin(origin, after uint64, fn func(*marmotv1.ChangeSet) error) error {
+	if err := l.checkFloor(origin, after); err != nil {
+		return err
+	}
 	upper := l.Durable()[origin]
 	return l.scanIndex(originKey(origin, after+1), originKey(origin, upper+1), after >= upper, fn)
 }

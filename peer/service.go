@@ -41,7 +41,67 @@ type Service struct {
 	// live member, so forwarding everything would deliver each change set
 	// once per member. Nil forwards everything.
 	Relay func(origin uint64) bool
+	// Snapshots serves PrepareSnapshot and FetchSnapshot; nil refuses them.
+	Snapshots SnapshotSource
 }
+
+// SnapshotSource makes and serves snapshots (antientropy implements it).
+type SnapshotSource interface {
+	Prepare(ctx context.Context) (*marmotv1.SnapshotManifest, error)
+	// Fetch sends file name of snapshot id from offset, in chunks.
+	Fetch(ctx context.Context, id, name string, offset uint64, send func(*marmotv1.SnapshotChunk) error) error
+}
+
+// SyncStatus tells a caller how far behind this node it is.
+func (s *Service) SyncStatus(ctx context.Context, req *connect.Request[marmotv1.SyncStatusRequest]) (*connect.Response[marmotv1.SyncStatusResponse], error) {
+	mine := s.Log.Durable()
+	floors := s.Log.Floors()
+	out := &marmotv1.SyncStatusResponse{NodeId: s.Log.Node(), Durable: mine, Floors: floors}
+	for o, seq := range mine {
+		have := req.Msg.Watermark[o]
+		if seq <= have {
+			continue
+		}
+		out.Missing += seq - have
+		if have < floors[o] {
+			out.Gap = true
+			continue
+		}
+		if t, ok := s.Log.EntryTime(o, have+1); ok && (out.OldestMissingUnixMs == 0 || t.UnixMilli() < out.OldestMissingUnixMs) {
+			out.OldestMissingUnixMs = t.UnixMilli()
+		}
+	}
+	return connect.NewResponse(out), nil
+}
+
+// PrepareSnapshot makes (or reuses) a snapshot for the caller.
+func (s *Service) PrepareSnapshot(ctx context.Context, req *connect.Request[marmotv1.PrepareSnapshotRequest]) (*connect.Response[marmotv1.SnapshotManifest], error) {
+	if s.Snapshots == nil {
+		return nil, connect.NewError(connect.CodeUnimplemented, errors.New("this node does not serve snapshots"))
+	}
+	m, err := s.Snapshots.Prepare(ctx)
+	if err != nil {
+		s.Logger.Error("snapshot for peer failed", "peer", req.Msg.NodeId, "err", err)
+		return nil, connect.NewError(connect.CodeInternal, err)
+	}
+	s.Logger.Info("snapshot prepared for peer", "peer", req.Msg.NodeId, "snapshot", m.Id, "files", len(m.Files))
+	return connect.NewResponse(m), nil
+}
+
+// FetchSnapshot streams one snapshot file from the requested offset.
+func (s *Service) FetchSnapshot(ctx context.Context, req *connect.Request[marmotv1.FetchSnapshotRequest], out *connect.ServerStream[marmotv1.SnapshotChunk]) error {
+	if s.Snapshots == nil {
+		return connect.NewError(connect.CodeUnimplemented, errors.New("this node does not serve snapshots"))
+	}
+	err := s.Snapshots.Fetch(ctx, req.Msg.Id, req.Msg.Name, req.Msg.Offset, out.Send)
+	if errors.Is(err, ErrNoSnapshot) {
+		return connect.NewError(connect.CodeNotFound, err)
+	}
+	return err
+}
+
+// ErrNoSnapshot: the snapshot or file asked for is not (or no longer) kept.
+var ErrNoSnapshot = errors.New("peer: no such snapshot")
 
 // Handler returns the authenticated HTTP handler and its mount path.
 func (s *Service) Handler(secret string) (string, http.Handler, error) {
@@ -88,6 +148,11 @@ func (s *Service) Pull(ctx context.Context, req *connect.Request[marmotv1.PullRe
 				wm[origin] = seq
 				return nil
 			})
+			if errors.Is(err, txlog.ErrTrimmed) {
+				// The caller is behind what this log keeps: it needs a
+				// snapshot (anti-entropy), not a stream with a hole.
+				return connect.NewError(connect.CodeFailedPrecondition, err)
+			}
 			if err != nil {
 				return err
 			}
@@ -115,11 +180,44 @@ type Puller struct {
 	// catch-up sends whatever this node lacks from any origin, including
 	// what a peer did not relay while it believed the origin reachable.
 	Refresh time.Duration
+	// OnTrimmed, if set, learns that addr no longer holds change sets this
+	// node lacks (they were garbage-collected): only a snapshot helps.
+	OnTrimmed func(addr string)
+	// Paused, if set and true, holds every stream back (a snapshot is
+	// being installed).
+	Paused func() bool
 
-	mu    sync.Mutex
-	ctx   context.Context
-	hc    *http.Client
-	peers map[string]bool
+	mu      sync.Mutex
+	ctx     context.Context
+	hc      *http.Client
+	peers   map[string]bool
+	streams map[*context.CancelFunc]bool // the live streams, for Resync
+}
+
+// Resync restarts every stream: each new one starts from the log's
+// current watermark, so whatever a stream skipped is sent again.
+func (p *Puller) Resync() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.streams {
+		(*c)()
+	}
+}
+
+func (p *Puller) track(ctx context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	p.mu.Lock()
+	if p.streams == nil {
+		p.streams = map[*context.CancelFunc]bool{}
+	}
+	p.streams[&cancel] = true
+	p.mu.Unlock()
+	return ctx, func() {
+		p.mu.Lock()
+		delete(p.streams, &cancel)
+		p.mu.Unlock()
+		cancel()
+	}
 }
 
 // Start begins pulling from the seeds, and from every peer added later,
@@ -161,9 +259,20 @@ func (p *Puller) follow(ctx context.Context, hc *http.Client, addr string) {
 	client := marmotv1connect.NewPeerServiceClient(hc, url, noClientCompression())
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		sctx, cancel := ctx, context.CancelFunc(func() {})
+		if p.Paused != nil && p.Paused() {
+			select {
+			case <-time.After(200 * time.Millisecond):
+				continue
+			case <-ctx.Done():
+				return
+			}
+		}
+		sctx, cancel := p.track(ctx)
 		if p.Refresh > 0 {
-			sctx, cancel = context.WithTimeout(ctx, p.Refresh)
+			var stop context.CancelFunc
+			untrack := cancel
+			sctx, stop = context.WithTimeout(sctx, p.Refresh)
+			cancel = func() { stop(); untrack() }
 		}
 		n, err := p.pullOnce(sctx, client)
 		refreshed := sctx.Err() != nil
@@ -184,6 +293,9 @@ func (p *Puller) follow(ctx context.Context, hc *http.Client, addr string) {
 		if n > 0 {
 			backoff = 100 * time.Millisecond
 		}
+		if errors.Is(err, txlog.ErrTrimmed) && p.OnTrimmed != nil {
+			p.OnTrimmed(addr)
+		}
 		p.Logger.Warn("peer stream ended; reconnecting", "peer", addr, "received", n, "err", err, "retry_in", backoff)
 		select {
 		case <-time.After(backoff):
@@ -202,6 +314,9 @@ func (p *Puller) pullOnce(ctx context.Context, client marmotv1connect.PeerServic
 	defer stream.Close()
 	n := 0
 	for stream.Receive() {
+		if p.Paused != nil && p.Paused() {
+			return n, nil
+		}
 		msg := stream.Msg()
 		if len(msg.ChangeSet) == 0 {
 			continue
@@ -227,5 +342,9 @@ func (p *Puller) pullOnce(ctx context.Context, client marmotv1connect.PeerServic
 		}
 		n++
 	}
-	return n, stream.Err()
+	err = stream.Err()
+	if connect.CodeOf(err) == connect.CodeFailedPrecondition && strings.Contains(err.Error(), "trimmed") {
+		err = fmt.Errorf("%w: %v", txlog.ErrTrimmed, err)
+	}
+	return n, err
 }

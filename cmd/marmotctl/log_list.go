@@ -67,7 +67,7 @@ func runLogList(ctx context.Context, args []string, stdout io.Writer) error {
 	case *origin != 0 && *db != "":
 		return l.ScanDatabase(*db, *origin, 0, print)
 	case *origin != 0:
-		return l.ScanOrigin(*origin, 0, print)
+		return l.ScanOrigin(*origin, l.Floors()[*origin], print)
 	}
 	return l.Scan(since.ts, print)
 }

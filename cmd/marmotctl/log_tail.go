@@ -94,7 +94,7 @@ func tailLog(ctx context.Context, l *txlog.Log, n int, follow bool, w io.Writer,
 			if upto <= after {
 				continue
 			}
-			err := l.ScanOrigin(origin, after, func(cs *marmotv1.ChangeSet) error {
+			err := l.ScanOrigin(origin, max(after, l.Floors()[origin]), func(cs *marmotv1.ChangeSet) error {
 				if cs.Seq > upto {
 					return txlog.Stop
 				}

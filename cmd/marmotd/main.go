@@ -24,6 +24,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/marmotdb/marmot/antientropy"
 	"github.com/marmotdb/marmot/frontend"
 	"github.com/marmotdb/marmot/internal/config"
 	txlog "github.com/marmotdb/marmot/log"
@@ -109,6 +110,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 
+	viewsDir := filepath.Join(cfg.DataDir, "db")
+	if err := antientropy.ResumeInstall(cfg.DataDir, l, materializer.InstallFile, viewsDir, logger); err != nil {
+		return fmt.Errorf("finish interrupted snapshot install: %w", err)
+	}
 	mat, err := materializer.Open(ctx, materializer.Options{Dir: filepath.Join(cfg.DataDir, "db"), Log: l,
 		ReadPoolSize: cfg.ConnectionPool.PoolSize, ConnectHook: frontend.ConnectHook, Logger: logger})
 	if err != nil {
@@ -133,7 +138,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		Views: mat, Version: frontend.Version, Started: time.Now()}
 	var committer frontend.Committer = frontend.LocalCommitter(l)
 	if cfg.Cluster.ClusterSecret != "" || len(cfg.Cluster.SeedNodes) > 0 {
-		c, stop, err := startCluster(ctx, cfg, l, mux, admin, logger)
+		c, stop, err := startCluster(ctx, cfg, l, mat, mux, admin, logger)
 		if err != nil {
 			return err
 		}
@@ -233,7 +238,7 @@ func newLogger(c config.LoggingConfig, w io.Writer) *slog.Logger {
 // startCluster joins the cluster: gossip membership, the peer service
 // (log streams and the participant side of commits), pulling from every
 // member, and the commit coordinator the frontend writes through.
-func startCluster(ctx context.Context, cfg config.Config, l *txlog.Log, mux *http.ServeMux, admin *peer.AdminService, logger *slog.Logger) (frontend.Committer, func(), error) {
+func startCluster(ctx context.Context, cfg config.Config, l *txlog.Log, mat *materializer.Materializer, mux *http.ServeMux, admin *peer.AdminService, logger *slog.Logger) (frontend.Committer, func(), error) {
 	secret := cfg.Cluster.ClusterSecret
 	if secret == "" {
 		return nil, nil, peer.ErrNoSecret
@@ -279,9 +284,14 @@ func startCluster(ctx context.Context, cfg config.Config, l *txlog.Log, mux *htt
 	if err := peer.RegisterMembershipMetrics(members); err != nil {
 		logger.Warn("membership metrics not exported", "err", err)
 	}
+	svc.Snapshots = &antientropy.Source{Dir: antientropy.SnapshotsDir(cfg.DataDir), Log: l, Views: mat, Logger: logger}
+	sy := startAntiEntropy(ctx, cfg, l, mat, members, pl, logger)
 	if err := pl.Start(ctx, cfg.Cluster.SeedNodes); err != nil {
 		members.Close()
 		return nil, nil, err
+	}
+	if sy != nil {
+		go sy.Run(ctx)
 	}
 	coord := &peer.Coordinator{Log: l, Secret: secret, Logger: logger, Joined: members.Joined,
 		PrepareTimeout: millis(cfg.Coordinator.PrepareTimeoutMS), CommitTimeout: millis(cfg.Coordinator.CommitTimeoutMS),

@@ -227,12 +227,12 @@ type ReplicationConfig struct {
 	// GCMinRetentionHours keeps at least this much transaction log even when every
 	// peer has it, so a peer that falls behind can still delta-sync; it must cover
 	// DeltaSyncThresholdSeconds. Default 2.
-	GCMinRetentionHours int `toml:"gc_min_retention_hours" env:"GC_MIN_RETENTION_HOURS"`
+	GCMinRetentionHours float64 `toml:"gc_min_retention_hours" env:"GC_MIN_RETENTION_HOURS"`
 
 	// GCMaxRetentionHours deletes log older than this even if a peer still lags (it
 	// will need a snapshot), bounding disk use; 0 keeps the log forever. When set it
 	// must be >= GCMinRetentionHours. Default 24.
-	GCMaxRetentionHours int `toml:"gc_max_retention_hours" env:"GC_MAX_RETENTION_HOURS"`
+	GCMaxRetentionHours float64 `toml:"gc_max_retention_hours" env:"GC_MAX_RETENTION_HOURS"`
 }
 
 // QueryPipelineConfig sizes the MySQL-to-SQLite statement pipeline.

@@ -104,12 +104,12 @@ func (c ReplicationConfig) DeltaSyncThreshold() time.Duration {
 
 // GCMinRetention is GCMinRetentionHours as a duration.
 func (c ReplicationConfig) GCMinRetention() time.Duration {
-	return time.Duration(c.GCMinRetentionHours) * time.Hour
+	return time.Duration(c.GCMinRetentionHours * float64(time.Hour))
 }
 
 // GCMaxRetention is GCMaxRetentionHours as a duration; 0 means keep forever.
 func (c ReplicationConfig) GCMaxRetention() time.Duration {
-	return time.Duration(c.GCMaxRetentionHours) * time.Hour
+	return time.Duration(c.GCMaxRetentionHours * float64(time.Hour))
 }
 
 // Addr is the MySQL listener's host:port for net.Listen.

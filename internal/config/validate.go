@@ -120,14 +120,14 @@ func (v *validator) replication(r ReplicationConfig) {
 	v.positive("replication.delta_sync_threshold_seconds", r.DeltaSyncThresholdSeconds)
 	// GC must keep at least the window in which a lagging peer is still repaired by
 	// delta sync, or the entries it needs are gone and it silently needs a snapshot.
-	if r.GCMinRetentionHours*3600 < r.DeltaSyncThresholdSeconds {
+	if r.GCMinRetentionHours*3600 < float64(r.DeltaSyncThresholdSeconds) {
 		v.add("replication.gc_min_retention_hours", r.GCMinRetentionHours,
 			"must be >= delta_sync_threshold_seconds (%ds = %s) so a lagging peer can still delta-sync",
 			r.DeltaSyncThresholdSeconds, hours(r.DeltaSyncThresholdSeconds))
 	}
 	if r.GCMaxRetentionHours < 0 || (r.GCMaxRetentionHours != 0 && r.GCMaxRetentionHours < r.GCMinRetentionHours) {
 		v.add("replication.gc_max_retention_hours", r.GCMaxRetentionHours,
-			"must be 0 (keep forever) or >= gc_min_retention_hours (%d)", r.GCMinRetentionHours)
+			"must be 0 (keep forever) or >= gc_min_retention_hours (%g)", r.GCMinRetentionHours)
 	}
 }
 

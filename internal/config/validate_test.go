@@ -122,12 +122,15 @@ func TestValidateRules(t *testing.T) {
 // delta_sync_threshold_seconds, or a lagging peer finds its entries deleted.
 func TestValidateGCRetention(t *testing.T) {
 	tests := []struct {
-		minHours, thresholdSeconds, maxHours int
-		want                                 string // "" = valid
+		minHours         float64
+		thresholdSeconds int
+		maxHours         float64
+		want             string // "" = valid
 	}{
 		{2, 3600, 24, ""},
-		{1, 3600, 24, ""}, // exactly the threshold is enough
-		{1, 3600, 0, ""},  // 0 = keep forever
+		{1, 3600, 24, ""},     // exactly the threshold is enough
+		{1, 3600, 0, ""},      // 0 = keep forever
+		{0.001, 1, 0.002, ""}, // fractions of an hour (tests, small deployments)
 		{0, 3600, 24, "config: replication.gc_min_retention_hours = 0: must be >= delta_sync_threshold_seconds (3600s = 1h) so a lagging peer can still delta-sync"},
 		{1, 5400, 24, "config: replication.gc_min_retention_hours = 1: must be >= delta_sync_threshold_seconds (5400s = 1h30m0s) so a lagging peer can still delta-sync"},
 		{3, 7200, 2, "config: replication.gc_max_retention_hours = 2: must be 0 (keep forever) or >= gc_min_retention_hours (3)"},
@@ -140,9 +143,9 @@ func TestValidateGCRetention(t *testing.T) {
 		err := c.Validate()
 		switch {
 		case tt.want == "" && err != nil:
-			t.Errorf("min %dh threshold %ds max %dh: unexpected %v", tt.minHours, tt.thresholdSeconds, tt.maxHours, err)
+			t.Errorf("min %vh threshold %vs max %vh: unexpected %v", tt.minHours, tt.thresholdSeconds, tt.maxHours, err)
 		case tt.want != "" && (err == nil || err.Error() != tt.want):
-			t.Errorf("min %dh threshold %ds max %dh:\n got %v\nwant %s", tt.minHours, tt.thresholdSeconds, tt.maxHours, err, tt.want)
+			t.Errorf("min %vh threshold %vs max %vh:\n got %v\nwant %s", tt.minHours, tt.thresholdSeconds, tt.maxHours, err, tt.want)
 		}
 	}
 }

@@ -21,6 +21,461 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type SyncStatusRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Watermark     map[uint64]uint64      `protobuf:"bytes,1,rep,name=watermark,proto3" json:"watermark,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	NodeId        uint64                 `protobuf:"varint,2,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SyncStatusRequest) Reset() {
+	*x = SyncStatusRequest{}
+	mi := &file_marmot_v1_peer_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SyncStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SyncStatusRequest) ProtoMessage() {}
+
+func (x *SyncStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_marmot_v1_peer_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SyncStatusRequest.ProtoReflect.Descriptor instead.
+func (*SyncStatusRequest) Descriptor() ([]byte, []int) {
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *SyncStatusRequest) GetWatermark() map[uint64]uint64 {
+	if x != nil {
+		return x.Watermark
+	}
+	return nil
+}
+
+func (x *SyncStatusRequest) GetNodeId() uint64 {
+	if x != nil {
+		return x.NodeId
+	}
+	return 0
+}
+
+type SyncStatusResponse struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	NodeId uint64                 `protobuf:"varint,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	// The callee's durable watermark and floors (per origin, the sequence up
+	// to which its log no longer holds change sets).
+	Durable map[uint64]uint64 `protobuf:"bytes,2,rep,name=durable,proto3" json:"durable,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	Floors  map[uint64]uint64 `protobuf:"bytes,3,rep,name=floors,proto3" json:"floors,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// Change sets the caller lacks, and the commit time (unix ms) of the
+	// oldest of them the callee still holds; 0 if none.
+	Missing             uint64 `protobuf:"varint,4,opt,name=missing,proto3" json:"missing,omitempty"`
+	OldestMissingUnixMs int64  `protobuf:"varint,5,opt,name=oldest_missing_unix_ms,json=oldestMissingUnixMs,proto3" json:"oldest_missing_unix_ms,omitempty"`
+	// Some of what the caller lacks is below the callee's floor.
+	Gap           bool `protobuf:"varint,6,opt,name=gap,proto3" json:"gap,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SyncStatusResponse) Reset() {
+	*x = SyncStatusResponse{}
+	mi := &file_marmot_v1_peer_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SyncStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SyncStatusResponse) ProtoMessage() {}
+
+func (x *SyncStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_marmot_v1_peer_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SyncStatusResponse.ProtoReflect.Descriptor instead.
+func (*SyncStatusResponse) Descriptor() ([]byte, []int) {
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *SyncStatusResponse) GetNodeId() uint64 {
+	if x != nil {
+		return x.NodeId
+	}
+	return 0
+}
+
+func (x *SyncStatusResponse) GetDurable() map[uint64]uint64 {
+	if x != nil {
+		return x.Durable
+	}
+	return nil
+}
+
+func (x *SyncStatusResponse) GetFloors() map[uint64]uint64 {
+	if x != nil {
+		return x.Floors
+	}
+	return nil
+}
+
+func (x *SyncStatusResponse) GetMissing() uint64 {
+	if x != nil {
+		return x.Missing
+	}
+	return 0
+}
+
+func (x *SyncStatusResponse) GetOldestMissingUnixMs() int64 {
+	if x != nil {
+		return x.OldestMissingUnixMs
+	}
+	return 0
+}
+
+func (x *SyncStatusResponse) GetGap() bool {
+	if x != nil {
+		return x.Gap
+	}
+	return false
+}
+
+type PrepareSnapshotRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	NodeId        uint64                 `protobuf:"varint,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PrepareSnapshotRequest) Reset() {
+	*x = PrepareSnapshotRequest{}
+	mi := &file_marmot_v1_peer_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PrepareSnapshotRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PrepareSnapshotRequest) ProtoMessage() {}
+
+func (x *PrepareSnapshotRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_marmot_v1_peer_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PrepareSnapshotRequest.ProtoReflect.Descriptor instead.
+func (*PrepareSnapshotRequest) Descriptor() ([]byte, []int) {
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *PrepareSnapshotRequest) GetNodeId() uint64 {
+	if x != nil {
+		return x.NodeId
+	}
+	return 0
+}
+
+type SnapshotFile struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// File name inside the snapshot: "<database>.db" or "versions".
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The MySQL database the file materializes; empty for the versions.
+	Database      string `protobuf:"bytes,2,opt,name=database,proto3" json:"database,omitempty"`
+	Size          uint64 `protobuf:"varint,3,opt,name=size,proto3" json:"size,omitempty"`
+	Sha256        []byte `protobuf:"bytes,4,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SnapshotFile) Reset() {
+	*x = SnapshotFile{}
+	mi := &file_marmot_v1_peer_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SnapshotFile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SnapshotFile) ProtoMessage() {}
+
+func (x *SnapshotFile) ProtoReflect() protoreflect.Message {
+	mi := &file_marmot_v1_peer_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SnapshotFile.ProtoReflect.Descriptor instead.
+func (*SnapshotFile) Descriptor() ([]byte, []int) {
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *SnapshotFile) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SnapshotFile) GetDatabase() string {
+	if x != nil {
+		return x.Database
+	}
+	return ""
+}
+
+func (x *SnapshotFile) GetSize() uint64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *SnapshotFile) GetSha256() []byte {
+	if x != nil {
+		return x.Sha256
+	}
+	return nil
+}
+
+type SnapshotManifest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	SourceNode    uint64                 `protobuf:"varint,2,opt,name=source_node,json=sourceNode,proto3" json:"source_node,omitempty"`
+	CreatedUnixMs int64                  `protobuf:"varint,3,opt,name=created_unix_ms,json=createdUnixMs,proto3" json:"created_unix_ms,omitempty"`
+	// The log position the snapshot reflects: every change set within this
+	// watermark is in the views (some later ones may be too).
+	Watermark     map[uint64]uint64 `protobuf:"bytes,4,rep,name=watermark,proto3" json:"watermark,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	Files         []*SnapshotFile   `protobuf:"bytes,5,rep,name=files,proto3" json:"files,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SnapshotManifest) Reset() {
+	*x = SnapshotManifest{}
+	mi := &file_marmot_v1_peer_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SnapshotManifest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SnapshotManifest) ProtoMessage() {}
+
+func (x *SnapshotManifest) ProtoReflect() protoreflect.Message {
+	mi := &file_marmot_v1_peer_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SnapshotManifest.ProtoReflect.Descriptor instead.
+func (*SnapshotManifest) Descriptor() ([]byte, []int) {
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *SnapshotManifest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *SnapshotManifest) GetSourceNode() uint64 {
+	if x != nil {
+		return x.SourceNode
+	}
+	return 0
+}
+
+func (x *SnapshotManifest) GetCreatedUnixMs() int64 {
+	if x != nil {
+		return x.CreatedUnixMs
+	}
+	return 0
+}
+
+func (x *SnapshotManifest) GetWatermark() map[uint64]uint64 {
+	if x != nil {
+		return x.Watermark
+	}
+	return nil
+}
+
+func (x *SnapshotManifest) GetFiles() []*SnapshotFile {
+	if x != nil {
+		return x.Files
+	}
+	return nil
+}
+
+type FetchSnapshotRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Offset        uint64                 `protobuf:"varint,3,opt,name=offset,proto3" json:"offset,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FetchSnapshotRequest) Reset() {
+	*x = FetchSnapshotRequest{}
+	mi := &file_marmot_v1_peer_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FetchSnapshotRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FetchSnapshotRequest) ProtoMessage() {}
+
+func (x *FetchSnapshotRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_marmot_v1_peer_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FetchSnapshotRequest.ProtoReflect.Descriptor instead.
+func (*FetchSnapshotRequest) Descriptor() ([]byte, []int) {
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *FetchSnapshotRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *FetchSnapshotRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *FetchSnapshotRequest) GetOffset() uint64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+type SnapshotChunk struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Offset uint64                 `protobuf:"varint,1,opt,name=offset,proto3" json:"offset,omitempty"`
+	Data   []byte                 `protobuf:"bytes,2,opt,name=data,proto3" json:"data,omitempty"`
+	// CRC-32C (Castagnoli) of data: a corrupted chunk is refused before it
+	// is written, not only at the end by the file's sha256.
+	Crc32C        uint32 `protobuf:"varint,3,opt,name=crc32c,proto3" json:"crc32c,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SnapshotChunk) Reset() {
+	*x = SnapshotChunk{}
+	mi := &file_marmot_v1_peer_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SnapshotChunk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SnapshotChunk) ProtoMessage() {}
+
+func (x *SnapshotChunk) ProtoReflect() protoreflect.Message {
+	mi := &file_marmot_v1_peer_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SnapshotChunk.ProtoReflect.Descriptor instead.
+func (*SnapshotChunk) Descriptor() ([]byte, []int) {
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *SnapshotChunk) GetOffset() uint64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *SnapshotChunk) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *SnapshotChunk) GetCrc32C() uint32 {
+	if x != nil {
+		return x.Crc32C
+	}
+	return 0
+}
+
 // RowVersion is the version of a row: the commit HLC and origin sequence
 // of the change set that last wrote it.
 type RowVersion struct {
@@ -34,7 +489,7 @@ type RowVersion struct {
 
 func (x *RowVersion) Reset() {
 	*x = RowVersion{}
-	mi := &file_marmot_v1_peer_proto_msgTypes[0]
+	mi := &file_marmot_v1_peer_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -46,7 +501,7 @@ func (x *RowVersion) String() string {
 func (*RowVersion) ProtoMessage() {}
 
 func (x *RowVersion) ProtoReflect() protoreflect.Message {
-	mi := &file_marmot_v1_peer_proto_msgTypes[0]
+	mi := &file_marmot_v1_peer_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -59,7 +514,7 @@ func (x *RowVersion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RowVersion.ProtoReflect.Descriptor instead.
 func (*RowVersion) Descriptor() ([]byte, []int) {
-	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{0}
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *RowVersion) GetHlc() *HLC {
@@ -95,7 +550,7 @@ type IntentRow struct {
 
 func (x *IntentRow) Reset() {
 	*x = IntentRow{}
-	mi := &file_marmot_v1_peer_proto_msgTypes[1]
+	mi := &file_marmot_v1_peer_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -107,7 +562,7 @@ func (x *IntentRow) String() string {
 func (*IntentRow) ProtoMessage() {}
 
 func (x *IntentRow) ProtoReflect() protoreflect.Message {
-	mi := &file_marmot_v1_peer_proto_msgTypes[1]
+	mi := &file_marmot_v1_peer_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -120,7 +575,7 @@ func (x *IntentRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IntentRow.ProtoReflect.Descriptor instead.
 func (*IntentRow) Descriptor() ([]byte, []int) {
-	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{1}
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *IntentRow) GetTable() string {
@@ -163,7 +618,7 @@ type PrepareRequest struct {
 
 func (x *PrepareRequest) Reset() {
 	*x = PrepareRequest{}
-	mi := &file_marmot_v1_peer_proto_msgTypes[2]
+	mi := &file_marmot_v1_peer_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -175,7 +630,7 @@ func (x *PrepareRequest) String() string {
 func (*PrepareRequest) ProtoMessage() {}
 
 func (x *PrepareRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_marmot_v1_peer_proto_msgTypes[2]
+	mi := &file_marmot_v1_peer_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -188,7 +643,7 @@ func (x *PrepareRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrepareRequest.ProtoReflect.Descriptor instead.
 func (*PrepareRequest) Descriptor() ([]byte, []int) {
-	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{2}
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *PrepareRequest) GetTxnId() []byte {
@@ -255,7 +710,7 @@ type PrepareResponse struct {
 
 func (x *PrepareResponse) Reset() {
 	*x = PrepareResponse{}
-	mi := &file_marmot_v1_peer_proto_msgTypes[3]
+	mi := &file_marmot_v1_peer_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -267,7 +722,7 @@ func (x *PrepareResponse) String() string {
 func (*PrepareResponse) ProtoMessage() {}
 
 func (x *PrepareResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_marmot_v1_peer_proto_msgTypes[3]
+	mi := &file_marmot_v1_peer_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -280,7 +735,7 @@ func (x *PrepareResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrepareResponse.ProtoReflect.Descriptor instead.
 func (*PrepareResponse) Descriptor() ([]byte, []int) {
-	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{3}
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *PrepareResponse) GetOk() bool {
@@ -327,7 +782,7 @@ type CommitRequest struct {
 
 func (x *CommitRequest) Reset() {
 	*x = CommitRequest{}
-	mi := &file_marmot_v1_peer_proto_msgTypes[4]
+	mi := &file_marmot_v1_peer_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -339,7 +794,7 @@ func (x *CommitRequest) String() string {
 func (*CommitRequest) ProtoMessage() {}
 
 func (x *CommitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_marmot_v1_peer_proto_msgTypes[4]
+	mi := &file_marmot_v1_peer_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -352,7 +807,7 @@ func (x *CommitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitRequest.ProtoReflect.Descriptor instead.
 func (*CommitRequest) Descriptor() ([]byte, []int) {
-	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{4}
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CommitRequest) GetChangeSet() *ChangeSet {
@@ -370,7 +825,7 @@ type CommitResponse struct {
 
 func (x *CommitResponse) Reset() {
 	*x = CommitResponse{}
-	mi := &file_marmot_v1_peer_proto_msgTypes[5]
+	mi := &file_marmot_v1_peer_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -382,7 +837,7 @@ func (x *CommitResponse) String() string {
 func (*CommitResponse) ProtoMessage() {}
 
 func (x *CommitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_marmot_v1_peer_proto_msgTypes[5]
+	mi := &file_marmot_v1_peer_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -395,7 +850,7 @@ func (x *CommitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitResponse.ProtoReflect.Descriptor instead.
 func (*CommitResponse) Descriptor() ([]byte, []int) {
-	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{5}
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{12}
 }
 
 type AbortRequest struct {
@@ -407,7 +862,7 @@ type AbortRequest struct {
 
 func (x *AbortRequest) Reset() {
 	*x = AbortRequest{}
-	mi := &file_marmot_v1_peer_proto_msgTypes[6]
+	mi := &file_marmot_v1_peer_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -419,7 +874,7 @@ func (x *AbortRequest) String() string {
 func (*AbortRequest) ProtoMessage() {}
 
 func (x *AbortRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_marmot_v1_peer_proto_msgTypes[6]
+	mi := &file_marmot_v1_peer_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -432,7 +887,7 @@ func (x *AbortRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AbortRequest.ProtoReflect.Descriptor instead.
 func (*AbortRequest) Descriptor() ([]byte, []int) {
-	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{6}
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AbortRequest) GetTxnId() []byte {
@@ -450,7 +905,7 @@ type AbortResponse struct {
 
 func (x *AbortResponse) Reset() {
 	*x = AbortResponse{}
-	mi := &file_marmot_v1_peer_proto_msgTypes[7]
+	mi := &file_marmot_v1_peer_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -462,7 +917,7 @@ func (x *AbortResponse) String() string {
 func (*AbortResponse) ProtoMessage() {}
 
 func (x *AbortResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_marmot_v1_peer_proto_msgTypes[7]
+	mi := &file_marmot_v1_peer_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -475,7 +930,7 @@ func (x *AbortResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AbortResponse.ProtoReflect.Descriptor instead.
 func (*AbortResponse) Descriptor() ([]byte, []int) {
-	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{7}
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{14}
 }
 
 type PullRequest struct {
@@ -494,7 +949,7 @@ type PullRequest struct {
 
 func (x *PullRequest) Reset() {
 	*x = PullRequest{}
-	mi := &file_marmot_v1_peer_proto_msgTypes[8]
+	mi := &file_marmot_v1_peer_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -506,7 +961,7 @@ func (x *PullRequest) String() string {
 func (*PullRequest) ProtoMessage() {}
 
 func (x *PullRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_marmot_v1_peer_proto_msgTypes[8]
+	mi := &file_marmot_v1_peer_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -519,7 +974,7 @@ func (x *PullRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PullRequest.ProtoReflect.Descriptor instead.
 func (*PullRequest) Descriptor() ([]byte, []int) {
-	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{8}
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *PullRequest) GetWatermark() map[uint64]uint64 {
@@ -558,7 +1013,7 @@ type PullResponse struct {
 
 func (x *PullResponse) Reset() {
 	*x = PullResponse{}
-	mi := &file_marmot_v1_peer_proto_msgTypes[9]
+	mi := &file_marmot_v1_peer_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -570,7 +1025,7 @@ func (x *PullResponse) String() string {
 func (*PullResponse) ProtoMessage() {}
 
 func (x *PullResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_marmot_v1_peer_proto_msgTypes[9]
+	mi := &file_marmot_v1_peer_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -583,7 +1038,7 @@ func (x *PullResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PullResponse.ProtoReflect.Descriptor instead.
 func (*PullResponse) Descriptor() ([]byte, []int) {
-	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{9}
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *PullResponse) GetOrigin() uint64 {
@@ -611,7 +1066,51 @@ var File_marmot_v1_peer_proto protoreflect.FileDescriptor
 
 const file_marmot_v1_peer_proto_rawDesc = "" +
 	"\n" +
-	"\x14marmot/v1/peer.proto\x12\tmarmot.v1\x1a\x19marmot/v1/changeset.proto\"Z\n" +
+	"\x14marmot/v1/peer.proto\x12\tmarmot.v1\x1a\x19marmot/v1/changeset.proto\"\xb5\x01\n" +
+	"\x11SyncStatusRequest\x12I\n" +
+	"\twatermark\x18\x01 \x03(\v2+.marmot.v1.SyncStatusRequest.WatermarkEntryR\twatermark\x12\x17\n" +
+	"\anode_id\x18\x02 \x01(\x04R\x06nodeId\x1a<\n" +
+	"\x0eWatermarkEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\x8e\x03\n" +
+	"\x12SyncStatusResponse\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\x04R\x06nodeId\x12D\n" +
+	"\adurable\x18\x02 \x03(\v2*.marmot.v1.SyncStatusResponse.DurableEntryR\adurable\x12A\n" +
+	"\x06floors\x18\x03 \x03(\v2).marmot.v1.SyncStatusResponse.FloorsEntryR\x06floors\x12\x18\n" +
+	"\amissing\x18\x04 \x01(\x04R\amissing\x123\n" +
+	"\x16oldest_missing_unix_ms\x18\x05 \x01(\x03R\x13oldestMissingUnixMs\x12\x10\n" +
+	"\x03gap\x18\x06 \x01(\bR\x03gap\x1a:\n" +
+	"\fDurableEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\x1a9\n" +
+	"\vFloorsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"1\n" +
+	"\x16PrepareSnapshotRequest\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\x04R\x06nodeId\"j\n" +
+	"\fSnapshotFile\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
+	"\bdatabase\x18\x02 \x01(\tR\bdatabase\x12\x12\n" +
+	"\x04size\x18\x03 \x01(\x04R\x04size\x12\x16\n" +
+	"\x06sha256\x18\x04 \x01(\fR\x06sha256\"\xa2\x02\n" +
+	"\x10SnapshotManifest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
+	"\vsource_node\x18\x02 \x01(\x04R\n" +
+	"sourceNode\x12&\n" +
+	"\x0fcreated_unix_ms\x18\x03 \x01(\x03R\rcreatedUnixMs\x12H\n" +
+	"\twatermark\x18\x04 \x03(\v2*.marmot.v1.SnapshotManifest.WatermarkEntryR\twatermark\x12-\n" +
+	"\x05files\x18\x05 \x03(\v2\x17.marmot.v1.SnapshotFileR\x05files\x1a<\n" +
+	"\x0eWatermarkEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"R\n" +
+	"\x14FetchSnapshotRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
+	"\x06offset\x18\x03 \x01(\x04R\x06offset\"S\n" +
+	"\rSnapshotChunk\x12\x16\n" +
+	"\x06offset\x18\x01 \x01(\x04R\x06offset\x12\x12\n" +
+	"\x04data\x18\x02 \x01(\fR\x04data\x12\x16\n" +
+	"\x06crc32c\x18\x03 \x01(\rR\x06crc32c\"Z\n" +
 	"\n" +
 	"RowVersion\x12 \n" +
 	"\x03hlc\x18\x01 \x01(\v2\x0e.marmot.v1.HLCR\x03hlc\x12\x10\n" +
@@ -653,12 +1152,16 @@ const file_marmot_v1_peer_proto_rawDesc = "" +
 	"\x06origin\x18\x03 \x01(\x04R\x06origin\x12\x10\n" +
 	"\x03seq\x18\x04 \x01(\x04R\x03seq\x12\x1d\n" +
 	"\n" +
-	"change_set\x18\x02 \x01(\fR\tchangeSetJ\x04\b\x01\x10\x022\x85\x02\n" +
+	"change_set\x18\x02 \x01(\fR\tchangeSetJ\x04\b\x01\x10\x022\xf1\x03\n" +
 	"\vPeerService\x129\n" +
 	"\x04Pull\x12\x16.marmot.v1.PullRequest\x1a\x17.marmot.v1.PullResponse0\x01\x12@\n" +
 	"\aPrepare\x12\x19.marmot.v1.PrepareRequest\x1a\x1a.marmot.v1.PrepareResponse\x12=\n" +
 	"\x06Commit\x12\x18.marmot.v1.CommitRequest\x1a\x19.marmot.v1.CommitResponse\x12:\n" +
-	"\x05Abort\x12\x17.marmot.v1.AbortRequest\x1a\x18.marmot.v1.AbortResponseB5Z3github.com/marmotdb/marmot/proto/marmot/v1;marmotv1b\x06proto3"
+	"\x05Abort\x12\x17.marmot.v1.AbortRequest\x1a\x18.marmot.v1.AbortResponse\x12I\n" +
+	"\n" +
+	"SyncStatus\x12\x1c.marmot.v1.SyncStatusRequest\x1a\x1d.marmot.v1.SyncStatusResponse\x12Q\n" +
+	"\x0fPrepareSnapshot\x12!.marmot.v1.PrepareSnapshotRequest\x1a\x1b.marmot.v1.SnapshotManifest\x12L\n" +
+	"\rFetchSnapshot\x12\x1f.marmot.v1.FetchSnapshotRequest\x1a\x18.marmot.v1.SnapshotChunk0\x01B5Z3github.com/marmotdb/marmot/proto/marmot/v1;marmotv1b\x06proto3"
 
 var (
 	file_marmot_v1_peer_proto_rawDescOnce sync.Once
@@ -672,45 +1175,67 @@ func file_marmot_v1_peer_proto_rawDescGZIP() []byte {
 	return file_marmot_v1_peer_proto_rawDescData
 }
 
-var file_marmot_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_marmot_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_marmot_v1_peer_proto_goTypes = []any{
-	(*RowVersion)(nil),      // 0: marmot.v1.RowVersion
-	(*IntentRow)(nil),       // 1: marmot.v1.IntentRow
-	(*PrepareRequest)(nil),  // 2: marmot.v1.PrepareRequest
-	(*PrepareResponse)(nil), // 3: marmot.v1.PrepareResponse
-	(*CommitRequest)(nil),   // 4: marmot.v1.CommitRequest
-	(*CommitResponse)(nil),  // 5: marmot.v1.CommitResponse
-	(*AbortRequest)(nil),    // 6: marmot.v1.AbortRequest
-	(*AbortResponse)(nil),   // 7: marmot.v1.AbortResponse
-	(*PullRequest)(nil),     // 8: marmot.v1.PullRequest
-	(*PullResponse)(nil),    // 9: marmot.v1.PullResponse
-	nil,                     // 10: marmot.v1.PullRequest.WatermarkEntry
-	(*HLC)(nil),             // 11: marmot.v1.HLC
-	(*Value)(nil),           // 12: marmot.v1.Value
-	(*ChangeSet)(nil),       // 13: marmot.v1.ChangeSet
+	(*SyncStatusRequest)(nil),      // 0: marmot.v1.SyncStatusRequest
+	(*SyncStatusResponse)(nil),     // 1: marmot.v1.SyncStatusResponse
+	(*PrepareSnapshotRequest)(nil), // 2: marmot.v1.PrepareSnapshotRequest
+	(*SnapshotFile)(nil),           // 3: marmot.v1.SnapshotFile
+	(*SnapshotManifest)(nil),       // 4: marmot.v1.SnapshotManifest
+	(*FetchSnapshotRequest)(nil),   // 5: marmot.v1.FetchSnapshotRequest
+	(*SnapshotChunk)(nil),          // 6: marmot.v1.SnapshotChunk
+	(*RowVersion)(nil),             // 7: marmot.v1.RowVersion
+	(*IntentRow)(nil),              // 8: marmot.v1.IntentRow
+	(*PrepareRequest)(nil),         // 9: marmot.v1.PrepareRequest
+	(*PrepareResponse)(nil),        // 10: marmot.v1.PrepareResponse
+	(*CommitRequest)(nil),          // 11: marmot.v1.CommitRequest
+	(*CommitResponse)(nil),         // 12: marmot.v1.CommitResponse
+	(*AbortRequest)(nil),           // 13: marmot.v1.AbortRequest
+	(*AbortResponse)(nil),          // 14: marmot.v1.AbortResponse
+	(*PullRequest)(nil),            // 15: marmot.v1.PullRequest
+	(*PullResponse)(nil),           // 16: marmot.v1.PullResponse
+	nil,                            // 17: marmot.v1.SyncStatusRequest.WatermarkEntry
+	nil,                            // 18: marmot.v1.SyncStatusResponse.DurableEntry
+	nil,                            // 19: marmot.v1.SyncStatusResponse.FloorsEntry
+	nil,                            // 20: marmot.v1.SnapshotManifest.WatermarkEntry
+	nil,                            // 21: marmot.v1.PullRequest.WatermarkEntry
+	(*HLC)(nil),                    // 22: marmot.v1.HLC
+	(*Value)(nil),                  // 23: marmot.v1.Value
+	(*ChangeSet)(nil),              // 24: marmot.v1.ChangeSet
 }
 var file_marmot_v1_peer_proto_depIdxs = []int32{
-	11, // 0: marmot.v1.RowVersion.hlc:type_name -> marmot.v1.HLC
-	12, // 1: marmot.v1.IntentRow.pk:type_name -> marmot.v1.Value
-	0,  // 2: marmot.v1.IntentRow.expected:type_name -> marmot.v1.RowVersion
-	1,  // 3: marmot.v1.PrepareRequest.rows:type_name -> marmot.v1.IntentRow
-	11, // 4: marmot.v1.PrepareRequest.now:type_name -> marmot.v1.HLC
-	0,  // 5: marmot.v1.PrepareResponse.conflict_version:type_name -> marmot.v1.RowVersion
-	13, // 6: marmot.v1.CommitRequest.change_set:type_name -> marmot.v1.ChangeSet
-	10, // 7: marmot.v1.PullRequest.watermark:type_name -> marmot.v1.PullRequest.WatermarkEntry
-	8,  // 8: marmot.v1.PeerService.Pull:input_type -> marmot.v1.PullRequest
-	2,  // 9: marmot.v1.PeerService.Prepare:input_type -> marmot.v1.PrepareRequest
-	4,  // 10: marmot.v1.PeerService.Commit:input_type -> marmot.v1.CommitRequest
-	6,  // 11: marmot.v1.PeerService.Abort:input_type -> marmot.v1.AbortRequest
-	9,  // 12: marmot.v1.PeerService.Pull:output_type -> marmot.v1.PullResponse
-	3,  // 13: marmot.v1.PeerService.Prepare:output_type -> marmot.v1.PrepareResponse
-	5,  // 14: marmot.v1.PeerService.Commit:output_type -> marmot.v1.CommitResponse
-	7,  // 15: marmot.v1.PeerService.Abort:output_type -> marmot.v1.AbortResponse
-	12, // [12:16] is the sub-list for method output_type
-	8,  // [8:12] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	17, // 0: marmot.v1.SyncStatusRequest.watermark:type_name -> marmot.v1.SyncStatusRequest.WatermarkEntry
+	18, // 1: marmot.v1.SyncStatusResponse.durable:type_name -> marmot.v1.SyncStatusResponse.DurableEntry
+	19, // 2: marmot.v1.SyncStatusResponse.floors:type_name -> marmot.v1.SyncStatusResponse.FloorsEntry
+	20, // 3: marmot.v1.SnapshotManifest.watermark:type_name -> marmot.v1.SnapshotManifest.WatermarkEntry
+	3,  // 4: marmot.v1.SnapshotManifest.files:type_name -> marmot.v1.SnapshotFile
+	22, // 5: marmot.v1.RowVersion.hlc:type_name -> marmot.v1.HLC
+	23, // 6: marmot.v1.IntentRow.pk:type_name -> marmot.v1.Value
+	7,  // 7: marmot.v1.IntentRow.expected:type_name -> marmot.v1.RowVersion
+	8,  // 8: marmot.v1.PrepareRequest.rows:type_name -> marmot.v1.IntentRow
+	22, // 9: marmot.v1.PrepareRequest.now:type_name -> marmot.v1.HLC
+	7,  // 10: marmot.v1.PrepareResponse.conflict_version:type_name -> marmot.v1.RowVersion
+	24, // 11: marmot.v1.CommitRequest.change_set:type_name -> marmot.v1.ChangeSet
+	21, // 12: marmot.v1.PullRequest.watermark:type_name -> marmot.v1.PullRequest.WatermarkEntry
+	15, // 13: marmot.v1.PeerService.Pull:input_type -> marmot.v1.PullRequest
+	9,  // 14: marmot.v1.PeerService.Prepare:input_type -> marmot.v1.PrepareRequest
+	11, // 15: marmot.v1.PeerService.Commit:input_type -> marmot.v1.CommitRequest
+	13, // 16: marmot.v1.PeerService.Abort:input_type -> marmot.v1.AbortRequest
+	0,  // 17: marmot.v1.PeerService.SyncStatus:input_type -> marmot.v1.SyncStatusRequest
+	2,  // 18: marmot.v1.PeerService.PrepareSnapshot:input_type -> marmot.v1.PrepareSnapshotRequest
+	5,  // 19: marmot.v1.PeerService.FetchSnapshot:input_type -> marmot.v1.FetchSnapshotRequest
+	16, // 20: marmot.v1.PeerService.Pull:output_type -> marmot.v1.PullResponse
+	10, // 21: marmot.v1.PeerService.Prepare:output_type -> marmot.v1.PrepareResponse
+	12, // 22: marmot.v1.PeerService.Commit:output_type -> marmot.v1.CommitResponse
+	14, // 23: marmot.v1.PeerService.Abort:output_type -> marmot.v1.AbortResponse
+	1,  // 24: marmot.v1.PeerService.SyncStatus:output_type -> marmot.v1.SyncStatusResponse
+	4,  // 25: marmot.v1.PeerService.PrepareSnapshot:output_type -> marmot.v1.SnapshotManifest
+	6,  // 26: marmot.v1.PeerService.FetchSnapshot:output_type -> marmot.v1.SnapshotChunk
+	20, // [20:27] is the sub-list for method output_type
+	13, // [13:20] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_marmot_v1_peer_proto_init() }
@@ -725,7 +1250,7 @@ func file_marmot_v1_peer_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_marmot_v1_peer_proto_rawDesc), len(file_marmot_v1_peer_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

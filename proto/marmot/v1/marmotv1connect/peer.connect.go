@@ -41,6 +41,14 @@ const (
 	PeerServiceCommitProcedure = "/marmot.v1.PeerService/Commit"
 	// PeerServiceAbortProcedure is the fully-qualified name of the PeerService's Abort RPC.
 	PeerServiceAbortProcedure = "/marmot.v1.PeerService/Abort"
+	// PeerServiceSyncStatusProcedure is the fully-qualified name of the PeerService's SyncStatus RPC.
+	PeerServiceSyncStatusProcedure = "/marmot.v1.PeerService/SyncStatus"
+	// PeerServicePrepareSnapshotProcedure is the fully-qualified name of the PeerService's
+	// PrepareSnapshot RPC.
+	PeerServicePrepareSnapshotProcedure = "/marmot.v1.PeerService/PrepareSnapshot"
+	// PeerServiceFetchSnapshotProcedure is the fully-qualified name of the PeerService's FetchSnapshot
+	// RPC.
+	PeerServiceFetchSnapshotProcedure = "/marmot.v1.PeerService/FetchSnapshot"
 )
 
 // PeerServiceClient is a client for the marmot.v1.PeerService service.
@@ -61,6 +69,18 @@ type PeerServiceClient interface {
 	Commit(context.Context, *connect.Request[v1.CommitRequest]) (*connect.Response[v1.CommitResponse], error)
 	// Abort releases a transaction's intents.
 	Abort(context.Context, *connect.Request[v1.AbortRequest]) (*connect.Response[v1.AbortResponse], error)
+	// SyncStatus compares the caller's durable watermark with the callee's:
+	// how many change sets the caller lacks, how old the oldest of them is,
+	// and whether some were already trimmed (only a snapshot brings those).
+	// Anti-entropy uses it to choose between delta sync and a snapshot.
+	SyncStatus(context.Context, *connect.Request[v1.SyncStatusRequest]) (*connect.Response[v1.SyncStatusResponse], error)
+	// PrepareSnapshot makes a consistent snapshot (every SQLite view, the
+	// row versions, and the log position they reflect), or reuses a recent
+	// one, and describes its files.
+	PrepareSnapshot(context.Context, *connect.Request[v1.PrepareSnapshotRequest]) (*connect.Response[v1.SnapshotManifest], error)
+	// FetchSnapshot streams one snapshot file from an offset, so a transfer
+	// broken halfway resumes where it stopped.
+	FetchSnapshot(context.Context, *connect.Request[v1.FetchSnapshotRequest]) (*connect.ServerStreamForClient[v1.SnapshotChunk], error)
 }
 
 // NewPeerServiceClient constructs a client for the marmot.v1.PeerService service. By default, it
@@ -98,15 +118,36 @@ func NewPeerServiceClient(httpClient connect.HTTPClient, baseURL string, opts ..
 			connect.WithSchema(peerServiceMethods.ByName("Abort")),
 			connect.WithClientOptions(opts...),
 		),
+		syncStatus: connect.NewClient[v1.SyncStatusRequest, v1.SyncStatusResponse](
+			httpClient,
+			baseURL+PeerServiceSyncStatusProcedure,
+			connect.WithSchema(peerServiceMethods.ByName("SyncStatus")),
+			connect.WithClientOptions(opts...),
+		),
+		prepareSnapshot: connect.NewClient[v1.PrepareSnapshotRequest, v1.SnapshotManifest](
+			httpClient,
+			baseURL+PeerServicePrepareSnapshotProcedure,
+			connect.WithSchema(peerServiceMethods.ByName("PrepareSnapshot")),
+			connect.WithClientOptions(opts...),
+		),
+		fetchSnapshot: connect.NewClient[v1.FetchSnapshotRequest, v1.SnapshotChunk](
+			httpClient,
+			baseURL+PeerServiceFetchSnapshotProcedure,
+			connect.WithSchema(peerServiceMethods.ByName("FetchSnapshot")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // peerServiceClient implements PeerServiceClient.
 type peerServiceClient struct {
-	pull    *connect.Client[v1.PullRequest, v1.PullResponse]
-	prepare *connect.Client[v1.PrepareRequest, v1.PrepareResponse]
-	commit  *connect.Client[v1.CommitRequest, v1.CommitResponse]
-	abort   *connect.Client[v1.AbortRequest, v1.AbortResponse]
+	pull            *connect.Client[v1.PullRequest, v1.PullResponse]
+	prepare         *connect.Client[v1.PrepareRequest, v1.PrepareResponse]
+	commit          *connect.Client[v1.CommitRequest, v1.CommitResponse]
+	abort           *connect.Client[v1.AbortRequest, v1.AbortResponse]
+	syncStatus      *connect.Client[v1.SyncStatusRequest, v1.SyncStatusResponse]
+	prepareSnapshot *connect.Client[v1.PrepareSnapshotRequest, v1.SnapshotManifest]
+	fetchSnapshot   *connect.Client[v1.FetchSnapshotRequest, v1.SnapshotChunk]
 }
 
 // Pull calls marmot.v1.PeerService.Pull.
@@ -129,6 +170,21 @@ func (c *peerServiceClient) Abort(ctx context.Context, req *connect.Request[v1.A
 	return c.abort.CallUnary(ctx, req)
 }
 
+// SyncStatus calls marmot.v1.PeerService.SyncStatus.
+func (c *peerServiceClient) SyncStatus(ctx context.Context, req *connect.Request[v1.SyncStatusRequest]) (*connect.Response[v1.SyncStatusResponse], error) {
+	return c.syncStatus.CallUnary(ctx, req)
+}
+
+// PrepareSnapshot calls marmot.v1.PeerService.PrepareSnapshot.
+func (c *peerServiceClient) PrepareSnapshot(ctx context.Context, req *connect.Request[v1.PrepareSnapshotRequest]) (*connect.Response[v1.SnapshotManifest], error) {
+	return c.prepareSnapshot.CallUnary(ctx, req)
+}
+
+// FetchSnapshot calls marmot.v1.PeerService.FetchSnapshot.
+func (c *peerServiceClient) FetchSnapshot(ctx context.Context, req *connect.Request[v1.FetchSnapshotRequest]) (*connect.ServerStreamForClient[v1.SnapshotChunk], error) {
+	return c.fetchSnapshot.CallServerStream(ctx, req)
+}
+
 // PeerServiceHandler is an implementation of the marmot.v1.PeerService service.
 type PeerServiceHandler interface {
 	// Pull streams the caller every durable change set it lacks, in
@@ -147,6 +203,18 @@ type PeerServiceHandler interface {
 	Commit(context.Context, *connect.Request[v1.CommitRequest]) (*connect.Response[v1.CommitResponse], error)
 	// Abort releases a transaction's intents.
 	Abort(context.Context, *connect.Request[v1.AbortRequest]) (*connect.Response[v1.AbortResponse], error)
+	// SyncStatus compares the caller's durable watermark with the callee's:
+	// how many change sets the caller lacks, how old the oldest of them is,
+	// and whether some were already trimmed (only a snapshot brings those).
+	// Anti-entropy uses it to choose between delta sync and a snapshot.
+	SyncStatus(context.Context, *connect.Request[v1.SyncStatusRequest]) (*connect.Response[v1.SyncStatusResponse], error)
+	// PrepareSnapshot makes a consistent snapshot (every SQLite view, the
+	// row versions, and the log position they reflect), or reuses a recent
+	// one, and describes its files.
+	PrepareSnapshot(context.Context, *connect.Request[v1.PrepareSnapshotRequest]) (*connect.Response[v1.SnapshotManifest], error)
+	// FetchSnapshot streams one snapshot file from an offset, so a transfer
+	// broken halfway resumes where it stopped.
+	FetchSnapshot(context.Context, *connect.Request[v1.FetchSnapshotRequest], *connect.ServerStream[v1.SnapshotChunk]) error
 }
 
 // NewPeerServiceHandler builds an HTTP handler from the service implementation. It returns the path
@@ -180,6 +248,24 @@ func NewPeerServiceHandler(svc PeerServiceHandler, opts ...connect.HandlerOption
 		connect.WithSchema(peerServiceMethods.ByName("Abort")),
 		connect.WithHandlerOptions(opts...),
 	)
+	peerServiceSyncStatusHandler := connect.NewUnaryHandler(
+		PeerServiceSyncStatusProcedure,
+		svc.SyncStatus,
+		connect.WithSchema(peerServiceMethods.ByName("SyncStatus")),
+		connect.WithHandlerOptions(opts...),
+	)
+	peerServicePrepareSnapshotHandler := connect.NewUnaryHandler(
+		PeerServicePrepareSnapshotProcedure,
+		svc.PrepareSnapshot,
+		connect.WithSchema(peerServiceMethods.ByName("PrepareSnapshot")),
+		connect.WithHandlerOptions(opts...),
+	)
+	peerServiceFetchSnapshotHandler := connect.NewServerStreamHandler(
+		PeerServiceFetchSnapshotProcedure,
+		svc.FetchSnapshot,
+		connect.WithSchema(peerServiceMethods.ByName("FetchSnapshot")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/marmot.v1.PeerService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case PeerServicePullProcedure:
@@ -190,6 +276,12 @@ func NewPeerServiceHandler(svc PeerServiceHandler, opts ...connect.HandlerOption
 			peerServiceCommitHandler.ServeHTTP(w, r)
 		case PeerServiceAbortProcedure:
 			peerServiceAbortHandler.ServeHTTP(w, r)
+		case PeerServiceSyncStatusProcedure:
+			peerServiceSyncStatusHandler.ServeHTTP(w, r)
+		case PeerServicePrepareSnapshotProcedure:
+			peerServicePrepareSnapshotHandler.ServeHTTP(w, r)
+		case PeerServiceFetchSnapshotProcedure:
+			peerServiceFetchSnapshotHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -213,4 +305,16 @@ func (UnimplementedPeerServiceHandler) Commit(context.Context, *connect.Request[
 
 func (UnimplementedPeerServiceHandler) Abort(context.Context, *connect.Request[v1.AbortRequest]) (*connect.Response[v1.AbortResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("marmot.v1.PeerService.Abort is not implemented"))
+}
+
+func (UnimplementedPeerServiceHandler) SyncStatus(context.Context, *connect.Request[v1.SyncStatusRequest]) (*connect.Response[v1.SyncStatusResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("marmot.v1.PeerService.SyncStatus is not implemented"))
+}
+
+func (UnimplementedPeerServiceHandler) PrepareSnapshot(context.Context, *connect.Request[v1.PrepareSnapshotRequest]) (*connect.Response[v1.SnapshotManifest], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("marmot.v1.PeerService.PrepareSnapshot is not implemented"))
+}
+
+func (UnimplementedPeerServiceHandler) FetchSnapshot(context.Context, *connect.Request[v1.FetchSnapshotRequest], *connect.ServerStream[v1.SnapshotChunk]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("marmot.v1.PeerService.FetchSnapshot is not implemented"))
 }
