@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	txlog "github.com/marmotdb/marmot/log"
@@ -28,6 +29,16 @@ type GC struct {
 	Applied func() txlog.Watermark
 	Now     func() time.Time
 	Logger  *slog.Logger
+
+	lastRun atomic.Int64 // unix ms of the last completed pass
+}
+
+// LastRun is when the last pass completed; zero if none has.
+func (g *GC) LastRun() time.Time {
+	if ms := g.lastRun.Load(); ms != 0 {
+		return time.UnixMilli(ms)
+	}
+	return time.Time{}
 }
 
 // Run trims every interval until ctx ends.
@@ -98,6 +109,7 @@ func (g *GC) Once() (int, error) {
 			return total, err
 		}
 	}
+	g.lastRun.Store(time.Now().UnixMilli())
 	if total > 0 {
 		g.Logger.Info("log GC", "trimmed", total, "floors", g.Log.Floors())
 	}

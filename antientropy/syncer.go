@@ -279,4 +279,3 @@ func (s *Syncer) StartupCheck(ctx context.Context, wait time.Duration) {
 
 // SnapshotsDir is where a node keeps the snapshots it serves.
 func SnapshotsDir(dataDir string) string { return filepath.Join(dataDir, "snapshots") }
-

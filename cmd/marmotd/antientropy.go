@@ -20,7 +20,7 @@ import (
 // anti-entropy is off; GC runs either way, bounded by what peers are known
 // to hold.
 func startAntiEntropy(ctx context.Context, cfg config.Config, l *txlog.Log, mat *materializer.Materializer,
-	members *peer.Membership, pl *peer.Puller, logger *slog.Logger) *antientropy.Syncer {
+	members *peer.Membership, pl *peer.Puller, admin *peer.AdminService, logger *slog.Logger) *antientropy.Syncer {
 	secret := cfg.Cluster.ClusterSecret
 	rc := cfg.Replication
 	sy := &antientropy.Syncer{Log: l, Views: mat, DataDir: cfg.DataDir, Interval: rc.AntiEntropyInterval(),
@@ -66,6 +66,7 @@ func startAntiEntropy(ctx context.Context, cfg config.Config, l *txlog.Log, mat 
 			return marks, true
 		}}
 	go gc.Run(ctx, min(rc.AntiEntropyInterval(), time.Minute))
+	admin.Replication = replicationStatus{sy: sy, gc: gc, log: l}
 	if !rc.EnableAntiEntropy {
 		logger.Info("anti-entropy disabled (replication.enable_anti_entropy = false)")
 		return nil
@@ -74,4 +75,29 @@ func startAntiEntropy(ctx context.Context, cfg config.Config, l *txlog.Log, mat 
 	pl.Paused = sy.Installing
 	sy.StartupCheck(ctx, 5*time.Second)
 	return sy
+}
+
+// replicationStatus answers the admin Status call from what the syncer and
+// GC last saw.
+type replicationStatus struct {
+	sy  *antientropy.Syncer
+	gc  *antientropy.GC
+	log *txlog.Log
+}
+
+func (r replicationStatus) PeerLag() []peer.PeerLag {
+	var out []peer.PeerLag
+	for _, l := range r.sy.Lags() {
+		out = append(out, peer.PeerLag{PeerID: l.ID, Addr: l.Addr, LagTransactions: l.Missing, Lag: l.Lag, LastSync: l.LastSync})
+	}
+	return out
+}
+
+func (r replicationStatus) GCPosition() (peer.GCPosition, bool) {
+	last := r.gc.LastRun()
+	if last.IsZero() {
+		return peer.GCPosition{}, false
+	}
+	floor, _ := r.log.CursorFloor()
+	return peer.GCPosition{Trimmed: r.log.Floors(), Floor: floor, LastRun: last}, true
 }

@@ -285,7 +285,7 @@ func startCluster(ctx context.Context, cfg config.Config, l *txlog.Log, mat *mat
 		logger.Warn("membership metrics not exported", "err", err)
 	}
 	svc.Snapshots = &antientropy.Source{Dir: antientropy.SnapshotsDir(cfg.DataDir), Log: l, Views: mat, Logger: logger}
-	sy := startAntiEntropy(ctx, cfg, l, mat, members, pl, logger)
+	sy := startAntiEntropy(ctx, cfg, l, mat, members, pl, admin, logger)
 	if err := pl.Start(ctx, cfg.Cluster.SeedNodes); err != nil {
 		members.Close()
 		return nil, nil, err
