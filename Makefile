@@ -8,7 +8,7 @@ export PATH := $(shell $(GO) env GOPATH)/bin:$(PATH)
 
 # Packages with concurrency worth the race detector's cost (it rebuilds
 # SQLite once and slows tests several times over).
-RACE_PKGS := ./log/ ./materializer/ ./frontend/... ./peer/ ./outbox/...
+RACE_PKGS := ./log/ ./materializer/ ./frontend/... ./peer/ ./outbox/... ./antientropy/
 
 # make bench runs each benchmark once to prove it works; for figures use
 # e.g. make bench BENCH=Commit BENCHTIME=2s PKGS=./log/

@@ -31,6 +31,20 @@ const incomingDir = "snapshot-incoming"
 // views.
 const installMarker = "INSTALL"
 
+// Unfinished is the id of a snapshot partly received earlier, "" if none.
+func Unfinished(dataDir string) string {
+	entries, err := os.ReadDir(filepath.Join(dataDir, incomingDir))
+	if err != nil {
+		return ""
+	}
+	for _, e := range entries {
+		if _, err := os.Stat(filepath.Join(dataDir, incomingDir, e.Name(), installMarker)); err != nil {
+			return e.Name()
+		}
+	}
+	return ""
+}
+
 // Progress reports a transfer: bytes done of total.
 type Progress func(done, total uint64)
 
@@ -61,6 +75,9 @@ func Download(ctx context.Context, client marmotv1connect.PeerServiceClient, dat
 	for _, f := range m.Files {
 		if !safeName(f.Name) {
 			return "", fmt.Errorf("antientropy: snapshot file name %q refused", f.Name)
+		}
+		if st, err := os.Stat(filepath.Join(dir, f.Name)); err == nil && st.Size() > 0 && uint64(st.Size()) < f.Size && logger != nil {
+			logger.Info("snapshot transfer resumes", "snapshot", m.Id, "file", f.Name, "from_byte", st.Size(), "size", f.Size)
 		}
 		n, err := fetchFile(ctx, client, m.Id, f, filepath.Join(dir, f.Name), func(n uint64) {
 			if progress != nil {

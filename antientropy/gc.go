@@ -109,6 +109,12 @@ func (g *GC) Once() (int, error) {
 			return total, err
 		}
 	}
+	var retained uint64
+	floors = g.Log.Floors()
+	for origin, upto := range g.Log.Durable() {
+		retained += upto - min(upto, floors[origin])
+	}
+	metricRetained.Set(float64(retained))
 	g.lastRun.Store(time.Now().UnixMilli())
 	if total > 0 {
 		g.Logger.Info("log GC", "trimmed", total, "floors", g.Log.Floors())

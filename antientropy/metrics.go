@@ -38,6 +38,10 @@ var (
 		Name: "marmot_gc_forced_total",
 		Help: "GC runs that trimmed past a lagging peer or CDC cursor because of gc_max_retention_hours.",
 	})
+	metricRetained = promauto.NewGauge(prometheus.GaugeOpts{
+		Name: "marmot_log_retained_entries",
+		Help: "Change sets the transaction log still holds (above the GC floors), after the last GC pass.",
+	})
 	metricLogBytes = promauto.NewGauge(prometheus.GaugeOpts{
 		Name: "marmot_log_disk_bytes",
 		Help: "Transaction log size on disk.",

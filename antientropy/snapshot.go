@@ -41,8 +41,9 @@ const (
 // Source makes snapshots and serves their files to peers (and to
 // marmotctl backup). A snapshot lives in Dir/<id>/ as one file per
 // database plus the row versions and a manifest; it is reused for
-// requests within Reuse of its creation (a broken transfer resumes against
-// the same files) and deleted after Keep without a fetch.
+// requests within Reuse of its creation and for a caller resuming it (a
+// broken transfer continues against the same files), and deleted after
+// Keep without a fetch.
 type Source struct {
 	Dir    string
 	Log    *txlog.Log
@@ -58,12 +59,22 @@ type Source struct {
 
 var _ peer.SnapshotSource = (*Source)(nil)
 
-// Prepare returns a recent snapshot or makes a new one.
-func (s *Source) Prepare(ctx context.Context) (*marmotv1.SnapshotManifest, error) {
+// Prepare returns snapshot resumeID when the caller already holds part of
+// it and it is still usable, a snapshot made moments ago (nodes joining
+// together share it), or a new one. A snapshot is usable while this log
+// still holds everything after its position: the caller continues from
+// there by delta sync.
+func (s *Source) Prepare(ctx context.Context, resumeID string) (*marmotv1.SnapshotManifest, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.expireLocked()
-	if c := s.current; c != nil && time.Since(time.UnixMilli(c.CreatedUnixMs)) < s.reuse() {
+	if resumeID != "" && safeName(resumeID) {
+		if m, err := ReadManifest(filepath.Join(s.Dir, resumeID, manifestFile)); err == nil && s.joinsLog(m) {
+			s.touchLocked(m.Id)
+			return m, nil
+		}
+	}
+	if c := s.current; c != nil && time.Since(time.UnixMilli(c.CreatedUnixMs)) < s.reuse() && s.joinsLog(c) {
 		if _, err := os.Stat(filepath.Join(s.Dir, c.Id, manifestFile)); err == nil {
 			return c, nil
 		}
@@ -81,7 +92,18 @@ func (s *Source) reuse() time.Duration {
 	if s.Reuse > 0 {
 		return s.Reuse
 	}
-	return time.Minute
+	return 5 * time.Second
+}
+
+// joinsLog reports whether the log still holds every change set after m's
+// position, so a node that installs m can stream the rest.
+func (s *Source) joinsLog(m *marmotv1.SnapshotManifest) bool {
+	for o, f := range s.Log.Floors() {
+		if m.Watermark[o] < f {
+			return false
+		}
+	}
+	return true
 }
 
 // Make writes a new snapshot into dir (which must not exist) and returns

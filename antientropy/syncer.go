@@ -206,7 +206,7 @@ func (s *Syncer) SnapshotFrom(ctx context.Context, addr string) error {
 	client := s.Client(addr)
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
-	resp, err := client.PrepareSnapshot(pctx, connect.NewRequest(&marmotv1.PrepareSnapshotRequest{NodeId: s.Log.Node()}))
+	resp, err := client.PrepareSnapshot(pctx, connect.NewRequest(&marmotv1.PrepareSnapshotRequest{NodeId: s.Log.Node(), ResumeId: Unfinished(s.DataDir)}))
 	if err != nil {
 		return fmt.Errorf("prepare snapshot on %s: %w", addr, err)
 	}

@@ -146,3 +146,81 @@ func TestNewNodeJoinsBySnapshot(t *testing.T) {
 	mustExec(t, n3.DB(t, "ae"), "INSERT INTO t (id, v) VALUES (9999, 'from the new node')")
 	sameRows(t, all, "ae", "t", 501, 30*time.Second)
 }
+
+// gcEnv: keep change sets ~1.8 s (the minimum), compare and collect every
+// second; maxHours 0 keeps what a peer lacks forever.
+func gcEnv(maxHours string) []string {
+	return append(aeEnv(50000), "MARMOT_REPLICATION_DELTA_SYNC_THRESHOLD_SECONDS=1",
+		"MARMOT_REPLICATION_GC_MIN_RETENTION_HOURS=0.0005", "MARMOT_REPLICATION_GC_MAX_RETENTION_HOURS="+maxHours)
+}
+
+// TestGCTrimsWhatEveryoneHolds: old change sets go once both nodes hold
+// them; a stopped node holds trimming back, so it rejoins with no gap; under a steady load the log stays bounded.
+func TestGCTrimsWhatEveryoneHolds(t *testing.T) {
+	nodes := startClusterAt(t, 2, "gc-secret", "ONE", gcEnv("0")...)
+	db := setupAE(t, nodes)
+	commitMany(t, db, "t", 1, 2000)
+	sameRows(t, nodes, "ae", "t", 2000, 30*time.Second)
+	eventually(t, 30*time.Second, func() error {
+		if got := metricValue(scrape(t, nodes[0]), "marmot_gc_trimmed_entries_total", nil); got < 2000 {
+			return fmt.Errorf("node 1 trimmed %v entries, want >= 2000", got)
+		}
+		return nil
+	})
+
+	nodes[1].Stop()
+	commitMany(t, db, "t", 3001, 1000)
+	// Node 2 is down: node 1 keeps what node 2 lacks, however old.
+	time.Sleep(4 * time.Second) // let the retention window pass: GC must still hold back
+	nodes[1].Start()
+	sameRows(t, nodes, "ae", "t", 3000, 60*time.Second)
+	// Its lag is past delta_sync_threshold_seconds, so it may well take a
+	// snapshot; but never because node 1 trimmed what it lacked.
+	if logs := nodes[1].Logs(); strings.Contains(logs, "already trimmed") {
+		t.Fatalf("node 1 trimmed change sets node 2 lacked while it was down:\n%s", logs)
+	}
+
+	// Steady updates for a while: the retained log stays bounded.
+	deadline := time.Now().Add(8 * time.Second)
+	peak := 0.0
+	for i := 0; time.Now().Before(deadline); i++ {
+		if _, err := db.Exec("UPDATE t SET v = ? WHERE id = ?", fmt.Sprint("u", i), 1+i%500); err != nil {
+			t.Fatal(err)
+		}
+		if i%200 == 0 {
+			peak = max(peak, metricValue(scrape(t, nodes[0]), "marmot_log_retained_entries", nil))
+		}
+	}
+	updates := metricValue(scrape(t, nodes[0]), "marmot_transactions_committed_total", nil)
+	if peak <= 0 || peak > updates/2 {
+		t.Fatalf("retained log peaked at %v entries of %v commits: GC is not keeping up", peak, updates)
+	}
+	t.Logf("retained entries peaked at %v during %v commits", peak, updates)
+}
+
+// TestGCMaxRetentionServesSnapshot: past gc_max_retention_hours entries go
+// even though a peer lacks them; that peer then gets a snapshot (gap
+// detection), never a stream with a hole.
+func TestGCMaxRetentionServesSnapshot(t *testing.T) {
+	nodes := startClusterAt(t, 2, "gc-secret", "ONE", gcEnv("0.001")...)
+	db := setupAE(t, nodes)
+	commitMany(t, db, "t", 1, 300)
+	sameRows(t, nodes, "ae", "t", 300, 30*time.Second)
+	nodes[1].Stop()
+	commitMany(t, db, "t", 1001, 500)
+	eventually(t, 60*time.Second, func() error {
+		fams := scrape(t, nodes[0])
+		if got := metricValue(fams, "marmot_gc_forced_total", nil); got < 1 {
+			return fmt.Errorf("no forced GC yet")
+		}
+		if got := metricValue(fams, "marmot_log_retained_entries", nil); got > 5 {
+			return fmt.Errorf("node 1 still holds %v entries", got)
+		}
+		return nil
+	})
+	nodes[1].Start()
+	sameRows(t, nodes, "ae", "t", 800, 60*time.Second)
+	if logs := nodes[1].Logs(); !strings.Contains(logs, "snapshot installed") {
+		t.Fatalf("node 2 did not get a snapshot after its entries were trimmed:\n%s", logs)
+	}
+}

@@ -43,11 +43,17 @@ type Service struct {
 	Relay func(origin uint64) bool
 	// Snapshots serves PrepareSnapshot and FetchSnapshot; nil refuses them.
 	Snapshots SnapshotSource
+	// ReplicaSecret, if set, also admits read-only replicas that sign
+	// with it (see RequireAuthOrReplica); their Pull streams relay every
+	// origin, since a replica follows one node, not every member.
+	ReplicaSecret string
 }
 
 // SnapshotSource makes and serves snapshots (antientropy implements it).
 type SnapshotSource interface {
-	Prepare(ctx context.Context) (*marmotv1.SnapshotManifest, error)
+	// Prepare returns snapshot resumeID if it is still usable, else a fresh
+	// (or very recent) one.
+	Prepare(ctx context.Context, resumeID string) (*marmotv1.SnapshotManifest, error)
 	// Fetch sends file name of snapshot id from offset, in chunks.
 	Fetch(ctx context.Context, id, name string, offset uint64, send func(*marmotv1.SnapshotChunk) error) error
 }
@@ -79,7 +85,7 @@ func (s *Service) PrepareSnapshot(ctx context.Context, req *connect.Request[marm
 	if s.Snapshots == nil {
 		return nil, connect.NewError(connect.CodeUnimplemented, errors.New("this node does not serve snapshots"))
 	}
-	m, err := s.Snapshots.Prepare(ctx)
+	m, err := s.Snapshots.Prepare(ctx, req.Msg.ResumeId)
 	if err != nil {
 		s.Logger.Error("snapshot for peer failed", "peer", req.Msg.NodeId, "err", err)
 		return nil, connect.NewError(connect.CodeInternal, err)
@@ -109,7 +115,7 @@ func (s *Service) Handler(secret string) (string, http.Handler, error) {
 		return "", nil, err
 	}
 	path, h := marmotv1connect.NewPeerServiceHandler(s, noCompression())
-	return path, RequireAuth(secret, h), nil
+	return path, RequireAuthOrReplica(secret, s.ReplicaSecret, h), nil
 }
 
 // Pull sends every durable change set beyond the caller's watermark, origin
@@ -132,13 +138,14 @@ func (s *Service) Pull(ctx context.Context, req *connect.Request[marmotv1.PullRe
 		wm[o] = seq
 	}
 	self := s.Log.Node()
+	relayAll := isReplicaCaller(ctx)
 	for caughtUp := false; ; caughtUp = true {
 		changed := s.Log.Changed()
 		for origin, upto := range s.Log.Durable() {
 			if upto <= wm[origin] {
 				continue
 			}
-			if caughtUp && origin != self && origin != req.Msg.NodeId && s.Relay != nil && !s.Relay(origin) {
+			if caughtUp && !relayAll && origin != self && origin != req.Msg.NodeId && s.Relay != nil && !s.Relay(origin) {
 				continue
 			}
 			err := s.Log.ScanOriginRaw(origin, wm[origin], func(seq uint64, data []byte) error {

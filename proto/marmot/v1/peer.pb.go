@@ -163,8 +163,11 @@ func (x *SyncStatusResponse) GetGap() bool {
 }
 
 type PrepareSnapshotRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	NodeId        uint64                 `protobuf:"varint,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	NodeId uint64                 `protobuf:"varint,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	// A snapshot the caller holds part of: served again if it is still kept
+	// and still joins up with the callee's log, so the transfer resumes.
+	ResumeId      string `protobuf:"bytes,2,opt,name=resume_id,json=resumeId,proto3" json:"resume_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -204,6 +207,13 @@ func (x *PrepareSnapshotRequest) GetNodeId() uint64 {
 		return x.NodeId
 	}
 	return 0
+}
+
+func (x *PrepareSnapshotRequest) GetResumeId() string {
+	if x != nil {
+		return x.ResumeId
+	}
+	return ""
 }
 
 type SnapshotFile struct {
@@ -1085,9 +1095,10 @@ const file_marmot_v1_peer_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\x1a9\n" +
 	"\vFloorsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"1\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"N\n" +
 	"\x16PrepareSnapshotRequest\x12\x17\n" +
-	"\anode_id\x18\x01 \x01(\x04R\x06nodeId\"j\n" +
+	"\anode_id\x18\x01 \x01(\x04R\x06nodeId\x12\x1b\n" +
+	"\tresume_id\x18\x02 \x01(\tR\bresumeId\"j\n" +
 	"\fSnapshotFile\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
 	"\bdatabase\x18\x02 \x01(\tR\bdatabase\x12\x12\n" +
