@@ -174,7 +174,10 @@ type ReplicaConfig struct {
 	FollowAddresses []string `toml:"follow_addresses" env:"FOLLOW_ADDRESSES"`
 
 	// Secret is the pre-shared key the replica presents to the cluster; required when
-	// Enabled. Default "". Prefer MARMOT_REPLICA_SECRET over a file.
+	// Enabled. On a cluster node (Enabled false) it is the key that node accepts from
+	// replicas, for reading only (log stream, sync status, snapshots, member list);
+	// empty admits no replica. It must differ from cluster.cluster_secret. Default "".
+	// Prefer MARMOT_REPLICA_SECRET over a file.
 	Secret string `toml:"secret" env:"SECRET"`
 
 	// DiscoveryIntervalSeconds is how often the replica refreshes the cluster

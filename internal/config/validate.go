@@ -104,6 +104,11 @@ func (v *validator) replica(r ReplicaConfig, c ClusterConfig) {
 			v.add("cluster.seed_nodes", c.SeedNodes, "must be empty when replica.enabled = true: replica mode and cluster mode are mutually exclusive")
 		}
 	}
+	// Cluster nodes tell a replica's calls from a member's by the secret
+	// that signs them; one secret for both would give replicas write access.
+	if r.Secret != "" && r.Secret == c.ClusterSecret {
+		v.add("replica.secret", "REDACTED", "must differ from cluster.cluster_secret: the replica secret only allows reading, the cluster secret everything")
+	}
 	v.addresses("replica.follow_addresses", r.FollowAddresses)
 	v.positive("replica.discovery_interval_seconds", r.DiscoveryIntervalSeconds)
 	v.positive("replica.failover_timeout_seconds", r.FailoverTimeoutSeconds)

@@ -57,6 +57,7 @@ func TestValidateRules(t *testing.T) {
 			c.Replica.Enabled, c.Replica.FollowAddresses, c.Replica.Secret = true, []string{"n:8080"}, "s"
 			c.Cluster.SeedNodes = []string{"m:8080"}
 		}, `cluster.seed_nodes = ["m:8080"]`, "mutually exclusive"},
+		{"replica secret is the cluster secret", func(c *Config) { c.Replica.Secret, c.Cluster.ClusterSecret = "same", "same" }, `replica.secret = "REDACTED"`, "must differ from cluster.cluster_secret"},
 		{"follow address", func(c *Config) { c.Replica.FollowAddresses = []string{"n"} }, `replica.follow_addresses[0] = "n"`, "host:port"},
 		{"discovery", func(c *Config) { c.Replica.DiscoveryIntervalSeconds = 0 }, "replica.discovery_interval_seconds = 0", "greater than 0"},
 		{"failover", func(c *Config) { c.Replica.FailoverTimeoutSeconds = 0 }, "replica.failover_timeout_seconds = 0", "greater than 0"},
