@@ -21,6 +21,12 @@ const (
 	erTableWithoutPK          = 3750
 )
 
+// errReadOnly is MySQL's answer to a write on a --read-only server (a
+// replica, or a view SQLite opened read-only).
+func errReadOnly() error {
+	return myErr(mysql.ER_OPTION_PREVENTS_STATEMENT, "HY000", "The MySQL server is running with the --read-only option so it cannot execute this statement")
+}
+
 func myErr(code uint16, state, format string, args ...any) *mysql.MyError {
 	return &mysql.MyError{Code: code, State: state, Message: fmt.Sprintf(format, args...)}
 }
@@ -95,7 +101,7 @@ func (s *Session) toMySQLError(err error) error {
 		case se.Code == sqlite3.ErrTooBig:
 			return myErr(mysql.ER_NET_PACKET_TOO_LARGE, "08S01", "Got a packet bigger than 'max_allowed_packet' bytes")
 		case se.Code == sqlite3.ErrReadonly:
-			return myErr(mysql.ER_OPTION_PREVENTS_STATEMENT, "HY000", "The MySQL server is running with the --read-only option so it cannot execute this statement")
+			return errReadOnly()
 		}
 		return s.sqliteMessageError(msg)
 	}

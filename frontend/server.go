@@ -85,7 +85,10 @@ type Options struct {
 	// RequireSecureTransport refuses logins over plaintext TCP (MySQL error
 	// 3159); Unix-socket logins are accepted, as in MySQL.
 	RequireSecureTransport bool
-	Logger                 *slog.Logger
+	// ReadOnly refuses every write with error 1290 (replica mode) and
+	// reports @@read_only = 1.
+	ReadOnly bool
+	Logger   *slog.Logger
 }
 
 // Version is the server version string clients see.

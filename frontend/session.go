@@ -48,7 +48,7 @@ type Session struct {
 }
 
 func (srv *Server) newSession(id uint32, user string) *Session {
-	return &Session{srv: srv, id: id, user: user, autocommit: true, userVars: map[string]any{}, sysVars: map[string]string{}}
+	return &Session{srv: srv, id: id, user: user, autocommit: true, userVars: map[string]any{}, sysVars: srv.initialSysVars()}
 }
 
 func (s *Session) close() {
@@ -252,7 +252,7 @@ func (s *Session) HandleOtherCommand(cmd byte, data []byte) error {
 	case mysql.COM_RESET_CONNECTION:
 		s.close()
 		s.explicit, s.autocommit = false, true
-		s.userVars, s.sysVars, s.warnings = map[string]any{}, map[string]string{}, nil
+		s.userVars, s.sysVars, s.warnings = map[string]any{}, s.srv.initialSysVars(), nil
 		s.syncStatus()
 		return nil
 	}
@@ -425,6 +425,9 @@ func (s *Session) targetDB(st transpile.Statement) (*materializer.DB, error) {
 func (s *Session) exec(ctx context.Context, st transpile.Statement, args []any, binary bool) (*mysql.Result, error) {
 	s.stmtStart = time.Now()
 	metricQueries.WithLabelValues(queryKind(st.Kind)).Inc()
+	if err := s.refuseWrite(st); err != nil {
+		return nil, err
+	}
 	switch st.Kind {
 	case transpile.Select, transpile.Explain:
 		return s.read(ctx, st, args, binary)
