@@ -17,7 +17,7 @@ func startCluster(t *testing.T, n int, secret string) []*Node {
 
 // startClusterAt starts n nodes whose default write consistency is level,
 // and waits until every node sees every other as a member.
-func startClusterAt(t *testing.T, n int, secret, level string, env ...string) []*Node {
+func startClusterAt(t testing.TB, n int, secret, level string, env ...string) []*Node {
 	t.Helper()
 	nodes := make([]*Node, n)
 	for i := range nodes {
@@ -42,7 +42,7 @@ func startClusterAt(t *testing.T, n int, secret, level string, env ...string) []
 
 // waitMembers polls each node's /admin/cluster/members until it lists want
 // alive members.
-func waitMembers(t *testing.T, nodes []*Node, want int) {
+func waitMembers(t testing.TB, nodes []*Node, want int) {
 	t.Helper()
 	for i, nd := range nodes {
 		eventually(t, 30*time.Second, func() error {
