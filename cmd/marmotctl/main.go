@@ -3,7 +3,8 @@
 // Offline commands (--data-dir) open the node's data directory directly and
 // need marmotd to be stopped: Pebble allows one process per directory.
 // Online commands (--addr) talk to a running node's admin API (status,
-// verify, cluster members, remove, allow).
+// verify, cluster members, remove, allow); backup fetches a snapshot from
+// one over the peer RPCs, and restore (offline) builds a data dir from it.
 // bench is a load generator: a MySQL client of running nodes (--hosts).
 //
 // This file only dispatches; each subcommand lives in its own file as
@@ -40,6 +41,8 @@ var commands = []command{
 	{"cluster allow", runClusterAllow, clusterAllowUsage},
 	{"status", runStatus, statusUsage},
 	{"verify", runVerify, verifyUsage},
+	{"backup", runBackup, backupUsage},
+	{"restore", runRestore, restoreUsage},
 }
 
 func main() {
@@ -95,6 +98,8 @@ func printOverview(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Offline commands (--data-dir) need marmotd stopped; online commands (--addr)")
 	fmt.Fprintln(w, "call a node's admin API on its cluster port with the cluster secret.")
+	fmt.Fprintln(w, "backup copies a running node's data over the same port; restore builds a new")
+	fmt.Fprintln(w, "data dir from a backup.")
 	fmt.Fprintln(w, "bench is a MySQL client of running nodes (--hosts).")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Exit status:")
