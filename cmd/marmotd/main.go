@@ -19,6 +19,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -57,6 +58,7 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	mysqlPort := fs.Int("mysql-port", 0, "MySQL port (overrides mysql.port)")
 	grpcPort := fs.Int("grpc-port", 0, "cluster/admin HTTP port (overrides cluster.grpc_port)")
 	nodeID := fs.Uint64("node-id", 0, "node id (overrides node_id; 0 = keep)")
+	follow := fs.String("follow-addresses", "", "replica mode: comma-separated cluster nodes host:grpc_port to follow (overrides replica.follow_addresses)")
 	fs.StringVar(&f.rebuild, "rebuild", "", "delete the SQLite file of this database and rebuild it from the log before serving")
 	if err := fs.Parse(args); err != nil {
 		return f, err
@@ -71,6 +73,13 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 			f.overrides.GRPCPort = grpcPort
 		case "node-id":
 			f.overrides.NodeID = nodeID
+		case "follow-addresses":
+			f.overrides.FollowAddresses = []string{}
+			for _, a := range strings.Split(*follow, ",") {
+				if a = strings.TrimSpace(a); a != "" {
+					f.overrides.FollowAddresses = append(f.overrides.FollowAddresses, a)
+				}
+			}
 		}
 	})
 	return f, nil
@@ -137,7 +146,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	admin := &peer.AdminService{Secret: cfg.Cluster.ClusterSecret, Log: l, LogDir: filepath.Join(cfg.DataDir, "log"),
 		Views: mat, Version: frontend.Version, Started: time.Now()}
 	var committer frontend.Committer = frontend.LocalCommitter(l)
-	if cfg.Cluster.ClusterSecret != "" || len(cfg.Cluster.SeedNodes) > 0 {
+	if cfg.Replica.Enabled {
+		// Replica mode: read-only, following a cluster it is not a member of.
+		startReplica(ctx, cfg, l, mat, admin, logger)
+	} else if cfg.Cluster.ClusterSecret != "" || len(cfg.Cluster.SeedNodes) > 0 {
 		c, stop, err := startCluster(ctx, cfg, l, mat, mux, admin, logger)
 		if err != nil {
 			return err
@@ -162,12 +174,17 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	srv, err := frontend.New(frontend.Options{Materializer: mat, Committer: committer, Consistency: level, IDs: ids, Users: users,
 		CacheSize: cfg.QueryPipeline.TranspilerCacheSize, LockWaitTimeout: cfg.Transaction.LockWaitTimeout(),
 		WriteTimeout: cfg.Replication.WriteTimeout(), MaxConnections: cfg.MySQL.MaxConnections, MaxAllowedPacket: cfg.MySQL.MaxAllowedPacket, Port: cfg.MySQL.Port,
-		DefaultDatabase: "marmot", TLS: tlsConf, RequireSecureTransport: cfg.MySQL.RequireSecureTransport, Logger: logger})
+		DefaultDatabase: "marmot", TLS: tlsConf, RequireSecureTransport: cfg.MySQL.RequireSecureTransport,
+		ReadOnly: cfg.Replica.Enabled, Logger: logger})
 	if err != nil {
 		return err
 	}
-	if err := srv.EnsureDatabase(ctx, "marmot"); err != nil {
-		return fmt.Errorf("create default database: %w", err)
+	// A replica writes nothing of its own: the cluster's `marmot` database
+	// reaches it with the rest.
+	if !cfg.Replica.Enabled {
+		if err := srv.EnsureDatabase(ctx, "marmot"); err != nil {
+			return fmt.Errorf("create default database: %w", err)
+		}
 	}
 	defer srv.Close()
 
@@ -256,7 +273,7 @@ func startCluster(ctx context.Context, cfg config.Config, l *txlog.Log, mat *mat
 	if err != nil {
 		return nil, nil, err
 	}
-	svc := &peer.Service{Log: l, Logger: logger, OnCaller: pl.AddPeer, CommitWait: millis(cfg.Coordinator.CommitTimeoutMS),
+	svc := &peer.Service{Log: l, Logger: logger, OnCaller: pl.AddPeer, CommitWait: millis(cfg.Coordinator.CommitTimeoutMS), ReplicaSecret: cfg.Replica.Secret,
 		Relay: func(origin uint64) bool {
 			for _, m := range members.Members() {
 				if m.ID == origin {
@@ -280,6 +297,9 @@ func startCluster(ctx context.Context, cfg config.Config, l *txlog.Log, mat *mat
 	mux.Handle(path, h)
 	mpath, mh := members.Handler()
 	mux.Handle(mpath, mh)
+	if cfg.Replica.Secret != "" { // replicas may follow this node
+		mux.Handle(peer.ReplicaMembersHandler(secret, cfg.Replica.Secret, members.Members))
+	}
 	admin.Membership = members
 	if err := peer.RegisterMembershipMetrics(members); err != nil {
 		logger.Warn("membership metrics not exported", "err", err)
