@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"connectrpc.com/connect"
 
@@ -84,11 +85,10 @@ func FetchBackup(ctx context.Context, client marmotv1connect.PeerServiceClient, 
 	if old != nil {
 		req.ResumeId = old.Id
 	}
-	resp, err := client.PrepareSnapshot(ctx, connect.NewRequest(req))
+	m, err := prepareBackup(ctx, client, req)
 	if err != nil {
 		return nil, err
 	}
-	m := resp.Msg
 	for _, f := range m.Files {
 		if !safeName(f.Name) || f.Name == partialManifest {
 			return nil, fmt.Errorf("antientropy: snapshot file name %q refused", f.Name)
@@ -131,6 +131,53 @@ func FetchBackup(ctx context.Context, client marmotv1connect.PeerServiceClient, 
 		return nil, err
 	}
 	return res, syncDir(dir)
+}
+
+// backupWait bounds how long prepareBackup waits for a snapshot that
+// covers the node's position; a source reuses a snapshot for seconds.
+const backupWait = time.Minute
+
+// prepareBackup asks for a snapshot holding at least everything durable on
+// the node when the backup began (or for the snapshot being resumed). A
+// source hands every caller the snapshot it made in the last few seconds
+// (Source.Reuse: nodes joining together share one), which may predate
+// writes acknowledged before the backup started; such a snapshot is
+// refused and asked for again until the source makes a new one.
+func prepareBackup(ctx context.Context, client marmotv1connect.PeerServiceClient, req *marmotv1.PrepareSnapshotRequest) (*marmotv1.SnapshotManifest, error) {
+	st, err := client.SyncStatus(ctx, connect.NewRequest(&marmotv1.SyncStatusRequest{NodeId: req.NodeId}))
+	if err != nil {
+		return nil, err
+	}
+	want := st.Msg.Durable
+	deadline := time.Now().Add(backupWait)
+	for {
+		resp, err := client.PrepareSnapshot(ctx, connect.NewRequest(req))
+		if err != nil {
+			return nil, err
+		}
+		m := resp.Msg
+		if req.ResumeId != "" && m.Id == req.ResumeId {
+			return m, nil
+		}
+		if coversAll(m.Watermark, want) {
+			return m, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("antientropy: the node kept serving snapshot %s, older than the backup's start, for %v", m.Id, backupWait)
+		}
+		if !sleepCtx(ctx, time.Second) {
+			return nil, ctx.Err()
+		}
+	}
+}
+
+func coversAll(have, want txlog.Watermark) bool {
+	for o, seq := range want {
+		if !have.Covers(o, seq) {
+			return false
+		}
+	}
+	return true
 }
 
 // VerifyBackup reads dir's manifest and checks every file it lists against
