@@ -60,6 +60,10 @@ func RequireAuth(secret string, next http.Handler) http.Handler {
 			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
 		}
+		if f := activeFaults.Load(); f != nil {
+			f.serve(next, w, r)
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
 }
@@ -74,6 +78,9 @@ type signingTransport struct {
 func (t signingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	r.Header.Set(AuthHeader, sign(t.secret, t.node, time.Now().UnixMilli()))
+	if f := activeFaults.Load(); f != nil {
+		return f.roundTrip(t.next, r)
+	}
 	return t.next.RoundTrip(r)
 }
 

@@ -289,7 +289,7 @@ func StartMembership(ctx context.Context, cfg MembershipConfig) (*Membership, er
 
 	mc := memberlist.DefaultLANConfig()
 	mc.Name = m.name
-	mc.Transport = tr
+	mc.Transport = m.withFaults(tr)
 	mc.AdvertiseAddr, mc.AdvertisePort = ip.String(), port
 	mc.ProtocolVersion = memberlist.ProtocolVersionMax
 	key := sha256.Sum256([]byte(cfg.Secret))

@@ -99,9 +99,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	logger := newLogger(cfg.Logging, stderr)
+	faults, err := peer.FaultsFromEnv(ctx, logger) // nil unless a test set MARMOT_TEST_FAULTS
+	if err != nil {
+		return err
+	}
 
 	l, err := txlog.Open(txlog.Options{Dir: filepath.Join(cfg.DataDir, "log"), NodeID: cfg.NodeID,
-		MaxClockSkew: cfg.Cluster.MaxClockSkew(), Logger: logger})
+		MaxClockSkew: cfg.Cluster.MaxClockSkew(), Now: faults.Clock(), Logger: logger})
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ const EnvPrefix = "MARMOT_"
 
 // reservedEnv are MARMOT_* variables that belong to cmd/marmotd, not to Config, and
 // so are neither read nor rejected here.
-var reservedEnv = []string{"MARMOT_CONFIG"}
+var reservedEnv = []string{"MARMOT_CONFIG", "MARMOT_TEST_FAULTS"}
 
 // Load returns Default() overlaid by the TOML file at path (none if path is "") and
 // then by the process's MARMOT_* environment. It does not validate: flags still come
