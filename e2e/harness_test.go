@@ -67,6 +67,7 @@ type Node struct {
 	dsnUser    string // user[:password] for DSN; root when empty
 	logs       *lockedBuffer
 	exited     chan struct{}
+	faults     *nodeFaults // its MARMOT_TEST_FAULTS file (faults_harness_test.go)
 }
 
 type lockedBuffer struct {
@@ -145,6 +146,7 @@ func (n *Node) Start() {
 	}
 	n.cmd.Env = append(filteredEnv(), "MARMOT_MYSQL_BIND_ADDRESS=127.0.0.1", "MARMOT_CLUSTER_GRPC_BIND_ADDRESS=127.0.0.1",
 		fmt.Sprintf("MARMOT_CLUSTER_GOSSIP_PORT=%d", n.GossipPort))
+	n.cmd.Env = append(n.cmd.Env, n.faultsEnv())
 	n.cmd.Env = append(n.cmd.Env, n.Env...)
 	n.logs = &lockedBuffer{}
 	n.cmd.Stdout, n.cmd.Stderr = n.logs, n.logs
