@@ -142,6 +142,22 @@ func isolate(t testing.TB, nodes []*Node, i int) {
 	partition(t, nodes, []int{i})
 }
 
+// cutLink cuts the one link between nodes a and b; their links to other
+// nodes stay as they are.
+func cutLink(t testing.TB, a, b *Node) {
+	t.Helper()
+	ida, idb := nodeID(t, a), nodeID(t, b)
+	setFaults(t, []*Node{a, b}, func(n *Node, f *faultFile) {
+		other := idb
+		if n == b {
+			other = ida
+		}
+		if !slices.Contains(f.Blocked, other) {
+			f.Blocked = append(f.Blocked, other)
+		}
+	})
+}
+
 // heal restores every link between nodes (clock offsets stay).
 func heal(t testing.TB, nodes []*Node) {
 	t.Helper()
@@ -210,7 +226,8 @@ func mysqlErrno(err error) uint16 {
 // TestPartitionHook: an isolated node's QUORUM writes fail with 1180 in the
 // write timeout while the majority side keeps writing and replicating; it
 // sees the others as gone and gets nothing from them; once healed, it
-// catches up and writes at QUORUM again.
+// catches up and writes at QUORUM again. Then a single cut link leaves the
+// other two links up.
 func TestPartitionHook(t *testing.T) {
 	nodes := startClusterAt(t, 3, "partition-hook", "QUORUM")
 	setupTable(t, nodes, "p", "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))")
@@ -272,6 +289,24 @@ func TestPartitionHook(t *testing.T) {
 		_, err := nodes[2].DB(t, "p").Exec("REPLACE INTO t VALUES (4, 'healed')")
 		return err // 1180 until its gossip sees a quorum again
 	})
+
+	// One link: nodes 1 and 2 lose each other, both still reach node 3.
+	cutLink(t, nodes[0], nodes[1])
+	mustExec(t, nodes[0].DB(t, "p"), "INSERT INTO t VALUES (5, 'via 3')") // node 3's vote is the quorum
+	eventually(t, 30*time.Second, func() error {
+		states, err := memberStates(nodes[0])
+		if err != nil {
+			return err
+		}
+		if s := states[2]; s != "suspect" && s != "dead" {
+			return fmt.Errorf("node 1 sees node 2 %s across the cut link", s)
+		}
+		if s := states[3]; s != "alive" {
+			return fmt.Errorf("node 1 sees node 3 %s; its link is up", s)
+		}
+		return nil
+	})
+	heal(t, nodes)
 }
 
 // TestClockSkewHook: a node whose clock runs 10 s ahead commits change sets
