@@ -138,17 +138,16 @@ func FetchBackup(ctx context.Context, client marmotv1connect.PeerServiceClient, 
 const backupWait = time.Minute
 
 // prepareBackup asks for a snapshot holding at least everything durable on
-// the node when the backup began (or for the snapshot being resumed). A
-// source hands every caller the snapshot it made in the last few seconds
-// (Source.Reuse: nodes joining together share one), which may predate
-// writes acknowledged before the backup started; such a snapshot is
-// refused and asked for again until the source makes a new one.
+// the node when the backup began (AtLeast), or for the snapshot being
+// resumed. A source that predates AtLeast (one that does not honour it)
+// still gets its snapshot refused and asked for again.
 func prepareBackup(ctx context.Context, client marmotv1connect.PeerServiceClient, req *marmotv1.PrepareSnapshotRequest) (*marmotv1.SnapshotManifest, error) {
 	st, err := client.SyncStatus(ctx, connect.NewRequest(&marmotv1.SyncStatusRequest{NodeId: req.NodeId}))
 	if err != nil {
 		return nil, err
 	}
 	want := st.Msg.Durable
+	req.AtLeast = want
 	deadline := time.Now().Add(backupWait)
 	for {
 		resp, err := client.PrepareSnapshot(ctx, connect.NewRequest(req))

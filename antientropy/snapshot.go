@@ -59,12 +59,13 @@ type Source struct {
 
 var _ peer.SnapshotSource = (*Source)(nil)
 
-// Prepare returns snapshot resumeID when the caller already holds part of
-// it and it is still usable, a snapshot made moments ago (nodes joining
-// together share it), or a new one. A snapshot is usable while this log
+// Prepare returns the snapshot the caller resumes (it holds part of it)
+// when still usable, a snapshot made moments ago that covers the caller's
+// AtLeast (nodes joining together share it), or a new one. A snapshot is usable while this log
 // still holds everything after its position: the caller continues from
 // there by delta sync.
-func (s *Source) Prepare(ctx context.Context, resumeID string) (*marmotv1.SnapshotManifest, error) {
+func (s *Source) Prepare(ctx context.Context, req *marmotv1.PrepareSnapshotRequest) (*marmotv1.SnapshotManifest, error) {
+	resumeID := req.GetResumeId()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.expireLocked()
@@ -74,7 +75,7 @@ func (s *Source) Prepare(ctx context.Context, resumeID string) (*marmotv1.Snapsh
 			return m, nil
 		}
 	}
-	if c := s.current; c != nil && time.Since(time.UnixMilli(c.CreatedUnixMs)) < s.reuse() && s.joinsLog(c) {
+	if c := s.current; c != nil && time.Since(time.UnixMilli(c.CreatedUnixMs)) < s.reuse() && s.joinsLog(c) && covers(c.Watermark, req.GetAtLeast()) {
 		if _, err := os.Stat(filepath.Join(s.Dir, c.Id, manifestFile)); err == nil {
 			return c, nil
 		}
@@ -93,6 +94,15 @@ func (s *Source) reuse() time.Duration {
 		return s.Reuse
 	}
 	return 5 * time.Second
+}
+
+func covers(have, want map[uint64]uint64) bool {
+	for o, seq := range want {
+		if have[o] < seq {
+			return false
+		}
+	}
+	return true
 }
 
 // joinsLog reports whether the log still holds every change set after m's

@@ -91,7 +91,7 @@ func TestSnapshotTransferResumes(t *testing.T) {
 	addr, l := serve(t, f)
 	src.Log = l
 	client := peer.NewClient("secret", 2, addr)
-	m, err := src.Prepare(context.Background(), "")
+	m, err := src.Prepare(context.Background(), &marmotv1.PrepareSnapshotRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestSnapshotTransferResumes(t *testing.T) {
 	if got := Unfinished(dataDir); got != m.Id {
 		t.Fatalf("Unfinished = %q, want %q", got, m.Id)
 	}
-	again, err := src.Prepare(context.Background(), m.Id)
+	again, err := src.Prepare(context.Background(), &marmotv1.PrepareSnapshotRequest{ResumeId: m.Id})
 	if err != nil || again.Id != m.Id {
 		t.Fatalf("resume prepare: %v, id %q want %q", err, again.GetId(), m.Id)
 	}
@@ -127,7 +127,7 @@ func TestSnapshotCorruptChunkRefused(t *testing.T) {
 	f := &flaky{Source: src, breakAfter: 1 << 30, corrupt: true}
 	addr, l := serve(t, f)
 	src.Log = l
-	m, err := src.Prepare(context.Background(), "")
+	m, err := src.Prepare(context.Background(), &marmotv1.PrepareSnapshotRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestSnapshotNotReusedPastTheLog(t *testing.T) {
 	src.Log = l
 	cs := &marmotv1.ChangeSet{Id: []byte("x"), Database: "big", Rows: []*marmotv1.RowChange{{Table: "t", Op: marmotv1.Op_OP_INSERT,
 		Pk: []*marmotv1.Value{{Kind: &marmotv1.Value_Int{Int: 1}}}}}}
-	m, err := src.Prepare(context.Background(), "")
+	m, err := src.Prepare(context.Background(), &marmotv1.PrepareSnapshotRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,8 +156,16 @@ func TestSnapshotNotReusedPastTheLog(t *testing.T) {
 	if _, err := l.Trim(1, 1); err != nil {
 		t.Fatal(err)
 	}
-	again, err := src.Prepare(context.Background(), m.Id)
+	again, err := src.Prepare(context.Background(), &marmotv1.PrepareSnapshotRequest{ResumeId: m.Id})
 	if err != nil || again.Id == m.Id {
 		t.Fatalf("stale snapshot served again: %v", err)
+	}
+	// Made moments ago, but older than the position the caller asks for.
+	if err := l.Commit(context.Background(), &marmotv1.ChangeSet{Id: []byte("y"), Database: "big"}, l.Durable()); err != nil {
+		t.Fatal(err)
+	}
+	third, err := src.Prepare(context.Background(), &marmotv1.PrepareSnapshotRequest{AtLeast: l.Durable()})
+	if err != nil || third.Id == again.Id || third.Watermark[1] != 2 {
+		t.Fatalf("a recent snapshot older than at_least was shared: %v %v", err, third.GetWatermark())
 	}
 }

@@ -149,7 +149,7 @@ func (s *Syncer) Check(ctx context.Context, first bool) (kind string, err error)
 			why = "new node"
 		}
 		s.Logger.Info("anti-entropy: snapshot sync", "peer", best.Addr, "missing", best.Missing, "lag", best.Lag.Round(time.Second), "why", why)
-		if err := s.SnapshotFrom(ctx, best.Addr); err != nil {
+		if err := s.SnapshotFrom(ctx, best.Addr, best.Durable); err != nil {
 			metricSyncs.WithLabelValues("snapshot", "error").Inc()
 			s.Logger.Error("anti-entropy: snapshot sync failed", "peer", best.Addr, "err", err)
 			return "snapshot", err
@@ -200,13 +200,13 @@ func (s *Syncer) compare(ctx context.Context, p Peer, mine txlog.Watermark) *Pee
 	return lag
 }
 
-// SnapshotFrom receives a snapshot from addr and installs it, retrying a
+// SnapshotFrom receives a snapshot from addr (at least as new as atLeast) and installs it, retrying a
 // broken transfer (it resumes where it stopped) for up to a few minutes.
-func (s *Syncer) SnapshotFrom(ctx context.Context, addr string) error {
+func (s *Syncer) SnapshotFrom(ctx context.Context, addr string, atLeast txlog.Watermark) error {
 	client := s.Client(addr)
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
-	resp, err := client.PrepareSnapshot(pctx, connect.NewRequest(&marmotv1.PrepareSnapshotRequest{NodeId: s.Log.Node(), ResumeId: Unfinished(s.DataDir)}))
+	resp, err := client.PrepareSnapshot(pctx, connect.NewRequest(&marmotv1.PrepareSnapshotRequest{NodeId: s.Log.Node(), ResumeId: Unfinished(s.DataDir), AtLeast: atLeast}))
 	if err != nil {
 		return fmt.Errorf("prepare snapshot on %s: %w", addr, err)
 	}

@@ -120,7 +120,7 @@ func (f *Follower) Run(ctx context.Context) error {
 	f.mu.Unlock()
 	go f.discoverLoop(ctx)
 	pl := &Puller{Log: f.Log, Logger: f.Logger, Paused: f.Paused}
-	var avoid string  // the source whose stream just failed: tried last
+	var avoid string   // the source whose stream just failed: tried last
 	var lost time.Time // when the replica last had no source; zero while it has one
 	reported := false
 	for ctx.Err() == nil {

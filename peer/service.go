@@ -51,9 +51,9 @@ type Service struct {
 
 // SnapshotSource makes and serves snapshots (antientropy implements it).
 type SnapshotSource interface {
-	// Prepare returns snapshot resumeID if it is still usable, else a fresh
-	// (or very recent) one.
-	Prepare(ctx context.Context, resumeID string) (*marmotv1.SnapshotManifest, error)
+	// Prepare returns the snapshot req resumes if it is still usable, else
+	// a fresh one (or a very recent one covering req.AtLeast).
+	Prepare(ctx context.Context, req *marmotv1.PrepareSnapshotRequest) (*marmotv1.SnapshotManifest, error)
 	// Fetch sends file name of snapshot id from offset, in chunks.
 	Fetch(ctx context.Context, id, name string, offset uint64, send func(*marmotv1.SnapshotChunk) error) error
 }
@@ -85,7 +85,7 @@ func (s *Service) PrepareSnapshot(ctx context.Context, req *connect.Request[marm
 	if s.Snapshots == nil {
 		return nil, connect.NewError(connect.CodeUnimplemented, errors.New("this node does not serve snapshots"))
 	}
-	m, err := s.Snapshots.Prepare(ctx, req.Msg.ResumeId)
+	m, err := s.Snapshots.Prepare(ctx, req.Msg)
 	if err != nil {
 		s.Logger.Error("snapshot for peer failed", "peer", req.Msg.NodeId, "err", err)
 		return nil, connect.NewError(connect.CodeInternal, err)

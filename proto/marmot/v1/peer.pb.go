@@ -167,7 +167,11 @@ type PrepareSnapshotRequest struct {
 	NodeId uint64                 `protobuf:"varint,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
 	// A snapshot the caller holds part of: served again if it is still kept
 	// and still joins up with the callee's log, so the transfer resumes.
-	ResumeId      string `protobuf:"bytes,2,opt,name=resume_id,json=resumeId,proto3" json:"resume_id,omitempty"`
+	ResumeId string `protobuf:"bytes,2,opt,name=resume_id,json=resumeId,proto3" json:"resume_id,omitempty"`
+	// A snapshot made moments ago for another caller is shared only if it
+	// covers this watermark (the position the caller saw the callee at), so
+	// nobody gets one older than what it asked after.
+	AtLeast       map[uint64]uint64 `protobuf:"bytes,3,rep,name=at_least,json=atLeast,proto3" json:"at_least,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -214,6 +218,13 @@ func (x *PrepareSnapshotRequest) GetResumeId() string {
 		return x.ResumeId
 	}
 	return ""
+}
+
+func (x *PrepareSnapshotRequest) GetAtLeast() map[uint64]uint64 {
+	if x != nil {
+		return x.AtLeast
+	}
+	return nil
 }
 
 type SnapshotFile struct {
@@ -1095,10 +1106,14 @@ const file_marmot_v1_peer_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\x1a9\n" +
 	"\vFloorsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"N\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\xd5\x01\n" +
 	"\x16PrepareSnapshotRequest\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\x04R\x06nodeId\x12\x1b\n" +
-	"\tresume_id\x18\x02 \x01(\tR\bresumeId\"j\n" +
+	"\tresume_id\x18\x02 \x01(\tR\bresumeId\x12I\n" +
+	"\bat_least\x18\x03 \x03(\v2..marmot.v1.PrepareSnapshotRequest.AtLeastEntryR\aatLeast\x1a:\n" +
+	"\fAtLeastEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"j\n" +
 	"\fSnapshotFile\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
 	"\bdatabase\x18\x02 \x01(\tR\bdatabase\x12\x12\n" +
@@ -1186,7 +1201,7 @@ func file_marmot_v1_peer_proto_rawDescGZIP() []byte {
 	return file_marmot_v1_peer_proto_rawDescData
 }
 
-var file_marmot_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_marmot_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_marmot_v1_peer_proto_goTypes = []any{
 	(*SyncStatusRequest)(nil),      // 0: marmot.v1.SyncStatusRequest
 	(*SyncStatusResponse)(nil),     // 1: marmot.v1.SyncStatusResponse
@@ -1208,45 +1223,47 @@ var file_marmot_v1_peer_proto_goTypes = []any{
 	nil,                            // 17: marmot.v1.SyncStatusRequest.WatermarkEntry
 	nil,                            // 18: marmot.v1.SyncStatusResponse.DurableEntry
 	nil,                            // 19: marmot.v1.SyncStatusResponse.FloorsEntry
-	nil,                            // 20: marmot.v1.SnapshotManifest.WatermarkEntry
-	nil,                            // 21: marmot.v1.PullRequest.WatermarkEntry
-	(*HLC)(nil),                    // 22: marmot.v1.HLC
-	(*Value)(nil),                  // 23: marmot.v1.Value
-	(*ChangeSet)(nil),              // 24: marmot.v1.ChangeSet
+	nil,                            // 20: marmot.v1.PrepareSnapshotRequest.AtLeastEntry
+	nil,                            // 21: marmot.v1.SnapshotManifest.WatermarkEntry
+	nil,                            // 22: marmot.v1.PullRequest.WatermarkEntry
+	(*HLC)(nil),                    // 23: marmot.v1.HLC
+	(*Value)(nil),                  // 24: marmot.v1.Value
+	(*ChangeSet)(nil),              // 25: marmot.v1.ChangeSet
 }
 var file_marmot_v1_peer_proto_depIdxs = []int32{
 	17, // 0: marmot.v1.SyncStatusRequest.watermark:type_name -> marmot.v1.SyncStatusRequest.WatermarkEntry
 	18, // 1: marmot.v1.SyncStatusResponse.durable:type_name -> marmot.v1.SyncStatusResponse.DurableEntry
 	19, // 2: marmot.v1.SyncStatusResponse.floors:type_name -> marmot.v1.SyncStatusResponse.FloorsEntry
-	20, // 3: marmot.v1.SnapshotManifest.watermark:type_name -> marmot.v1.SnapshotManifest.WatermarkEntry
-	3,  // 4: marmot.v1.SnapshotManifest.files:type_name -> marmot.v1.SnapshotFile
-	22, // 5: marmot.v1.RowVersion.hlc:type_name -> marmot.v1.HLC
-	23, // 6: marmot.v1.IntentRow.pk:type_name -> marmot.v1.Value
-	7,  // 7: marmot.v1.IntentRow.expected:type_name -> marmot.v1.RowVersion
-	8,  // 8: marmot.v1.PrepareRequest.rows:type_name -> marmot.v1.IntentRow
-	22, // 9: marmot.v1.PrepareRequest.now:type_name -> marmot.v1.HLC
-	7,  // 10: marmot.v1.PrepareResponse.conflict_version:type_name -> marmot.v1.RowVersion
-	24, // 11: marmot.v1.CommitRequest.change_set:type_name -> marmot.v1.ChangeSet
-	21, // 12: marmot.v1.PullRequest.watermark:type_name -> marmot.v1.PullRequest.WatermarkEntry
-	15, // 13: marmot.v1.PeerService.Pull:input_type -> marmot.v1.PullRequest
-	9,  // 14: marmot.v1.PeerService.Prepare:input_type -> marmot.v1.PrepareRequest
-	11, // 15: marmot.v1.PeerService.Commit:input_type -> marmot.v1.CommitRequest
-	13, // 16: marmot.v1.PeerService.Abort:input_type -> marmot.v1.AbortRequest
-	0,  // 17: marmot.v1.PeerService.SyncStatus:input_type -> marmot.v1.SyncStatusRequest
-	2,  // 18: marmot.v1.PeerService.PrepareSnapshot:input_type -> marmot.v1.PrepareSnapshotRequest
-	5,  // 19: marmot.v1.PeerService.FetchSnapshot:input_type -> marmot.v1.FetchSnapshotRequest
-	16, // 20: marmot.v1.PeerService.Pull:output_type -> marmot.v1.PullResponse
-	10, // 21: marmot.v1.PeerService.Prepare:output_type -> marmot.v1.PrepareResponse
-	12, // 22: marmot.v1.PeerService.Commit:output_type -> marmot.v1.CommitResponse
-	14, // 23: marmot.v1.PeerService.Abort:output_type -> marmot.v1.AbortResponse
-	1,  // 24: marmot.v1.PeerService.SyncStatus:output_type -> marmot.v1.SyncStatusResponse
-	4,  // 25: marmot.v1.PeerService.PrepareSnapshot:output_type -> marmot.v1.SnapshotManifest
-	6,  // 26: marmot.v1.PeerService.FetchSnapshot:output_type -> marmot.v1.SnapshotChunk
-	20, // [20:27] is the sub-list for method output_type
-	13, // [13:20] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	20, // 3: marmot.v1.PrepareSnapshotRequest.at_least:type_name -> marmot.v1.PrepareSnapshotRequest.AtLeastEntry
+	21, // 4: marmot.v1.SnapshotManifest.watermark:type_name -> marmot.v1.SnapshotManifest.WatermarkEntry
+	3,  // 5: marmot.v1.SnapshotManifest.files:type_name -> marmot.v1.SnapshotFile
+	23, // 6: marmot.v1.RowVersion.hlc:type_name -> marmot.v1.HLC
+	24, // 7: marmot.v1.IntentRow.pk:type_name -> marmot.v1.Value
+	7,  // 8: marmot.v1.IntentRow.expected:type_name -> marmot.v1.RowVersion
+	8,  // 9: marmot.v1.PrepareRequest.rows:type_name -> marmot.v1.IntentRow
+	23, // 10: marmot.v1.PrepareRequest.now:type_name -> marmot.v1.HLC
+	7,  // 11: marmot.v1.PrepareResponse.conflict_version:type_name -> marmot.v1.RowVersion
+	25, // 12: marmot.v1.CommitRequest.change_set:type_name -> marmot.v1.ChangeSet
+	22, // 13: marmot.v1.PullRequest.watermark:type_name -> marmot.v1.PullRequest.WatermarkEntry
+	15, // 14: marmot.v1.PeerService.Pull:input_type -> marmot.v1.PullRequest
+	9,  // 15: marmot.v1.PeerService.Prepare:input_type -> marmot.v1.PrepareRequest
+	11, // 16: marmot.v1.PeerService.Commit:input_type -> marmot.v1.CommitRequest
+	13, // 17: marmot.v1.PeerService.Abort:input_type -> marmot.v1.AbortRequest
+	0,  // 18: marmot.v1.PeerService.SyncStatus:input_type -> marmot.v1.SyncStatusRequest
+	2,  // 19: marmot.v1.PeerService.PrepareSnapshot:input_type -> marmot.v1.PrepareSnapshotRequest
+	5,  // 20: marmot.v1.PeerService.FetchSnapshot:input_type -> marmot.v1.FetchSnapshotRequest
+	16, // 21: marmot.v1.PeerService.Pull:output_type -> marmot.v1.PullResponse
+	10, // 22: marmot.v1.PeerService.Prepare:output_type -> marmot.v1.PrepareResponse
+	12, // 23: marmot.v1.PeerService.Commit:output_type -> marmot.v1.CommitResponse
+	14, // 24: marmot.v1.PeerService.Abort:output_type -> marmot.v1.AbortResponse
+	1,  // 25: marmot.v1.PeerService.SyncStatus:output_type -> marmot.v1.SyncStatusResponse
+	4,  // 26: marmot.v1.PeerService.PrepareSnapshot:output_type -> marmot.v1.SnapshotManifest
+	6,  // 27: marmot.v1.PeerService.FetchSnapshot:output_type -> marmot.v1.SnapshotChunk
+	21, // [21:28] is the sub-list for method output_type
+	14, // [14:21] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_marmot_v1_peer_proto_init() }
@@ -1261,7 +1278,7 @@ func file_marmot_v1_peer_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_marmot_v1_peer_proto_rawDesc), len(file_marmot_v1_peer_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   22,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
