@@ -16,7 +16,7 @@ BENCH ?= .
 BENCHTIME ?= 1x
 PKGS ?= ./...
 
-.PHONY: all build run test vet race bench bench-sysbench bench-cluster proto proto-check tidy lint clean
+.PHONY: all build run test vet race bench bench-sysbench bench-cluster proto proto-check tidy lint clean faults
 
 all: lint build test
 
@@ -74,3 +74,13 @@ bench-sysbench: build
 # marmotctl bench in BENCH_ARGS, e.g. BENCH_ARGS="--duration 10s --json".
 bench-cluster: build
 	bench/cluster.sh $(BENCH_ARGS)
+
+# The long form of the fault-injection suite (e2e/faults_suite_test.go,
+# docs/testing.md): FAULTS_DURATION of kill -9, partitions, clock skew and
+# pauses under load, then the history checks. FAULTS_SEED replays a
+# schedule; history.jsonl, summary.md and node logs go to FAULTS_OUT.
+FAULTS_DURATION ?= 12m
+FAULTS_OUT ?= $(or $(TMPDIR),/tmp)/marmot-faults
+faults:
+	MARMOT_FAULTS_DURATION=$(FAULTS_DURATION) MARMOT_FAULTS_OUT=$(FAULTS_OUT) $(if $(FAULTS_SEED),MARMOT_FAULTS_SEED=$(FAULTS_SEED)) \
+		$(GO) test -tags "$(TAGS)" -count=1 -timeout 60m -run '^TestFaults$$' -v ./e2e/

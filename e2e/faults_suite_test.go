@@ -521,7 +521,7 @@ func (r *faultsRun) report(res *faultsResult) {
 	for _, k := range anomalyKinds {
 		fmt.Fprintf(&b, "| %s | %d |\n", k, counts[k])
 	}
-	fmt.Fprintf(&b, "\nbank reads checked: %d; linearizability (porcupine, %d operations): %s; with read-modify-writes as blind writes: %s\n", res.bankReads, res.linOps, res.linResult, res.linWeak)
+	fmt.Fprintf(&b, "\nbank reads checked: %d; linearizability (porcupine, %d operations): %s; with read-modify-writes reading what they overwrote: %s\n", res.bankReads, res.linOps, res.linResult, res.linWeak)
 	fmt.Fprintf(&b, "convergence: identical checksums on every node %v after the clients stopped (%v after the last fault healed)\n",
 		res.convergence.Round(time.Millisecond), res.sinceHeal.Round(time.Millisecond))
 	r.t.Log("\n" + b.String())
