@@ -3,6 +3,8 @@ package e2e
 import (
 	"database/sql"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -222,5 +224,52 @@ func TestGCMaxRetentionServesSnapshot(t *testing.T) {
 	sameRows(t, nodes, "ae", "t", 800, 60*time.Second)
 	if logs := nodes[1].Logs(); !strings.Contains(logs, "snapshot installed") {
 		t.Fatalf("node 2 did not get a snapshot after its entries were trimmed:\n%s", logs)
+	}
+}
+
+// TestSnapshotKilledHalfwayResumes: a new node is killed (-9) while its
+// snapshot streams in; restarted, it resumes from the bytes on disk and
+// completes.
+func TestSnapshotKilledHalfwayResumes(t *testing.T) {
+	seed := &Node{t: t, Dir: t.TempDir(), MySQLPort: freePort(t), HTTPPort: freePort(t), GossipPort: freePort(t)}
+	seedView(t, filepath.Join(seed.Dir, "db", "big.db"), 100)
+	n2 := &Node{t: t, Dir: t.TempDir(), MySQLPort: freePort(t), HTTPPort: freePort(t), GossipPort: freePort(t)}
+	seed.Env = []string{fmt.Sprintf("MARMOT_CLUSTER_SEED_NODES=127.0.0.1:%d", n2.HTTPPort), "MARMOT_CLUSTER_SECRET=ae-secret", "MARMOT_NODE_ID=1"}
+	n2.Env = []string{fmt.Sprintf("MARMOT_CLUSTER_SEED_NODES=127.0.0.1:%d", seed.HTTPPort), "MARMOT_CLUSTER_SECRET=ae-secret", "MARMOT_NODE_ID=2"}
+	seed.Start()
+	t.Cleanup(seed.Stop)
+	t.Cleanup(n2.Stop)
+	var want int
+	if err := seed.DB(t, "big").QueryRow("SELECT COUNT(*) FROM big").Scan(&want); err != nil {
+		t.Fatal(err)
+	}
+
+	// Start without waiting for MySQL (the snapshot comes first) and kill
+	// it once part of the view file has arrived.
+	n2.StartNoWait()
+	eventually(t, 60*time.Second, func() error {
+		parts, _ := filepath.Glob(filepath.Join(n2.Dir, "snapshot-incoming", "*", "big.db"))
+		if len(parts) == 1 {
+			if st, err := os.Stat(parts[0]); err == nil && st.Size() > 4<<20 {
+				return nil
+			}
+		}
+		return fmt.Errorf("no partial snapshot file yet")
+	})
+	n2.Kill()
+	parts, _ := filepath.Glob(filepath.Join(n2.Dir, "snapshot-incoming", "*", "big.db"))
+	st, err := os.Stat(parts[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("killed with %d MB of the view received", st.Size()>>20)
+
+	n2.Start()
+	var got int
+	if err := n2.DB(t, "big").QueryRow("SELECT COUNT(*) FROM big").Scan(&got); err != nil || got != want {
+		t.Fatalf("after the resumed snapshot: %d rows (want %d), %v\n%s", got, want, err, n2.Logs())
+	}
+	if logs := n2.Logs(); !strings.Contains(logs, "snapshot transfer resumes") {
+		t.Fatalf("the transfer started over instead of resuming:\n%s", logs)
 	}
 }

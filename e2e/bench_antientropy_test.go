@@ -96,7 +96,7 @@ func BenchmarkSnapshotTransfer(b *testing.B) {
 
 // seedView writes a view file of about mb megabytes (1 KiB random rows)
 // straight into SQLite, as if the log had materialized it.
-func seedView(b *testing.B, path string, mb int) {
+func seedView(b testing.TB, path string, mb int) {
 	b.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		b.Fatal(err)

@@ -135,8 +135,16 @@ func StartNode(t testing.TB, extraArgs ...string) *Node {
 	return n
 }
 
-// Start (re)starts the process on the same data dir and ports.
+// Start (re)starts the process on the same data dir and ports and waits
+// until it serves.
 func (n *Node) Start() {
+	n.t.Helper()
+	n.StartNoWait()
+	n.WaitReady(60 * time.Second)
+}
+
+// StartNoWait (re)starts the process without waiting for it to serve.
+func (n *Node) StartNoWait() {
 	n.t.Helper()
 	marmotd, _ := binaries(n.t)
 	args := append([]string{"--data-dir", n.Dir, "--mysql-port", fmt.Sprint(n.MySQLPort), "--grpc-port", fmt.Sprint(n.HTTPPort)}, n.Args...)
@@ -155,7 +163,6 @@ func (n *Node) Start() {
 	}
 	n.exited = make(chan struct{})
 	go func(c *exec.Cmd, done chan struct{}) { _ = c.Wait(); close(done) }(n.cmd, n.exited)
-	n.WaitReady(60 * time.Second)
 }
 
 // WaitReady polls until a MySQL ping succeeds.
