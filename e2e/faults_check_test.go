@@ -44,6 +44,13 @@ type anomaly struct{ kind, detail string }
 // its fix.
 var knownBugs = map[string]string{
 	"lost-update": "an explicit transaction's reads before its first write run on the read pool, but its conflict check uses the (newer) watermark of its first write: TestQuorumReadModifyWriteNoLostUpdate",
+	// A transaction decided at QUORUM whose commit does not reach the
+	// participants in time (1180 "committed on this node but only 1 nodes
+	// confirmed") no longer blocks its rows there: a concurrent transaction
+	// that read the old row gathers a quorum, both commit, and last writer
+	// wins drops one: money is destroyed, an increment is lost.
+	"bank-total": "a decided (in-doubt) transaction's rows are writable by others before its change set reaches them (docs/testing.md)",
+	"counter":    "a decided (in-doubt) transaction's rows are writable by others before its change set reaches them (docs/testing.md)",
 }
 
 // opStats is one row of the summary table.
