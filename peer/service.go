@@ -138,7 +138,9 @@ func (s *Service) Pull(ctx context.Context, req *connect.Request[marmotv1.PullRe
 		wm[o] = seq
 	}
 	self := s.Log.Node()
-	relayAll := isReplicaCaller(ctx)
+	// A replica, or a caller that says it follows this node alone (an
+	// operator's log tail), pulls from no other member: relay everything.
+	relayAll := isReplicaCaller(ctx) || req.Msg.RelayAll
 	for caughtUp := false; ; caughtUp = true {
 		changed := s.Log.Changed()
 		for origin, upto := range s.Log.Durable() {

@@ -13,17 +13,18 @@ import (
 )
 
 const logShowUsage = `
-Usage: marmotctl log show --data-dir DIR (--hlc HLC | --origin N --seq S) [--json]
+Usage: marmotctl log show (--data-dir DIR | --addr HOST:PORT [--secret S]) (--hlc HLC | --origin N --seq S) [--json]
 
 Prints one change set in full: its header, then every row change (table, op,
 primary key, before and after image as column=value lists) or its DDL
 statement. --hlc takes wall.logical@node; wall.logical also works when only
-one node committed at that stamp.
+one node committed at that stamp. --addr reads a running node's log over its
+cluster port (the secret defaults to $MARMOT_CLUSTER_SECRET).
 `
 
 func runLogShow(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlagSet("log show")
-	var t target
+	var t logTarget
 	t.register(fs)
 	var at hlcFlag
 	fs.Var(&at, "hlc", "commit `HLC` of the change set (wall.logical@node)")
@@ -42,23 +43,37 @@ func runLogShow(ctx context.Context, args []string, stdout io.Writer) error {
 	case at.set && at.form == hlcTime:
 		return usageErrorf(fs.Name(), "--hlc %s is a time, which names no single change set: use wall.logical@node (see 'marmotctl log list --since')", at.ts.Time().Format(timeLayout))
 	}
-	l, err := t.openLog()
+	online, err := t.online()
 	if err != nil {
 		return err
 	}
-	defer l.Close()
-
 	var cs *marmotv1.ChangeSet
-	switch {
-	case bySeq:
-		cs, err = l.GetBySeq(*origin, *seq)
-	case at.form == hlcFull:
-		cs, err = l.Get(at.ts)
-	default:
-		cs, err = findByClock(l, at.ts)
-	}
-	if err != nil {
-		return err
+	if online {
+		r, err := t.dial(ctx)
+		if err != nil {
+			return err
+		}
+		cs, err = showRemote(ctx, r, bySeq, *origin, *seq, at)
+		if err != nil {
+			return err
+		}
+	} else {
+		l, err := t.openLog()
+		if err != nil {
+			return err
+		}
+		defer l.Close()
+		switch {
+		case bySeq:
+			cs, err = l.GetBySeq(*origin, *seq)
+		case at.form == hlcFull:
+			cs, err = l.Get(at.ts)
+		default:
+			cs, err = findByClock(at.ts, l.Scan)
+		}
+		if err != nil {
+			return err
+		}
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -68,11 +83,62 @@ func runLogShow(ctx context.Context, args []string, stdout io.Writer) error {
 	return writeDetail(stdout, cs)
 }
 
+// showRemote finds the change set at origin/seq, or at HLC at, in a
+// running node's log.
+func showRemote(ctx context.Context, r *remoteLog, bySeq bool, origin, seq uint64, at hlcFlag) (*marmotv1.ChangeSet, error) {
+	if bySeq {
+		switch {
+		case seq > r.durable[origin]:
+			return nil, fmt.Errorf("%w: origin %d seq %d", txlog.ErrNotFound, origin, seq)
+		case seq <= r.floors[origin]:
+			return nil, fmt.Errorf("%w: origin %d seq %d: log trimmed up to seq %d for origin %d by GC", txlog.ErrNotFound, origin, seq, r.floors[origin], origin)
+		}
+		var found *marmotv1.ChangeSet
+		err := r.scanOrigin(ctx, origin, seq-1, seq, func(cs *marmotv1.ChangeSet) error {
+			found = cs
+			return txlog.Stop
+		})
+		if err == nil && found == nil {
+			err = fmt.Errorf("%w: origin %d seq %d", txlog.ErrNotFound, origin, seq)
+		}
+		return found, err
+	}
+	// The change sets of a clock reading sort together; scanning from the
+	// floors and skipping the earlier ones is what a remote scan can do.
+	scan := func(from txlog.Timestamp, fn func(*marmotv1.ChangeSet) error) error {
+		var origins []uint64
+		if at.form == hlcFull {
+			origins = []uint64{at.ts.Node} // a change set's HLC carries its origin's id
+		}
+		return r.scan(ctx, r.floors, origins, func(cs *marmotv1.ChangeSet) error {
+			if txlog.FromProto(cs.Hlc).Compare(from) < 0 {
+				return nil
+			}
+			return fn(cs)
+		})
+	}
+	if at.form != hlcFull {
+		return findByClock(at.ts, scan)
+	}
+	var found *marmotv1.ChangeSet
+	err := scan(at.ts, func(cs *marmotv1.ChangeSet) error {
+		if txlog.FromProto(cs.Hlc) == at.ts {
+			found = cs
+		}
+		return txlog.Stop
+	})
+	if err == nil && found == nil {
+		err = fmt.Errorf("%w: %s", txlog.ErrNotFound, at.ts)
+	}
+	return found, err
+}
+
 // findByClock finds the change set at wall.logical of any node; more than
-// one is ambiguous.
-func findByClock(l *txlog.Log, ts txlog.Timestamp) (*marmotv1.ChangeSet, error) {
+// one is ambiguous. scan is the log's Scan: change sets in HLC order from
+// a timestamp on.
+func findByClock(ts txlog.Timestamp, scan func(txlog.Timestamp, func(*marmotv1.ChangeSet) error) error) (*marmotv1.ChangeSet, error) {
 	var found []*marmotv1.ChangeSet
-	err := l.Scan(ts, func(cs *marmotv1.ChangeSet) error {
+	err := scan(ts, func(cs *marmotv1.ChangeSet) error {
 		h := txlog.FromProto(cs.Hlc)
 		if h.WallMS != ts.WallMS || h.Logical != ts.Logical {
 			return txlog.Stop

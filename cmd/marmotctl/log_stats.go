@@ -14,12 +14,14 @@ import (
 )
 
 const logStatsUsage = `
-Usage: marmotctl log stats --data-dir DIR [--json]
+Usage: marmotctl log stats (--data-dir DIR | --addr HOST:PORT [--secret S]) [--json]
 
 Summarizes the transaction log: this node's id, the number of durable
 entries, the oldest and newest HLC, per origin the durable sequence number
 and how many of its entries the log holds, and per database the number of
-entries, row changes and DDL statements. It reads the whole log.
+entries, row changes and DDL statements. It reads the whole log: with
+--addr, a running node's over its cluster port, up to its durable position
+when the command starts (the secret defaults to $MARMOT_CLUSTER_SECRET).
 `
 
 // stats is `log stats`; the text form prints the same fields.
@@ -51,20 +53,37 @@ type dbStats struct {
 
 func runLogStats(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlagSet("log stats")
-	var t target
+	var t logTarget
 	t.register(fs)
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if err := parseFlags(fs, logStatsUsage, args, stdout); err != nil {
 		return err
 	}
-	l, err := t.openLog()
+	online, err := t.online()
 	if err != nil {
 		return err
 	}
-	defer l.Close()
-	st, err := collectStats(ctx, l)
-	if err != nil {
-		return err
+	var st stats
+	if online {
+		r, err := t.dial(ctx)
+		if err != nil {
+			return err
+		}
+		acc := newStatsAcc(r.node, r.durable)
+		// Start at the floors: what GC trimmed is not a surprise here.
+		if err := r.scan(ctx, r.floors, nil, acc.add); err != nil {
+			return err
+		}
+		st = acc.result()
+	} else {
+		l, err := t.openLog()
+		if err != nil {
+			return err
+		}
+		defer l.Close()
+		if st, err = collectStats(ctx, l); err != nil {
+			return err
+		}
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -75,59 +94,79 @@ func runLogStats(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 func collectStats(ctx context.Context, l *txlog.Log) (stats, error) {
-	st := stats{Node: l.Node(), Origins: []originStats{}, Databases: []dbStats{}}
-	durable := l.Durable()
-	perOrigin := map[uint64]*originStats{}
-	for o, seq := range durable {
-		perOrigin[o] = &originStats{Origin: o, DurableSeq: seq}
-	}
-	perDB := map[string]*dbStats{}
-	var oldest, newest txlog.Timestamp
+	acc := newStatsAcc(l.Node(), l.Durable())
 	err := l.Scan(txlog.Timestamp{}, func(cs *marmotv1.ChangeSet) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if !durable.Covers(cs.Origin, cs.Seq) {
-			return nil // durable after we read the watermark
-		}
-		ts := txlog.FromProto(cs.Hlc)
-		if st.Entries == 0 {
-			oldest = ts
-		}
-		newest = ts
-		st.Entries++
-		perOrigin[cs.Origin].Entries++
-		d := perDB[cs.Database]
-		if d == nil {
-			d = &dbStats{DB: cs.Database}
-			perDB[cs.Database] = d
-		}
-		d.Entries++
-		if cs.Ddl != "" {
-			d.DDL++
-		}
-		s := summarize(cs)
-		d.Ins += s.Ins
-		d.Upd += s.Upd
-		d.Del += s.Del
-		return nil
+		return acc.add(cs)
 	})
-	if err != nil {
-		return st, err
+	return acc.result(), err
+}
+
+// statsAcc adds up change sets into stats, whichever log they come from.
+type statsAcc struct {
+	st             stats
+	durable        txlog.Watermark
+	perOrigin      map[uint64]*originStats
+	perDB          map[string]*dbStats
+	oldest, newest txlog.Timestamp
+}
+
+func newStatsAcc(node uint64, durable txlog.Watermark) *statsAcc {
+	a := &statsAcc{st: stats{Node: node}, durable: durable, perOrigin: map[uint64]*originStats{}, perDB: map[string]*dbStats{}}
+	for o, seq := range durable {
+		a.perOrigin[o] = &originStats{Origin: o, DurableSeq: seq}
 	}
+	return a
+}
+
+// add counts cs unless it became durable after the watermark was read.
+func (a *statsAcc) add(cs *marmotv1.ChangeSet) error {
+	if !a.durable.Covers(cs.Origin, cs.Seq) {
+		return nil // durable after we read the watermark
+	}
+	ts := txlog.FromProto(cs.Hlc)
+	if a.st.Entries == 0 || ts.Compare(a.oldest) < 0 {
+		a.oldest = ts
+	}
+	if a.st.Entries == 0 || ts.Compare(a.newest) > 0 {
+		a.newest = ts
+	}
+	a.st.Entries++
+	a.perOrigin[cs.Origin].Entries++
+	d := a.perDB[cs.Database]
+	if d == nil {
+		d = &dbStats{DB: cs.Database}
+		a.perDB[cs.Database] = d
+	}
+	d.Entries++
+	if cs.Ddl != "" {
+		d.DDL++
+	}
+	s := summarize(cs)
+	d.Ins += s.Ins
+	d.Upd += s.Upd
+	d.Del += s.Del
+	return nil
+}
+
+func (a *statsAcc) result() stats {
+	st := a.st
+	st.Origins, st.Databases = []originStats{}, []dbStats{}
 	if st.Entries > 0 {
-		st.Oldest, st.OldestTime = oldest.String(), formatTime(oldest)
-		st.Newest, st.NewestTime = newest.String(), formatTime(newest)
+		st.Oldest, st.OldestTime = a.oldest.String(), formatTime(a.oldest)
+		st.Newest, st.NewestTime = a.newest.String(), formatTime(a.newest)
 	}
-	for _, o := range perOrigin {
+	for _, o := range a.perOrigin {
 		st.Origins = append(st.Origins, *o)
 	}
 	slices.SortFunc(st.Origins, func(a, b originStats) int { return cmp.Compare(a.Origin, b.Origin) })
-	for _, d := range perDB {
+	for _, d := range a.perDB {
 		st.Databases = append(st.Databases, *d)
 	}
 	slices.SortFunc(st.Databases, func(a, b dbStats) int { return cmp.Compare(a.DB, b.DB) })
-	return st, nil
+	return st
 }
 
 func writeStats(w io.Writer, st stats) error {

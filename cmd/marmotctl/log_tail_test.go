@@ -42,7 +42,7 @@ func TestLogTailFollow(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	out := make(lineWriter, 16)
 	done := make(chan error, 1)
-	go func() { done <- tailLog(ctx, l, 1, true, out, false) }()
+	go func() { done <- tailLog(ctx, l, tailOpts{n: 1, follow: true}, out) }()
 
 	next := func() string {
 		t.Helper()

@@ -5,6 +5,7 @@
 // Online commands (--addr) talk to a running node's admin API (status,
 // verify, cluster members, remove, allow); backup fetches a snapshot from
 // one over the peer RPCs, and restore (offline) builds a data dir from it.
+// The log commands work both ways: --addr reads the log with Pull.
 // bench is a load generator: a MySQL client of running nodes (--hosts).
 //
 // This file only dispatches; each subcommand lives in its own file as
@@ -43,6 +44,7 @@ var commands = []command{
 	{"verify", runVerify, verifyUsage},
 	{"backup", runBackup, backupUsage},
 	{"restore", runRestore, restoreUsage},
+	{"outbox resnapshot", runOutboxResnapshot, outboxResnapshotUsage},
 }
 
 func main() {
@@ -98,6 +100,8 @@ func printOverview(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Offline commands (--data-dir) need marmotd stopped; online commands (--addr)")
 	fmt.Fprintln(w, "call a node's admin API on its cluster port with the cluster secret.")
+	fmt.Fprintln(w, "The log commands take either: --addr reads a running node's log over the")
+	fmt.Fprintln(w, "peer RPC (log tail --follow then prints every origin's new change sets).")
 	fmt.Fprintln(w, "backup copies a running node's data over the same port; restore builds a new")
 	fmt.Fprintln(w, "data dir from a backup.")
 	fmt.Fprintln(w, "bench is a MySQL client of running nodes (--hosts).")

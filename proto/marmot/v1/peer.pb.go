@@ -963,7 +963,11 @@ type PullRequest struct {
 	// The caller's cluster port: the callee pulls from the caller too (at the
 	// caller's address as the callee sees it), so a node that joins through
 	// one seed is streamed to and from without being listed anywhere.
-	Port          uint32 `protobuf:"varint,3,opt,name=port,proto3" json:"port,omitempty"`
+	Port uint32 `protobuf:"varint,3,opt,name=port,proto3" json:"port,omitempty"`
+	// The caller follows this node alone (marmotctl log tail --addr) and
+	// needs every origin forwarded after the catch-up, not only this node's
+	// own change sets: it pulls from no other member.
+	RelayAll      bool `protobuf:"varint,5,opt,name=relay_all,json=relayAll,proto3" json:"relay_all,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1017,6 +1021,13 @@ func (x *PullRequest) GetPort() uint32 {
 		return x.Port
 	}
 	return 0
+}
+
+func (x *PullRequest) GetRelayAll() bool {
+	if x != nil {
+		return x.RelayAll
+	}
+	return false
 }
 
 type PullResponse struct {
@@ -1166,11 +1177,12 @@ const file_marmot_v1_peer_proto_rawDesc = "" +
 	"\x0eCommitResponse\"%\n" +
 	"\fAbortRequest\x12\x15\n" +
 	"\x06txn_id\x18\x01 \x01(\fR\x05txnId\"\x0f\n" +
-	"\rAbortResponse\"\xbd\x01\n" +
+	"\rAbortResponse\"\xda\x01\n" +
 	"\vPullRequest\x12C\n" +
 	"\twatermark\x18\x01 \x03(\v2%.marmot.v1.PullRequest.WatermarkEntryR\twatermark\x12\x17\n" +
 	"\anode_id\x18\x02 \x01(\x04R\x06nodeId\x12\x12\n" +
-	"\x04port\x18\x03 \x01(\rR\x04port\x1a<\n" +
+	"\x04port\x18\x03 \x01(\rR\x04port\x12\x1b\n" +
+	"\trelay_all\x18\x05 \x01(\bR\brelayAll\x1a<\n" +
 	"\x0eWatermarkEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"]\n" +
