@@ -59,6 +59,7 @@ type opStats struct{ ok, fail, info, infoCommitted, lost int }
 type faultsResult struct {
 	rows        map[string]*opStats // "work/level"
 	anomalies   []anomaly
+	counts      map[string]int // anomalies by kind
 	bankReads   int64
 	linResult   porcupine.CheckResult // read-modify-writes must read the current value
 	linWeak     porcupine.CheckResult // read-modify-writes reading what they overwrote
@@ -69,7 +70,11 @@ type faultsResult struct {
 }
 
 func (res *faultsResult) add(kind, format string, args ...any) {
-	if len(res.anomalies) < 1000 {
+	if res.counts == nil {
+		res.counts = map[string]int{}
+	}
+	res.counts[kind]++
+	if res.counts[kind] <= 50 { // every one is counted; the first 50 of each kind are kept
 		res.anomalies = append(res.anomalies, anomaly{kind, fmt.Sprintf(format, args...)})
 	}
 }

@@ -513,10 +513,7 @@ func (r *faultsRun) report(res *faultsResult) {
 		work, level, _ := strings.Cut(k, "/")
 		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %d | %d |\n", work, level, s.ok, s.fail, s.info, s.infoCommitted, s.lost)
 	}
-	counts := map[string]int{}
-	for _, a := range res.anomalies {
-		counts[a.kind]++
-	}
+	counts := res.counts
 	fmt.Fprintf(&b, "\n| anomaly | count |\n|---|---|\n")
 	for _, k := range anomalyKinds {
 		fmt.Fprintf(&b, "| %s | %d |\n", k, counts[k])
