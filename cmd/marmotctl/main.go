@@ -44,7 +44,6 @@ var commands = []command{
 	{"verify", runVerify, verifyUsage},
 	{"backup", runBackup, backupUsage},
 	{"restore", runRestore, restoreUsage},
-	{"outbox resnapshot", runOutboxResnapshot, outboxResnapshotUsage},
 }
 
 func main() {
