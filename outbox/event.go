@@ -212,6 +212,12 @@ func changeID(cs *marmotv1.ChangeSet, suffix string) string {
 // rowMessages appends the messages of one row change: the event and, after
 // a delete, a tombstone with the same key.
 func (e *encoder) rowMessages(out []Message, cs *marmotv1.ChangeSet, i int, nowMS int64, snapshot string) []Message {
+	return e.rowEvent(out, cs, i, i, nowMS, snapshot, changeID(cs, strconv.Itoa(i)))
+}
+
+// rowEvent encodes cs.Rows[i] with the given id; row is source.row (-1:
+// null, for snapshot reads, which are no change set's row).
+func (e *encoder) rowEvent(out []Message, cs *marmotv1.ChangeSet, i, row int, nowMS int64, snapshot, id string) []Message {
 	rc := cs.Rows[i]
 	var t Table
 	known := false
@@ -265,7 +271,7 @@ func (e *encoder) rowMessages(out []Message, cs *marmotv1.ChangeSet, i int, nowM
 	v = append(v, `,"after":`...)
 	v = appendImage(v, rc.Columns, rc.After, types)
 	v = append(v, `,"source":`...)
-	v = e.appendSource(v, cs, rc.Table, i, snapshot)
+	v = e.appendSource(v, cs, rc.Table, row, snapshot)
 	v = append(v, `,"op":"`...)
 	v = append(v, op...)
 	v = append(v, `","ts_ms":`...)
@@ -273,7 +279,6 @@ func (e *encoder) rowMessages(out []Message, cs *marmotv1.ChangeSet, i int, nowM
 	v = append(v, `,"transaction":null}}`...)
 
 	topic := e.topic(cs.Database, rc.Table)
-	id := changeID(cs, strconv.Itoa(i))
 	out = append(out, Message{Topic: topic, Key: key, Value: v, ID: id})
 	if op == "d" {
 		out = append(out, Message{Topic: topic, Key: key, ID: id + ":t"})
@@ -284,7 +289,7 @@ func (e *encoder) rowMessages(out []Message, cs *marmotv1.ChangeSet, i int, nowM
 // ddlMessage is the schema-change event of a DDL or CREATE/DROP DATABASE
 // change set, shaped like Debezium's MySQL schema change records. The
 // statement is the idempotent SQLite form the log stores.
-func (e *encoder) ddlMessage(cs *marmotv1.ChangeSet, nowMS int64) Message {
+func (e *encoder) ddlMessage(cs *marmotv1.ChangeSet, nowMS int64, snapshot string) Message {
 	ddl := cs.Ddl
 	switch cs.DatabaseOp {
 	case marmotv1.DatabaseOp_DATABASE_OP_CREATE:
@@ -306,7 +311,7 @@ func (e *encoder) ddlMessage(cs *marmotv1.ChangeSet, nowMS int64) Message {
 	if len(cs.DdlTables) > 0 {
 		table = cs.DdlTables[0]
 	}
-	v = e.appendSource(v, cs, table, -1, "false")
+	v = e.appendSource(v, cs, table, -1, snapshot)
 	v = append(v, `,"ts_ms":`...)
 	v = strconv.AppendInt(v, nowMS, 10)
 	v = append(v, `,"databaseName":`...)

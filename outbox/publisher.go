@@ -25,6 +25,7 @@ type Log interface {
 	ScanOrigin(origin, after uint64, fn func(*marmotv1.ChangeSet) error) error
 	Cursor(name string) (txlog.Watermark, bool, error)
 	SetCursor(name string, w txlog.Watermark) error
+	DeleteCursor(name string) error
 }
 
 // Options configure a Publisher; zero values take the defaults noted.
@@ -61,6 +62,10 @@ type Options struct {
 	TakeoverAfter time.Duration
 	// Catalog names key columns and declared types; optional.
 	Catalog Catalog
+	// Views, when set, turns on snapshots: a new sink first gets an "r"
+	// event per existing row (snapshot.go), and Resnapshot works. Nil: a
+	// new sink starts at the beginning of the retained log.
+	Views Views
 	// Version goes to source.version. Default "2.0.0".
 	Version string
 	Logger  *slog.Logger
@@ -87,6 +92,7 @@ type Publisher struct {
 	learned txlog.Watermark // positions read from the cursor topic, not yet merged
 	wake    chan struct{}   // a learned position arrived
 	waiters chan struct{}   // closed and replaced when pos advances
+	snap    snapState
 
 	// Owned by Run's goroutine.
 	stall     map[uint64]time.Time // other origins with unpublished change sets: since when
@@ -142,11 +148,17 @@ func New(opts Options) (*Publisher, error) {
 		enc: newEncoder(opts.TopicPrefix, opts.Version, opts.Catalog), logger: opts.Logger.With("sink", opts.Name),
 		learned: txlog.Watermark{}, wake: make(chan struct{}, 1), waiters: make(chan struct{}),
 		stall: map[uint64]time.Time{}, tookOver: map[uint64]bool{}, announce: map[uint64]bool{}, metrics: metricsFor(opts.Name)}
-	w, _, err := opts.Log.Cursor(p.cursor)
+	w, ok, err := opts.Log.Cursor(p.cursor)
 	if err != nil {
 		return nil, err
 	}
+	p.snap.epoch = w[0] // origin 0 holds the snapshot epoch (snapshot.go)
+	delete(w, 0)
 	p.pos = w
+	p.snap.want = p.snap.epoch
+	if !ok && opts.Views != nil {
+		p.snap.want, p.snap.fresh, p.snap.since = p.snap.epoch+1, true, opts.Now()
+	}
 	return p, nil
 }
 
@@ -242,8 +254,19 @@ func (p *Publisher) Run(ctx context.Context) error {
 // step publishes at most one batch. busy means there may be more to do at
 // once.
 func (p *Publisher) step(ctx context.Context) (busy bool, err error) {
+	if p.adoptDone() {
+		return true, nil
+	}
 	if err := p.merge(); err != nil {
 		return false, err
+	}
+	p.mu.Lock()
+	pending := p.snap.want > p.snap.epoch
+	p.mu.Unlock()
+	if pending {
+		// No events from the log until the snapshot's end is known: they
+		// would land before the r events and be published again after.
+		return p.snapshotStep(ctx)
 	}
 	now := p.o.Now()
 	durable := p.o.Log.Durable()
@@ -379,7 +402,7 @@ func (p *Publisher) messages(out []Message, cs *marmotv1.ChangeSet, nowMS int64)
 		if len(cs.DdlTables) > 0 && !slices.ContainsFunc(cs.DdlTables, func(t string) bool { return p.o.Filter.Table(cs.Database, t) }) {
 			return out
 		}
-		return append(out, p.enc.ddlMessage(cs, nowMS))
+		return append(out, p.enc.ddlMessage(cs, nowMS, "false"))
 	}
 	if !p.o.Filter.Database(cs.Database) {
 		return out
@@ -408,6 +431,7 @@ func (p *Publisher) publish(ctx context.Context, msgs []Message) error {
 			if p.retrying.Swap(false) {
 				p.logger.Info("outbox: sink recovered", "attempts", attempt)
 				p.metrics.retrying.Set(0)
+				p.metrics.backoff.Set(0)
 			}
 			return nil
 		}
@@ -418,6 +442,7 @@ func (p *Publisher) publish(ctx context.Context, msgs []Message) error {
 		p.metrics.failures.Inc()
 		p.retrying.Store(true)
 		p.metrics.retrying.Set(1)
+		p.metrics.backoff.Set(delay.Seconds())
 		p.logger.Warn("outbox: publish failed; retrying", "attempt", attempt, "events", len(msgs), "retry_in", delay, "err", err)
 		// While this node cannot publish, it cannot judge whether others
 		// make progress: restart their takeover clocks.
@@ -444,7 +469,7 @@ func (p *Publisher) advance(w txlog.Watermark) {
 	}
 	var snap txlog.Watermark
 	if moved {
-		snap = p.pos.Clone()
+		snap = p.persisted()
 		close(p.waiters)
 		p.waiters = make(chan struct{})
 	}
@@ -522,17 +547,46 @@ func (p *Publisher) watch(ctx context.Context, ready chan struct{}) {
 }
 
 func (p *Publisher) learn(_, value []byte) {
-	var r cursorRecord
-	if err := json.Unmarshal(value, &r); err != nil || r.Sink != p.o.Name || r.Origin == 0 {
+	// One shape for both record kinds: a cursor record has an origin, a
+	// snapshot record a "snapshot" state.
+	var r struct {
+		Sink     string            `json:"sink"`
+		Origin   uint64            `json:"origin"`
+		Seq      uint64            `json:"seq"`
+		Node     uint64            `json:"node"`
+		TSMS     int64             `json:"ts_ms"`
+		Snapshot string            `json:"snapshot"`
+		Epoch    uint64            `json:"epoch"`
+		Attempt  uint64            `json:"attempt"`
+		Cursor   map[uint64]uint64 `json:"cursor"`
+	}
+	if err := json.Unmarshal(value, &r); err != nil || r.Sink != p.o.Name {
 		return
 	}
 	p.mu.Lock()
-	if r.Seq > p.pos[r.Origin] && r.Seq > p.learned[r.Origin] {
+	defer p.mu.Unlock()
+	p.snap.sawSink = true
+	if r.Snapshot != "" {
+		p.learnSnapshot(snapshotRecord{Sink: r.Sink, Snapshot: r.Snapshot, Epoch: r.Epoch, Attempt: r.Attempt,
+			Node: r.Node, Cursor: r.Cursor, TSMS: r.TSMS})
+		select {
+		case p.wake <- struct{}{}:
+		default:
+		}
+		return
+	}
+	if r.Origin == 0 {
+		return
+	}
+	base := p.pos[r.Origin]
+	if p.snap.done != nil {
+		base = p.snap.done.Cursor[r.Origin] // the position it resets to
+	}
+	if r.Seq > base && r.Seq > p.learned[r.Origin] {
 		p.learned[r.Origin] = r.Seq
 		select {
 		case p.wake <- struct{}{}:
 		default:
 		}
 	}
-	p.mu.Unlock()
 }

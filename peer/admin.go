@@ -79,6 +79,20 @@ func (a *AdminService) httpHandler() http.Handler {
 	})
 }
 
+// Protect puts another package's plain-HTTP admin endpoint (the outbox's
+// POST /admin/outbox/resnapshot/{sink}) behind the same X-Marmot-Secret
+// check and error answers as /admin/cluster/*, so there is one admin
+// authentication.
+func (a *AdminService) Protect(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := a.authorize(r.Header.Get(AdminSecretHeader)); err != nil {
+			writeAdminError(w, err)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(v)

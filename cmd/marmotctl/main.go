@@ -44,6 +44,7 @@ var commands = []command{
 	{"verify", runVerify, verifyUsage},
 	{"backup", runBackup, backupUsage},
 	{"restore", runRestore, restoreUsage},
+	{"outbox resnapshot", runOutboxResnapshot, outboxResnapshotUsage},
 }
 
 func main() {

@@ -140,7 +140,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		logger.Info("rebuilt database from the log", "db", f.rebuild, "took", time.Since(start))
 	}
-	stopOutbox, err := startOutbox(ctx, cfg, l, logger)
+	stopOutbox, outboxAdmin, err := startOutbox(ctx, cfg, l, mat, logger)
 	if err != nil {
 		return err
 	}
@@ -162,6 +162,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		committer = c
 	}
 	admin.Register(mux) // without a cluster_secret it refuses every call, saying why
+	mux.Handle("POST /admin/outbox/resnapshot/{sink}", admin.Protect(outboxAdmin))
 	level, err := txlog.ParseConsistency(cfg.Replication.DefaultWriteConsistency)
 	if err != nil {
 		return err

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/marmotdb/marmot/internal/config"
 	txlog "github.com/marmotdb/marmot/log"
+	"github.com/marmotdb/marmot/materializer"
 	"github.com/marmotdb/marmot/outbox"
 	"github.com/marmotdb/marmot/outbox/kafka"
 	"github.com/marmotdb/marmot/outbox/nats"
@@ -18,10 +21,14 @@ import (
 )
 
 // startOutbox runs one CDC publisher per configured sink when
-// [publisher] is enabled. stop ends them (before the log closes).
-func startOutbox(ctx context.Context, cfg config.Config, l *txlog.Log, logger *slog.Logger) (stop func(), err error) {
+// [publisher] is enabled. stop ends them (before the log closes). admin
+// serves POST /admin/outbox/resnapshot/{sink} (mounted behind the admin
+// secret by the caller).
+func startOutbox(ctx context.Context, cfg config.Config, l *txlog.Log, mat *materializer.Materializer, logger *slog.Logger) (stop func(), admin http.Handler, err error) {
+	publishers := map[string]*outbox.Publisher{}
+	admin = resnapshotHandler(publishers)
 	if !cfg.Publisher.Enabled || len(cfg.Publisher.Sinks) == 0 {
-		return func() {}, nil
+		return func() {}, admin, nil
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -46,18 +53,19 @@ func startOutbox(ctx context.Context, cfg config.Config, l *txlog.Log, logger *s
 		}
 		if err != nil {
 			stop()
-			return nil, fmt.Errorf("publisher sink %s: %w", sc.Name, err)
+			return nil, nil, fmt.Errorf("publisher sink %s: %w", sc.Name, err)
 		}
 		sinks = append(sinks, sink)
 		p, err := outbox.New(outbox.Options{Name: sc.Name, Sink: sink, Log: l, TopicPrefix: sc.TopicPrefix,
 			Filter: outbox.Filter{Databases: sc.FilterDatabases, Tables: sc.FilterTables}, BatchSize: sc.BatchSize,
 			PollInterval: sc.PollInterval(), RetryInitial: sc.RetryInitial(), RetryMax: sc.RetryMax(),
 			RetryMultiplier: sc.RetryMultiplier, TakeoverAfter: cfg.Publisher.TakeoverAfter(), Catalog: catalog,
-			Logger: logger})
+			Views: sqlite.Views{Materializer: mat, Log: l}, Logger: logger})
 		if err != nil {
 			stop()
-			return nil, fmt.Errorf("publisher sink %s: %w", sc.Name, err)
+			return nil, nil, fmt.Errorf("publisher sink %s: %w", sc.Name, err)
 		}
+		publishers[sc.Name] = p
 		logger.Info("outbox: publishing", "sink", sc.Name, "type", sc.Type, "topic_prefix", sc.TopicPrefix,
 			"cursor", p.Watermark(), "takeover_after", cfg.Publisher.TakeoverAfter())
 		wg.Add(1)
@@ -78,5 +86,28 @@ func startOutbox(ctx context.Context, cfg config.Config, l *txlog.Log, logger *s
 			}
 		}()
 	}
-	return stop, nil
+	return stop, admin, nil
+}
+
+// resnapshotHandler asks a sink for a new snapshot. Any node may take the
+// call: it announces the request on the sink's cursor topic, and the node
+// whose turn it is (outbox/snapshot.go) runs it; the answer does not wait
+// for the snapshot.
+func resnapshotHandler(publishers map[string]*outbox.Publisher) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := r.PathValue("sink")
+		p, ok := publishers[name]
+		if !ok {
+			http.Error(w, fmt.Sprintf("outbox: no sink %q on this node (see [[publisher.sinks]] and publisher.enabled)", name), http.StatusNotFound)
+			return
+		}
+		epoch, err := p.Resnapshot()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusConflict)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusAccepted)
+		_ = json.NewEncoder(w).Encode(map[string]any{"sink": name, "epoch": epoch})
+	})
 }
