@@ -220,7 +220,7 @@ func TestOutboxRowEvents(t *testing.T) {
 			}
 		}
 	}
-	if !regexp.MustCompile(`"fields":\[\{"type":"int64","optional":false,"field":"id"\}\]`).MatchString(got[0].Key) {
+	if !regexp.MustCompile(`"fields":\[\{"type":"int32","optional":false,"field":"id"\}\]`).MatchString(got[0].Key) {
 		t.Errorf("key schema: %s", got[0].Key)
 	}
 	ddl := c.topic("marmot.cdc")

@@ -34,12 +34,22 @@ type Message struct {
 	Cursor bool
 }
 
-// Connect (Kafka Connect schema) types used in the envelopes.
+// Connect (Kafka Connect schema) types used in the envelopes. A column's
+// type may carry a suffix after '#': "decimal#S" is a DECIMAL of scale S,
+// sent as a string with S decimals (Debezium's decimal.handling.mode =
+// string); "string#json" and "int32#year" add Debezium's semantic names
+// io.debezium.data.Json and io.debezium.time.Year.
 const (
+	typeInt16  = "int16"
+	typeInt32  = "int32"
 	typeInt64  = "int64"
+	typeFloat  = "float"
 	typeDouble = "double"
 	typeString = "string"
 	typeBytes  = "bytes"
+	typeJSON   = "string#json"
+	typeYear   = "int32#year"
+	decimalPre = "decimal#"
 )
 
 // Table is what a Catalog knows about a table: its primary key columns in
@@ -61,36 +71,92 @@ type Catalog interface {
 	Forget(db string)
 }
 
-// connectType maps a declared MySQL type (the transpiler keeps MySQL type
-// names in the SQLite schema) to a Connect type; "" when unknown.
+// connectType maps a column's SQLite declared type, which keeps the MySQL
+// type's name (frontend/transpile: "INT", "BIGINT UNSIGNED", "TINYINT(1)",
+// "DECIMAL(10,2)", "VARBINARY_BLOB(16)", "JSON_TEXT", "DATETIME(3)"), to
+// the Connect type Debezium's MySQL connector gives that MySQL type; "" when
+// unknown. INTEGER (an AUTO_INCREMENT key, a 64-bit rowid) is int64.
 func connectType(decl string) string {
-	d := strings.ToUpper(decl)
+	d := strings.ToUpper(strings.TrimSpace(decl))
+	unsigned := strings.Contains(d, "UNSIGNED")
+	args := ""
+	if i := strings.IndexByte(d, '('); i >= 0 {
+		if j := strings.IndexByte(d[i:], ')'); j >= 0 {
+			args = d[i+1 : i+j]
+		}
+	}
 	if i := strings.IndexAny(d, "( "); i >= 0 {
 		d = d[:i]
 	}
 	switch d {
-	case "INT", "INTEGER", "BIGINT", "SMALLINT", "TINYINT", "MEDIUMINT", "BOOL", "BOOLEAN", "BIT", "YEAR":
+	case "TINYINT", "SMALLINT", "BOOL", "BOOLEAN":
+		if unsigned && d == "SMALLINT" {
+			return typeInt32
+		}
+		return typeInt16
+	case "MEDIUMINT", "INT":
+		if unsigned && d == "INT" {
+			return typeInt64
+		}
+		return typeInt32
+	case "INTEGER", "BIGINT":
 		return typeInt64
-	case "FLOAT", "DOUBLE", "REAL", "DECIMAL", "NUMERIC", "DEC", "FIXED":
+	case "YEAR":
+		return typeYear
+	case "FLOAT":
+		return typeFloat
+	case "DOUBLE", "REAL":
 		return typeDouble
-	case "BLOB", "TINYBLOB", "MEDIUMBLOB", "LONGBLOB", "BINARY", "VARBINARY":
+	case "DECIMAL", "NUMERIC", "DEC", "FIXED", "DECIMAL_TEXT":
+		scale := "0"
+		if parts := strings.Split(args, ","); len(parts) == 2 {
+			if n, err := strconv.Atoi(strings.TrimSpace(parts[1])); err == nil && n >= 0 && n <= 30 {
+				scale = strconv.Itoa(n)
+			}
+		} else if args == "" && d == "NUMERIC" {
+			return typeDouble // SQLite NUMERIC: any number, no scale
+		}
+		return decimalPre + scale
+	case "JSON", "JSON_TEXT":
+		return typeJSON
+	case "BLOB", "TINYBLOB", "MEDIUMBLOB", "LONGBLOB", "BINARY", "VARBINARY", "BINARY_BLOB", "VARBINARY_BLOB",
+		"BIT", "BIT_BLOB", "GEOMETRY_BLOB":
 		return typeBytes
 	case "":
 		return ""
 	}
+	// CHAR, VARCHAR, *TEXT, ENUM/SET (TEXT + CHECK), DATE, DATETIME,
+	// TIMESTAMP, TIME: text as MySQL shows it.
 	return typeString
+}
+
+// baseType is t without its '#' suffix: the Connect type in the schema.
+func baseType(t string) string {
+	if strings.HasPrefix(t, decimalPre) {
+		return typeString
+	}
+	if i := strings.IndexByte(t, '#'); i >= 0 {
+		return t[:i]
+	}
+	return t
 }
 
 // fits reports whether a value of SQLite storage class v can be written as
 // a field of Connect type t.
 func fits(t string, v *marmotv1.Value) bool {
-	switch v.GetKind().(type) {
+	switch k := v.GetKind().(type) {
 	case *marmotv1.Value_Int:
-		return t == typeInt64 || t == typeDouble
+		switch baseType(t) {
+		case typeInt16:
+			return k.Int >= math.MinInt16 && k.Int <= math.MaxInt16
+		case typeInt32:
+			return k.Int >= math.MinInt32 && k.Int <= math.MaxInt32
+		}
+		return t == typeInt64 || t == typeDouble || t == typeFloat || strings.HasPrefix(t, decimalPre)
 	case *marmotv1.Value_Real:
-		return t == typeDouble
+		return t == typeDouble || t == typeFloat || strings.HasPrefix(t, decimalPre)
 	case *marmotv1.Value_Text:
-		return t == typeString || t == typeBytes
+		return t == typeString || t == typeBytes || t == typeJSON
 	case *marmotv1.Value_Blob:
 		return t == typeBytes
 	}
@@ -388,7 +454,8 @@ func (e *encoder) keySchema(base string, names, types []string) []byte {
 		if i > 0 {
 			s = append(s, ',')
 		}
-		s = append(s, `{"type":"`+types[i]+`","optional":false,"field":`...)
+		s = appendFieldType(s, types[i])
+		s = append(s, `"optional":false,"field":`...)
 		s = appendString(s, n)
 		s = append(s, '}')
 	}
@@ -407,7 +474,8 @@ func (e *encoder) valueSchema(base string, cols, types []string) []byte {
 		if i > 0 {
 			row = append(row, ',')
 		}
-		row = append(row, `{"type":"`+types[i]+`","optional":true,"field":`...)
+		row = appendFieldType(row, types[i])
+		row = append(row, `"optional":true,"field":`...)
 		row = appendString(row, c)
 		row = append(row, '}')
 	}
@@ -425,6 +493,19 @@ func (e *encoder) valueSchema(base string, cols, types []string) []byte {
 		`{"type":"int64","optional":false,"field":"data_collection_order"}]}]}`...)
 	e.remember(shape, s)
 	return s
+}
+
+// appendFieldType opens a field's schema with its type and, for semantic
+// types, Debezium's name.
+func appendFieldType(b []byte, t string) []byte {
+	b = append(b, `{"type":"`+baseType(t)+`",`...)
+	switch t {
+	case typeJSON:
+		b = append(b, `"name":"io.debezium.data.Json","version":1,`...)
+	case typeYear:
+		b = append(b, `"name":"io.debezium.time.Year","version":1,`...)
+	}
+	return b
 }
 
 func (e *encoder) remember(shape string, s []byte) {
@@ -458,6 +539,10 @@ func appendImage(b []byte, cols []string, img []*marmotv1.Value, types []string)
 // base64 (as Kafka Connect's JSON converter does), numbers in a text
 // field as their text.
 func appendValue(b []byte, v *marmotv1.Value, t string) []byte {
+	if strings.HasPrefix(t, decimalPre) {
+		return appendDecimal(b, v, t[len(decimalPre):])
+	}
+	t = baseType(t)
 	switch k := v.GetKind().(type) {
 	case *marmotv1.Value_Int:
 		if t == typeString {
@@ -485,6 +570,31 @@ func appendValue(b []byte, v *marmotv1.Value, t string) []byte {
 		return appendBase64(b, k.Blob)
 	}
 	return append(b, "null"...)
+}
+
+// appendDecimal writes a DECIMAL value as a string with the column's
+// scale, as MySQL prints it ("2.50" in DECIMAL(10,2)). marmot stores
+// DECIMAL as an SQLite integer or double, so digits beyond a double's ~15
+// significant ones were already lost when the row was written.
+func appendDecimal(b []byte, v *marmotv1.Value, scale string) []byte {
+	s, _ := strconv.Atoi(scale)
+	b = append(b, '"')
+	switch k := v.GetKind().(type) {
+	case *marmotv1.Value_Int:
+		b = strconv.AppendInt(b, k.Int, 10)
+		if s > 0 {
+			b = append(b, '.')
+			b = append(b, strings.Repeat("0", s)...)
+		}
+	case *marmotv1.Value_Real:
+		if math.IsNaN(k.Real) || math.IsInf(k.Real, 0) {
+			return append(b[:len(b)-1], "null"...)
+		}
+		b = strconv.AppendFloat(b, k.Real, 'f', s, 64)
+	default:
+		return append(b[:len(b)-1], "null"...)
+	}
+	return append(b, '"')
 }
 
 func appendBase64(b, data []byte) []byte {
