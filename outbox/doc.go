@@ -10,10 +10,11 @@
 // time) and source {version, connector "marmot", name, ts_ms (commit
 // time), snapshot, db, table, hlc, origin, seq, txId, row}. The schema
 // describes every field with its Connect type, taken from the column's
-// declared MySQL type (read from the SQLite view by outbox/sqlite) when
-// the values fit it, else from the values' SQLite storage classes: integers
-// int64, DECIMAL and floats double, BLOB/BINARY bytes (base64), the rest
-// (dates and times included) string. The key message holds the primary
+// declared MySQL type (read from the SQLite view by outbox/sqlite) as
+// Debezium maps it (INT int32, BIGINT int64, DECIMAL a string with the
+// column's scale, BLOB/BINARY bytes in base64, dates and times strings;
+// the table is in docs/outbox.md) when the values fit it, else from the
+// values' SQLite storage classes. The key message holds the primary
 // key columns; a delete is followed by a tombstone with the same key, and
 // a primary-key change arrives as a delete and a create (that is how the
 // log stores it). A DDL or CREATE/DROP DATABASE change set becomes a
@@ -69,10 +70,16 @@
 // publishes are logged, counted (marmot_outbox_publish_failures_total,
 // marmot_outbox_retrying) and retried with exponential backoff forever.
 //
+// # Snapshots
+//
+// With Options.Views set (marmotd sets it), a sink new to the cluster first
+// gets an "r" event per existing row, then the change stream from the
+// snapshot's end; Resnapshot (marmotctl outbox resnapshot) does it again.
+// snapshot.go explains the seam (no change lost or doubled) and who runs
+// it. docs/outbox.md is the consumer's contract (format, types, order).
+//
 // What it does not do: publish uncommitted or not yet durable change sets,
-// change the log or SQLite, promise exactly-once delivery, or (yet) emit
-// an initial snapshot of existing rows as "r" events: a new sink starts
-// from the beginning of the retained log.
+// change the log or SQLite, or promise exactly-once delivery.
 //
 // Sinks live in sub-packages with the same shape (outbox/kafka on
 // franz-go, outbox/nats on nats.go) and are passed in by cmd/marmotd;

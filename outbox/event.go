@@ -32,6 +32,11 @@ type Message struct {
 	ID string
 	// Cursor marks a publisher position record (cursors.go), not an event.
 	Cursor bool
+	// PartitionKey, when set, is what a partitioned sink hashes instead of
+	// Key: the row's table and primary-key values, which do not change when
+	// the key's schema does (a value outgrowing int32, a table not yet in
+	// the catalog), so every event of one row goes to one partition.
+	PartitionKey []byte
 }
 
 // Connect (Kafka Connect schema) types used in the envelopes. A column's
@@ -345,9 +350,10 @@ func (e *encoder) rowEvent(out []Message, cs *marmotv1.ChangeSet, i, row int, no
 	v = append(v, `,"transaction":null}}`...)
 
 	topic := e.topic(cs.Database, rc.Table)
-	out = append(out, Message{Topic: topic, Key: key, Value: v, ID: id})
+	pkey := txlog.AppendValues([]byte(rc.Table+"\x00"), rc.Pk)
+	out = append(out, Message{Topic: topic, Key: key, Value: v, ID: id, PartitionKey: pkey})
 	if op == "d" {
-		out = append(out, Message{Topic: topic, Key: key, ID: id + ":t"})
+		out = append(out, Message{Topic: topic, Key: key, ID: id + ":t", PartitionKey: pkey})
 	}
 	return out
 }

@@ -61,6 +61,7 @@ func New(o Options) (*Sink, error) {
 		// A record not delivered in this long fails, so Publish reports
 		// the outage and the publisher backs off instead of hanging.
 		kgo.RecordDeliveryTimeout(30 * time.Second),
+		kgo.RecordPartitioner(rowPartitioner{}),
 	}, o.Extra...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
@@ -76,6 +77,9 @@ func (s *Sink) Publish(ctx context.Context, msgs []outbox.Message) error {
 	for i, m := range msgs {
 		recs[i] = &kgo.Record{Topic: m.Topic, Key: m.Key, Value: m.Value,
 			Headers: []kgo.RecordHeader{{Key: "marmot.id", Value: []byte(m.ID)}}}
+		if m.PartitionKey != nil {
+			recs[i].Context = context.WithValue(ctx, partitionKey{}, m.PartitionKey)
+		}
 	}
 	var (
 		wg    sync.WaitGroup
@@ -169,6 +173,65 @@ func (s *Sink) Watch(ctx context.Context, topic string, fn func(key, value []byt
 			return fmt.Errorf("kafka: read %s: %w", topic, ferr)
 		}
 	}
+}
+
+type partitionKey struct{}
+
+// rowPartitioner puts a record in the partition of its PartitionKey (the
+// row's table and primary-key values: murmur2, as Kafka's default
+// partitioner hashes keys), else of its Key. All events of one row, from
+// whichever node, land in one partition, even if the key's JSON schema
+// differs between them.
+type rowPartitioner struct{}
+
+func (rowPartitioner) ForTopic(string) kgo.TopicPartitioner { return rowTopicPartitioner{} }
+
+type rowTopicPartitioner struct{}
+
+func (rowTopicPartitioner) RequiresConsistency(*kgo.Record) bool { return true }
+
+func (rowTopicPartitioner) Partition(r *kgo.Record, n int) int {
+	key := r.Key
+	if r.Context != nil {
+		if pk, ok := r.Context.Value(partitionKey{}).([]byte); ok {
+			key = pk
+		}
+	}
+	return kgo.KafkaHasher(murmur2)(key, n)
+}
+
+// murmur2 is Kafka's key hash (Utils.murmur2).
+func murmur2(b []byte) uint32 {
+	const (
+		seed uint32 = 0x9747b28c
+		m    uint32 = 0x5bd1e995
+		r           = 24
+	)
+	h := seed ^ uint32(len(b))
+	for len(b) >= 4 {
+		k := uint32(b[3])<<24 | uint32(b[2])<<16 | uint32(b[1])<<8 | uint32(b[0])
+		b = b[4:]
+		k *= m
+		k ^= k >> r
+		k *= m
+		h *= m
+		h ^= k
+	}
+	switch len(b) {
+	case 3:
+		h ^= uint32(b[2]) << 16
+		fallthrough
+	case 2:
+		h ^= uint32(b[1]) << 8
+		fallthrough
+	case 1:
+		h ^= uint32(b[0])
+		h *= m
+	}
+	h ^= h >> 13
+	h *= m
+	h ^= h >> 15
+	return h
 }
 
 // Close flushes nothing: Publish already waited for its records.
