@@ -331,3 +331,26 @@ func TestPrepareRefusesSkewedCoordinator(t *testing.T) {
 		})
 	}
 }
+
+// TestCommitFailureKeepsIntents: a participant that cannot ingest a
+// decided transaction in time (an earlier change set of its origin is
+// missing) keeps that transaction's intents, so no other transaction can
+// prepare on its rows from the old version and overwrite it.
+func TestCommitFailureKeepsIntents(t *testing.T) {
+	nodes := startTestCluster(t, 2)
+	p := nodes[1]
+	rows := []txlog.IntentRow{{Table: "t", PK: []*marmotv1.Value{{Kind: &marmotv1.Value_Int{Int: 1}}}}}
+	if err := p.log.Prepare([]byte("decided"), "db", rows, false, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	cs := changeSet(row(1, "x"))
+	cs.Id, cs.Database, cs.Origin, cs.Seq = []byte("decided"), "db", 77, 5 // seq 1..4 never arrive
+	cs.Hlc = p.log.Clock().Last().Proto()
+	svc := &Service{Log: p.log, Logger: slog.Default(), CommitWait: 50 * time.Millisecond}
+	if _, err := svc.Commit(context.Background(), connect.NewRequest(&marmotv1.CommitRequest{ChangeSet: cs})); err == nil {
+		t.Fatal("commit with a gap succeeded")
+	}
+	if err := p.log.Prepare([]byte("other"), "db", rows, false, time.Minute); err == nil {
+		t.Fatal("another transaction prepared on a row of a decided, not yet ingested transaction")
+	}
+}

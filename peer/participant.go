@@ -72,13 +72,20 @@ func (s *Service) Commit(ctx context.Context, req *connect.Request[marmotv1.Comm
 	}
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	defer s.Log.Release(cs.Id)
 	for {
 		changed := s.Log.Changed()
 		err := s.Log.Ingest(ctx, cs)
 		if err == nil {
+			// Ingest released the intents when it queued the change set
+			// (or, if it was already here, whoever queued it did).
+			s.Log.Release(cs.Id)
 			return connect.NewResponse(&marmotv1.CommitResponse{}), nil
 		}
+		// On failure the intents stay: the transaction is decided (durable
+		// on its coordinator) and will arrive on the Pull stream. Releasing
+		// now would let another transaction prepare on the rows with the
+		// version from before it and overwrite it (a lost update). They
+		// are released when it is ingested, or when they expire.
 		if !errors.Is(err, txlog.ErrGap) {
 			return nil, connect.NewError(connect.CodeInternal, err)
 		}
