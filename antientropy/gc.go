@@ -29,6 +29,10 @@ type GC struct {
 	Applied func() txlog.Watermark
 	Now     func() time.Time
 	Logger  *slog.Logger
+	// Removed lists nodes an operator removed from the cluster: intents
+	// held for their decided transactions are dropped, since those change
+	// sets may never arrive. May be nil.
+	Removed func() []uint64
 
 	lastRun atomic.Int64 // unix ms of the last completed pass
 }
@@ -64,6 +68,13 @@ func (g *GC) Once() (int, error) {
 		now = g.Now()
 	}
 	metricLogBytes.Set(float64(g.Log.DiskSize()))
+	if g.Removed != nil {
+		for _, id := range g.Removed() {
+			if n := g.Log.ReleaseDecidedFrom(id); n > 0 {
+				g.Logger.Warn("released rows held for decided transactions of a removed node", "node", id, "transactions", n)
+			}
+		}
+	}
 	durable := g.Log.Durable()
 	floors := g.Log.Floors()
 	cursors, err := g.Log.CursorFloor()

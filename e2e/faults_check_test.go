@@ -31,7 +31,7 @@ var anomalyKinds = []string{
 	"resurrection",         // a row whose newest write is a delete is present
 	"counter",              // counter outside [acknowledged, acknowledged + indeterminate]
 	"bank-total",           // a read saw money created or destroyed
-	"lost-update",          // a committed read-modify-write overwrote a value other than the one it read (known bug, see knownBugs)
+	"lost-update",          // a committed read-modify-write overwrote a value other than the one it read
 	"not-linearizable",     // porcupine refused the register history, beyond lost updates
 	"no-convergence",       // checksums still differ 90 s after the clients stopped
 }
@@ -42,16 +42,7 @@ type anomaly struct{ kind, detail string }
 // fixed (docs/testing.md). They are logged, not failed, so that CI stays
 // usable; MARMOT_FAULTS_STRICT=1 fails on them too. Remove an entry with
 // its fix.
-var knownBugs = map[string]string{
-	"lost-update": "an explicit transaction's reads before its first write run on the read pool, but its conflict check uses the (newer) watermark of its first write: TestQuorumReadModifyWriteNoLostUpdate",
-	// A transaction decided at QUORUM whose commit does not reach the
-	// participants in time (1180 "committed on this node but only 1 nodes
-	// confirmed") no longer blocks its rows there: a concurrent transaction
-	// that read the old row gathers a quorum, both commit, and last writer
-	// wins drops one: money is destroyed, an increment is lost.
-	"bank-total": "a decided (in-doubt) transaction's rows are writable by others before its change set reaches them (docs/testing.md)",
-	"counter":    "a decided (in-doubt) transaction's rows are writable by others before its change set reaches them (docs/testing.md)",
-}
+var knownBugs = map[string]string{}
 
 // opStats is one row of the summary table.
 type opStats struct{ ok, fail, info, infoCommitted, lost int }

@@ -12,6 +12,7 @@ import (
 	gostmt "github.com/go-mysql-org/go-mysql/stmt"
 
 	"github.com/marmotdb/marmot/frontend/transpile"
+	txlog "github.com/marmotdb/marmot/log"
 	"github.com/marmotdb/marmot/materializer"
 )
 
@@ -29,6 +30,13 @@ type Session struct {
 	autocommit bool
 	explicit   bool              // inside BEGIN … COMMIT
 	txn        *materializer.Txn // capture transaction, from the first write
+	// readView is what each database's view held when the transaction's
+	// first read ran (before its first write). The capture then checks
+	// its writes against this, not the newer view at its first write: a
+	// row changed in between, which the transaction may have read old,
+	// makes its commit fail with 1213 instead of silently overwriting the
+	// other write (a lost update under read-modify-write).
+	readView map[string]txlog.Watermark
 
 	lastInsertID int64
 	stmtInsertID int64 // first AUTO_INCREMENT value of the running statement
@@ -56,6 +64,7 @@ func (s *Session) close() {
 		_ = s.txn.Rollback()
 		s.txn = nil
 	}
+	s.readView = nil
 }
 
 // UseDB handles COM_INIT_DB.
@@ -427,6 +436,9 @@ func (s *Session) exec(ctx context.Context, st transpile.Statement, args []any, 
 	metricQueries.WithLabelValues(queryKind(st.Kind)).Inc()
 	if err := s.refuseWrite(st); err != nil {
 		return nil, err
+	}
+	if st.Kind == transpile.Select && (s.explicit || !s.autocommit) && s.txn == nil && s.readView == nil {
+		s.readView = s.srv.mat.AppliedViews()
 	}
 	switch st.Kind {
 	case transpile.Select, transpile.Explain:

@@ -32,6 +32,9 @@ type IntentRow struct {
 type intent struct {
 	txn     string
 	expires time.Time
+	// origin is set once the transaction is known to be decided (HoldDecided):
+	// such an intent does not expire.
+	origin uint64
 }
 
 // Consistency is how many nodes must hold a change set durably before its
@@ -173,6 +176,42 @@ func (l *Log) Prepare(txn []byte, db string, rows []IntentRow, lock bool, ttl ti
 	}
 	l.claimLocked(id, keys, now.Add(ttl))
 	return nil
+}
+
+// HoldDecided keeps a transaction's intents until its change set is
+// ingested (which releases them), however long that takes: the transaction
+// is decided, durable on its coordinator (origin), and its change set is on
+// its way. Were the intents to expire first, another transaction could
+// prepare on its rows from the version before it and overwrite it. Only
+// ReleaseDecidedFrom (the origin was removed from the cluster) drops them
+// otherwise. Intents already released (the change set arrived) stay so.
+func (l *Log) HoldDecided(txn []byte, origin uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, k := range l.intentKeys[string(txn)] {
+		if in, ok := l.intents[k]; ok && in.txn == string(txn) {
+			in.expires, in.origin = time.Unix(1<<62, 0), origin
+			l.intents[k] = in
+		}
+	}
+}
+
+// ReleaseDecidedFrom drops the held intents of decided transactions whose
+// coordinator was origin: an operator removed that node, so its change
+// sets may never arrive. It returns how many transactions it released.
+func (l *Log) ReleaseDecidedFrom(origin uint64) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	txns := map[string]bool{}
+	for _, in := range l.intents {
+		if in.origin == origin {
+			txns[in.txn] = true
+		}
+	}
+	for t := range txns {
+		l.releaseLocked(t)
+	}
+	return len(txns)
 }
 
 // Release drops a transaction's intents (abort, or a coordinator that gave up).

@@ -353,4 +353,24 @@ func TestCommitFailureKeepsIntents(t *testing.T) {
 	if err := p.log.Prepare([]byte("other"), "db", rows, false, time.Minute); err == nil {
 		t.Fatal("another transaction prepared on a row of a decided, not yet ingested transaction")
 	}
+	// Not even after its prepare's ttl: it is decided.
+	if err := p.log.Prepare([]byte("decided2"), "db", []txlog.IntentRow{{Table: "t", PK: []*marmotv1.Value{{Kind: &marmotv1.Value_Int{Int: 2}}}}}, false, time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	cs2 := changeSet(row(2, "y"))
+	cs2.Id, cs2.Database, cs2.Origin, cs2.Seq, cs2.Hlc = []byte("decided2"), "db", 77, 6, cs.Hlc
+	if _, err := svc.Commit(context.Background(), connect.NewRequest(&marmotv1.CommitRequest{ChangeSet: cs2})); err == nil {
+		t.Fatal("commit with a gap succeeded")
+	}
+	row2 := []txlog.IntentRow{{Table: "t", PK: []*marmotv1.Value{{Kind: &marmotv1.Value_Int{Int: 2}}}}}
+	if err := p.log.Prepare([]byte("other2"), "db", row2, false, time.Minute); err == nil {
+		t.Fatal("a decided transaction's intent expired")
+	}
+	// Its origin removed from the cluster: the rows are free again.
+	if n := p.log.ReleaseDecidedFrom(77); n != 2 {
+		t.Fatalf("ReleaseDecidedFrom = %d, want 2", n)
+	}
+	if err := p.log.Prepare([]byte("other3"), "db", row2, false, time.Minute); err != nil {
+		t.Fatalf("rows still held after the origin was removed: %v", err)
+	}
 }

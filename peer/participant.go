@@ -81,11 +81,13 @@ func (s *Service) Commit(ctx context.Context, req *connect.Request[marmotv1.Comm
 			s.Log.Release(cs.Id)
 			return connect.NewResponse(&marmotv1.CommitResponse{}), nil
 		}
-		// On failure the intents stay: the transaction is decided (durable
-		// on its coordinator) and will arrive on the Pull stream. Releasing
-		// now would let another transaction prepare on the rows with the
-		// version from before it and overwrite it (a lost update). They
-		// are released when it is ingested, or when they expire.
+		// On failure the intents stay, and no longer expire: the
+		// transaction is decided (durable on its coordinator) and will
+		// arrive on the Pull stream. Releasing them before would let
+		// another transaction prepare on the rows with the version from
+		// before it and overwrite it (a lost update). Ingesting it releases
+		// them (or removing its origin from the cluster).
+		s.Log.HoldDecided(cs.Id, cs.Origin)
 		if !errors.Is(err, txlog.ErrGap) {
 			return nil, connect.NewError(connect.CodeInternal, err)
 		}

@@ -42,6 +42,7 @@ func startAntiEntropy(ctx context.Context, cfg config.Config, l *txlog.Log, mat 
 			return out
 		}}
 	gc := &antientropy.GC{Log: l, MinRetention: rc.GCMinRetention(), MaxRetention: rc.GCMaxRetention(), Logger: logger,
+		Removed: members.Removed,
 		Applied: func() txlog.Watermark {
 			w, err := mat.AppliedFloor()
 			if err != nil {
