@@ -27,8 +27,10 @@ build:
 run: build
 	./bin/marmotd $(ARGS)
 
+# The e2e package starts hundreds of real processes: past go test's default
+# 10-minute limit on a 2-core machine.
 test: vet
-	$(GO) test -tags "$(TAGS)" -count=1 ./...
+	$(GO) test -tags "$(TAGS)" -count=1 -timeout 40m ./...
 	$(MAKE) race
 
 vet:

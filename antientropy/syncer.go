@@ -258,7 +258,9 @@ func (s *Syncer) SnapshotFrom(ctx context.Context, addr string, atLeast txlog.Wa
 
 // StartupCheck runs the first comparison before the node starts streaming,
 // retrying for up to wait while no peer answers (they may be starting
-// too). A node alone in its cluster proceeds at once after wait.
+// too). Without an answer the node proceeds: its Pull streams catch up
+// when peers appear, and the periodic check takes a snapshot if the lag
+// turns out to be large.
 func (s *Syncer) StartupCheck(ctx context.Context, wait time.Duration) {
 	s.init()
 	deadline := time.Now().Add(wait)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -23,6 +24,16 @@ func startClusterAt(t testing.TB, n int, secret, level string, env ...string) []
 	for i := range nodes {
 		nodes[i] = &Node{t: t, Dir: t.TempDir(), MySQLPort: freePort(t), HTTPPort: freePort(t), GossipPort: freePort(t)}
 	}
+	// Stop the nodes together: a graceful stop waits for its gossip leave
+	// to spread (seconds), and the nodes need not wait for each other.
+	t.Cleanup(func() {
+		var wg sync.WaitGroup
+		for _, nd := range nodes {
+			wg.Add(1)
+			go func() { defer wg.Done(); nd.Stop() }()
+		}
+		wg.Wait()
+	})
 	for i, nd := range nodes {
 		var seeds []string
 		for j, o := range nodes {
@@ -34,7 +45,6 @@ func startClusterAt(t testing.TB, n int, secret, level string, env ...string) []
 			"MARMOT_REPLICATION_DEFAULT_WRITE_CONSISTENCY=" + level, fmt.Sprintf("MARMOT_NODE_ID=%d", i+1)}
 		nd.Env = append(nd.Env, env...)
 		nd.Start()
-		t.Cleanup(nd.Stop)
 	}
 	waitMembers(t, nodes, n)
 	return nodes

@@ -74,7 +74,7 @@ func startAntiEntropy(ctx context.Context, cfg config.Config, l *txlog.Log, mat 
 	}
 	pl.OnTrimmed = func(string) { sy.Nudge() }
 	pl.Paused = sy.Installing
-	sy.StartupCheck(ctx, 5*time.Second)
+	sy.StartupCheck(ctx, time.Second)
 	return sy
 }
 
