@@ -206,6 +206,21 @@ func Install(ctx context.Context, dir string, l *txlog.Log, views Views) error {
 			return err
 		}
 	}
+	// A database the source no longer has at the snapshot's position was
+	// dropped there; its DROP may be among the change sets the snapshot
+	// stands in for, so this node would never see it otherwise.
+	in := map[string]bool{}
+	for _, f := range m.Files {
+		in[f.Database] = true
+	}
+	for _, db := range views.Databases() {
+		if in[db] {
+			continue
+		}
+		if _, err := views.DropMissing(ctx, db, m.Watermark); err != nil {
+			return err
+		}
+	}
 	return os.RemoveAll(dir)
 }
 

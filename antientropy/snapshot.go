@@ -30,6 +30,9 @@ type Views interface {
 	SnapshotTo(ctx context.Context, name, path string, at txlog.Watermark) (txlog.Watermark, error)
 	// Install replaces database name's view with the file at src.
 	Install(ctx context.Context, name, src string) error
+	// DropMissing removes a view the snapshot at w does not hold, unless
+	// the local log has newer history of it; it reports whether it did.
+	DropMissing(ctx context.Context, name string, w txlog.Watermark) (bool, error)
 }
 
 const (

@@ -163,3 +163,32 @@ func (m *Materializer) AppliedViews() map[string]txlog.Watermark {
 	}
 	return out
 }
+
+// DropMissing removes database name's view after a snapshot at position w
+// that does not contain it: on the snapshot's source the database was
+// dropped (or never created) as of w. It is kept if this node's log holds
+// change sets of it beyond w (it was created again, or written here after
+// w): those are newer than the snapshot. It reports whether it dropped.
+func (m *Materializer) DropMissing(ctx context.Context, name string, w txlog.Watermark) (bool, error) {
+	for origin := range m.log.Durable() {
+		newer := false
+		err := m.log.ScanDatabase(name, origin, w[origin], func(*marmotv1.ChangeSet) error {
+			newer = true
+			return txlog.Stop
+		})
+		if err != nil || newer {
+			return false, err
+		}
+	}
+	m.mu.Lock()
+	d, ok := m.dbs[name]
+	m.mu.Unlock()
+	if !ok || d.Dropped() {
+		return false, nil
+	}
+	if err := d.lockApplier(ctx); err != nil {
+		return false, err
+	}
+	defer d.unlock()
+	return true, d.drop(&marmotv1.ChangeSet{})
+}
