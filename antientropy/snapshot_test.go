@@ -33,7 +33,9 @@ func (v fakeViews) SnapshotTo(_ context.Context, _, path string, at txlog.Waterm
 
 func (fakeViews) Install(context.Context, string, string) error { return nil }
 
-func (fakeViews) DropMissing(context.Context, string, txlog.Watermark) (bool, error) { return false, nil }
+func (fakeViews) DropMissing(context.Context, string, txlog.Watermark) (bool, error) {
+	return false, nil
+}
 
 // flaky wraps a Source: it breaks the first fetch of a file after some
 // chunks, and can corrupt one chunk's data (keeping its checksum).
