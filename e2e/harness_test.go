@@ -68,6 +68,8 @@ type Node struct {
 	logs       *lockedBuffer
 	exited     chan struct{}
 	faults     *nodeFaults // its MARMOT_TEST_FAULTS file (faults_harness_test.go)
+	poolMu     sync.Mutex
+	pools      map[string]*sql.DB // by DSN (DB)
 }
 
 type lockedBuffer struct {
@@ -273,17 +275,34 @@ func (n *Node) DSN(db string) string {
 }
 
 // DB opens a go-sql-driver pool; closed at test end.
+//
+// Pools are kept per DSN, so a test polling n.DB(t, "x") in a loop reuses
+// one pool instead of opening connections until max_connections (1040).
 func (n *Node) DB(t testing.TB, db string, params ...string) *sql.DB {
 	t.Helper()
 	dsn := n.DSN(db)
 	if len(params) > 0 {
 		dsn += "&" + strings.Join(params, "&")
 	}
+	n.poolMu.Lock()
+	defer n.poolMu.Unlock()
+	if pool, ok := n.pools[dsn]; ok {
+		return pool
+	}
 	pool, err := sql.Open("mysql", dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { pool.Close() })
+	if n.pools == nil {
+		n.pools = map[string]*sql.DB{}
+	}
+	n.pools[dsn] = pool
+	t.Cleanup(func() {
+		n.poolMu.Lock()
+		delete(n.pools, dsn)
+		n.poolMu.Unlock()
+		pool.Close()
+	})
 	return pool
 }
 
