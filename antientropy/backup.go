@@ -158,7 +158,7 @@ func prepareBackup(ctx context.Context, client marmotv1connect.PeerServiceClient
 		if req.ResumeId != "" && m.Id == req.ResumeId {
 			return m, nil
 		}
-		if coversAll(m.Watermark, want) {
+		if covers(m.Watermark, want) {
 			return m, nil
 		}
 		if time.Now().After(deadline) {
@@ -170,14 +170,6 @@ func prepareBackup(ctx context.Context, client marmotv1connect.PeerServiceClient
 	}
 }
 
-func coversAll(have, want txlog.Watermark) bool {
-	for o, seq := range want {
-		if !have.Covers(o, seq) {
-			return false
-		}
-	}
-	return true
-}
 
 // VerifyBackup reads dir's manifest and checks every file it lists against
 // its size and SHA-256, so a restore never starts from a damaged copy.
