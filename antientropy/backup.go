@@ -170,7 +170,6 @@ func prepareBackup(ctx context.Context, client marmotv1connect.PeerServiceClient
 	}
 }
 
-
 // VerifyBackup reads dir's manifest and checks every file it lists against
 // its size and SHA-256, so a restore never starts from a damaged copy.
 func VerifyBackup(dir string) (*marmotv1.SnapshotManifest, error) {
