@@ -5,10 +5,8 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"io/fs"
 	"maps"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"time"
 
@@ -36,6 +34,8 @@ type LogStatus interface {
 	Durable() txlog.Watermark
 	Cursors() (map[string]txlog.Watermark, error)
 	Intents() int
+	// DiskSize is the log's size on disk (Pebble's accounting).
+	DiskSize() uint64
 }
 
 // Views are the SQLite views of the databases (the materializer), which
@@ -88,8 +88,6 @@ type AdminService struct {
 	// them.
 	Secret string
 	Log    LogStatus
-	// LogDir is the transaction log's directory; its size is reported.
-	LogDir string
 	// Membership is nil on a node that is not in a cluster.
 	Membership  MemberAdmin
 	Views       Views
@@ -218,9 +216,7 @@ func (a *AdminService) Status(context.Context, *connect.Request[marmotv1.StatusR
 			s.Cursors = append(s.Cursors, &marmotv1.Cursor{Name: name, Watermark: cursors[name]})
 		}
 	}
-	if a.LogDir != "" {
-		s.LogDiskBytes = dirSize(a.LogDir)
-	}
+	s.LogDiskBytes = a.Log.DiskSize()
 	if a.Views != nil {
 		for _, db := range a.Views.Databases() {
 			applied, gen, err := a.Views.ViewState(db)
@@ -246,24 +242,6 @@ func (a *AdminService) Status(context.Context, *connect.Request[marmotv1.StatusR
 		}
 	}
 	return connect.NewResponse(s), nil
-}
-
-// dirSize is the bytes of the files under dir: what the log costs on disk,
-// WAL and obsolete files not yet deleted included.
-func dirSize(dir string) uint64 {
-	var n uint64
-	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return nil
-		}
-		if d.Type().IsRegular() {
-			if info, err := d.Info(); err == nil {
-				n += uint64(info.Size())
-			}
-		}
-		return nil
-	})
-	return n
 }
 
 // Checksums streams one database's table checksums after a header with

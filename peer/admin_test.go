@@ -38,6 +38,7 @@ type adminFakeLog struct{}
 func (adminFakeLog) Node() uint64             { return 1 }
 func (adminFakeLog) Durable() txlog.Watermark { return txlog.Watermark{1: 7, 2: 3} }
 func (adminFakeLog) Intents() int             { return 4 }
+func (adminFakeLog) DiskSize() uint64         { return 4096 }
 func (adminFakeLog) Cursors() (map[string]txlog.Watermark, error) {
 	return map[string]txlog.Watermark{"outbox/b": {1: 5}, "outbox/a": {1: 6}}, nil
 }
@@ -63,7 +64,7 @@ func startAdmin(t *testing.T, secret string) (string, *adminFakeMembers) {
 	t.Helper()
 	fm := &adminFakeMembers{}
 	a := &AdminService{Secret: secret, Log: adminFakeLog{}, Membership: fm, Views: adminFakeViews{}, Version: "test",
-		Started: time.Now().Add(-time.Minute), LogDir: t.TempDir()}
+		Started: time.Now().Add(-time.Minute)}
 	mux := http.NewServeMux()
 	a.Register(mux)
 	srv := httptest.NewServer(mux)

@@ -147,7 +147,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	defer stopOutbox()
 
 	mux := http.NewServeMux()
-	admin := &peer.AdminService{Secret: cfg.Cluster.ClusterSecret, Log: l, LogDir: filepath.Join(cfg.DataDir, "log"),
+	admin := &peer.AdminService{Secret: cfg.Cluster.ClusterSecret, Log: l,
 		Views: mat, Version: frontend.Version, Started: time.Now()}
 	var committer frontend.Committer = frontend.LocalCommitter(l)
 	if cfg.Replica.Enabled {
