@@ -114,3 +114,33 @@ func TestInstallSnapshotMergesVersionsAndContinuesSequences(t *testing.T) {
 		t.Fatalf("Behind = %d, %v after catching up", missing, gap)
 	}
 }
+
+func TestIngestQueuedSharesFsyncs(t *testing.T) {
+	src := mustOpen(t, Options{NodeID: 1})
+	var css []*marmotv1.ChangeSet
+	for i := int64(1); i <= 300; i++ {
+		css = append(css, mustCommit(t, src, rowCS("db", i, marmotv1.Op_OP_INSERT), src.Durable()))
+	}
+	dst := mustOpen(t, Options{NodeID: 2})
+	var last *Appending
+	for _, cs := range css {
+		a, err := dst.IngestQueued(cs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = a
+	}
+	if a, err := dst.IngestQueued(css[5]); a != nil || err != nil {
+		t.Fatalf("re-ingest of a held change set: %v, %v", a, err)
+	}
+	gap := remoteCS("db", 1, 302, src.Clock().Last(), 1, marmotv1.Op_OP_UPDATE)
+	if _, err := dst.IngestQueued(gap); !errors.Is(err, ErrGap) {
+		t.Fatalf("gap: %v", err)
+	}
+	if err := last.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := dst.Durable()[1]; got != 300 {
+		t.Fatalf("durable = %d after waiting for the last, want 300", got)
+	}
+}

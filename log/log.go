@@ -365,10 +365,51 @@ func (l *Log) Ingest(ctx context.Context, cs *marmotv1.ChangeSet) error {
 		l.mu.Unlock()
 		return fmt.Errorf("%w: origin %d has %d, got %d", ErrGap, cs.Origin, last, cs.Seq)
 	}
-	ts := FromProto(cs.Hlc)
-	if err := l.clock.Update(ts); err != nil {
+	req, err := l.ingestReqLocked(cs)
+	if err != nil {
 		l.mu.Unlock()
 		return err
+	}
+	return l.enqueueLocked(req)
+}
+
+// IngestQueued is Ingest without waiting for the fsync: a stream of
+// replicated change sets queues many per group commit instead of paying
+// one fsync each. The change set is in the log's sequence at once (the
+// next one of its origin is accepted); Wait reports whether it became
+// durable. A change set already present returns a nil Appending.
+func (l *Log) IngestQueued(cs *marmotv1.ChangeSet) (*Appending, error) {
+	l.mu.Lock()
+	if err := l.usable(); err != nil {
+		l.mu.Unlock()
+		return nil, err
+	}
+	last := l.lastSeq[cs.Origin]
+	switch {
+	case cs.Seq <= last:
+		l.mu.Unlock()
+		return nil, nil
+	case cs.Seq != last+1:
+		l.mu.Unlock()
+		return nil, fmt.Errorf("%w: origin %d has %d, got %d", ErrGap, cs.Origin, last, cs.Seq)
+	}
+	req, err := l.ingestReqLocked(cs)
+	if err != nil {
+		l.mu.Unlock()
+		return nil, err
+	}
+	if err := l.queueLocked(req); err != nil {
+		return nil, err
+	}
+	return &Appending{req: req}, nil
+}
+
+// ingestReqLocked merges a replicated change set's clock and computes the
+// row versions it raises (last writer wins).
+func (l *Log) ingestReqLocked(cs *marmotv1.ChangeSet) (*appendReq, error) {
+	ts := FromProto(cs.Hlc)
+	if err := l.clock.Update(ts); err != nil {
+		return nil, err
 	}
 	req := &appendReq{cs: cs, versions: map[string]Version{}, done: make(chan error, 1)}
 	for _, r := range cs.Rows {
@@ -376,14 +417,13 @@ func (l *Log) Ingest(ctx context.Context, cs *marmotv1.ChangeSet) error {
 		v := Version{HLC: ts, Seq: cs.Seq, Deleted: r.Op == marmotv1.Op_OP_DELETE}
 		cur, ok, err := l.versionLocked(k)
 		if err != nil {
-			l.mu.Unlock()
-			return err
+			return nil, err
 		}
 		if !ok || v.Newer(cur) {
 			req.versions[k] = v
 		}
 	}
-	return l.enqueueLocked(req)
+	return req, nil
 }
 
 func (l *Log) usable() error {

@@ -341,7 +341,15 @@ func (p *Puller) pullOnce(ctx context.Context, client marmotv1connect.PeerServic
 		if err != nil {
 			return n, fmt.Errorf("peer sent an undecodable change set %d/%d: %w", msg.Origin, msg.Seq, err)
 		}
-		if err := p.Log.Ingest(ctx, cs); err != nil {
+		// Queued without waiting for each fsync: the group commit writes
+		// a catch-up's change sets many at a time. Waiting on every
+		// 256th bounds the queue; an append failure fails the log, so the
+		// next ingest reports it.
+		a, err := p.Log.IngestQueued(cs)
+		if err == nil && a != nil && n%256 == 255 {
+			err = a.Wait(ctx)
+		}
+		if err != nil {
 			if errors.Is(err, txlog.ErrGap) {
 				// Another peer's stream got ahead of this one; restart from
 				// what the log now holds.
