@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"github.com/marmotdb/marmot/frontend"
 	txlog "github.com/marmotdb/marmot/log"
@@ -62,9 +63,11 @@ func runRebuild(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 	}
+	stop := rebuildProgress(ctx, stdout, filepath.Join(t.dbDir(), *db+".db"), want)
 	// marmotd's connection setup (collation, MySQL functions, capture
 	// flag): the files' schemas refer to them.
 	m, err := materializer.Open(ctx, materializer.Options{Dir: t.dbDir(), Log: l, ConnectHook: frontend.ConnectHook})
+	stop()
 	if err != nil {
 		return fmt.Errorf("rebuild %s: %w", *db, err)
 	}
@@ -103,4 +106,49 @@ func lastSeqs(ctx context.Context, l *txlog.Log, db string) (txlog.Watermark, er
 		}
 	}
 	return want, nil
+}
+
+// rebuildProgress shows how far the replay is, as a share of the log
+// positions it must reach, read from the file being rebuilt (its
+// watermark commits with every batch), when stdout is a terminal. The
+// returned func clears the line.
+func rebuildProgress(ctx context.Context, stdout io.Writer, path string, want txlog.Watermark) (stop func()) {
+	p := newProgress(stdout)
+	if p.w == nil {
+		return func() {}
+	}
+	var total uint64
+	for _, seq := range want {
+		total += seq
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			w, err := materializer.FileWatermark(ctx, path)
+			if err != nil || total == 0 {
+				continue
+			}
+			var at uint64
+			for o, seq := range want {
+				at += min(w[o], seq)
+			}
+			fmt.Fprintf(p.w, "\rrebuild: %.0f%% of the log replayed\x1b[K", 100*float64(at)/float64(total))
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+		fmt.Fprint(p.w, "\r\x1b[K")
+	}
 }
