@@ -11,12 +11,14 @@ import (
 // Regression tests for what the fault suite (TestFaults) found.
 
 // TestQuorumReadModifyWriteNoLostUpdate: explicit transactions that read a
-// row and write a value computed from it (SELECT v, then UPDATE v = read +
-// 1), run concurrently on all three nodes at QUORUM with no fault at all.
-// Conflict detection (DESIGN.md property 4) must refuse one of two
+// row with SELECT … FOR UPDATE and write a value computed from it (UPDATE
+// v = read + 1), run concurrently on all three nodes at QUORUM with no
+// fault at all. As in InnoDB, the locking read protects the row until
+// COMMIT: conflict detection (DESIGN.md property 4) must refuse one of two
 // transactions that read the same version, so the counter ends equal to
 // the number of commits. TestFaults found two committed transactions that
-// had read the same value (seed 1795675737496259273, lin workload).
+// had read the same value (seed 1795675737496259273, lin workload): FOR
+// UPDATE was parsed and dropped.
 func TestQuorumReadModifyWriteNoLostUpdate(t *testing.T) {
 	nodes := startClusterAt(t, 3, "rmw-lost-update", "QUORUM")
 	setupTable(t, nodes, "rmw", "CREATE TABLE g (k INT PRIMARY KEY, v BIGINT NOT NULL)", "INSERT INTO g VALUES (1, 0)")
@@ -43,7 +45,7 @@ func TestQuorumReadModifyWriteNoLostUpdate(t *testing.T) {
 						return
 					}
 					var v int64
-					if err := tx.QueryRow("SELECT v FROM g WHERE k = 1").Scan(&v); err != nil {
+					if err := tx.QueryRow("SELECT v FROM g WHERE k = 1 FOR UPDATE").Scan(&v); err != nil {
 						tx.Rollback()
 						t.Error(err)
 						return

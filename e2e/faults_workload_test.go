@@ -192,7 +192,7 @@ func (w *faultWorkloads) bankOp(c *faultClient) {
 			return "fail", err
 		}
 		var bal int64
-		if err := tx.QueryRow("SELECT bal FROM a WHERE id = ?", from).Scan(&bal); err != nil {
+		if err := tx.QueryRow("SELECT bal FROM a WHERE id = ? FOR UPDATE", from).Scan(&bal); err != nil {
 			tx.Rollback()
 			return "fail", err
 		}
@@ -243,7 +243,7 @@ func (w *faultWorkloads) linOp(c *faultClient) {
 			return "fail", err
 		}
 		var cur int64
-		if err := tx.QueryRow("SELECT v FROM g WHERE k = ?", k).Scan(&cur); err != nil {
+		if err := tx.QueryRow("SELECT v FROM g WHERE k = ? FOR UPDATE", k).Scan(&cur); err != nil {
 			tx.Rollback()
 			return "fail", err
 		}

@@ -12,7 +12,6 @@ import (
 	gostmt "github.com/go-mysql-org/go-mysql/stmt"
 
 	"github.com/marmotdb/marmot/frontend/transpile"
-	txlog "github.com/marmotdb/marmot/log"
 	"github.com/marmotdb/marmot/materializer"
 )
 
@@ -30,13 +29,6 @@ type Session struct {
 	autocommit bool
 	explicit   bool              // inside BEGIN … COMMIT
 	txn        *materializer.Txn // capture transaction, from the first write
-	// readView is what each database's view held when the transaction's
-	// first read ran (before its first write). The capture then checks
-	// its writes against this, not the newer view at its first write: a
-	// row changed in between, which the transaction may have read old,
-	// makes its commit fail with 1213 instead of silently overwriting the
-	// other write (a lost update under read-modify-write).
-	readView map[string]txlog.Watermark
 
 	lastInsertID int64
 	stmtInsertID int64 // first AUTO_INCREMENT value of the running statement
@@ -64,7 +56,6 @@ func (s *Session) close() {
 		_ = s.txn.Rollback()
 		s.txn = nil
 	}
-	s.readView = nil
 }
 
 // UseDB handles COM_INIT_DB.
@@ -437,8 +428,22 @@ func (s *Session) exec(ctx context.Context, st transpile.Statement, args []any, 
 	if err := s.refuseWrite(st); err != nil {
 		return nil, err
 	}
-	if st.Kind == transpile.Select && (s.explicit || !s.autocommit) && s.txn == nil && s.readView == nil {
-		s.readView = s.srv.mat.AppliedViews()
+	if st.Kind == transpile.Select && st.Locking && (s.explicit || !s.autocommit) && s.txn == nil {
+		// SELECT … FOR UPDATE / FOR SHARE in a transaction: as in InnoDB,
+		// the rows it reads must not change under the transaction before
+		// it commits. The capture begins here, so the read runs inside it
+		// and the commit's conflict check covers everything the
+		// transaction saw from this point on (a row another transaction
+		// commits meanwhile makes this one fail with 1213, not silently
+		// overwrite it).
+		d, err := s.targetDB(st)
+		if err != nil {
+			return nil, err
+		}
+		if s.txn, err = s.beginCapture(ctx, d, true); err != nil {
+			return nil, err
+		}
+		s.syncStatus()
 	}
 	switch st.Kind {
 	case transpile.Select, transpile.Explain:

@@ -170,13 +170,7 @@ func (s *Session) waitVersion(ctx context.Context, d *materializer.DB, v txlog.V
 func (s *Session) beginCapture(ctx context.Context, d *materializer.DB, latest bool) (*materializer.Txn, error) {
 	lctx, cancel := context.WithTimeout(ctx, s.srv.opts.LockWaitTimeout)
 	defer cancel()
-	t, err := d.Begin(lctx, latest)
-	if err == nil && s.txn == nil {
-		if v, ok := s.readView[d.Name()]; ok {
-			t.Narrow(v)
-		}
-	}
-	return t, err
+	return d.Begin(lctx, latest)
 }
 
 // execOn runs a write statement on a capture connection and reports its
@@ -229,7 +223,7 @@ func (s *Session) commitChangeSet(ctx context.Context, cs *marmotv1.ChangeSet, s
 // commitTxn ends an explicit (or autocommit=0) transaction with COMMIT.
 func (s *Session) commitTxn(ctx context.Context) error {
 	t := s.txn
-	s.txn, s.explicit, s.readView = nil, false, nil
+	s.txn, s.explicit = nil, false
 	defer s.syncStatus()
 	if t == nil {
 		return nil
@@ -241,7 +235,7 @@ func (s *Session) rollbackTxn() {
 	if s.txn != nil {
 		_ = s.txn.Rollback()
 	}
-	s.txn, s.explicit, s.readView = nil, false, nil
+	s.txn, s.explicit = nil, false
 	s.syncStatus()
 }
 

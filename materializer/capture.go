@@ -85,15 +85,6 @@ func (d *DB) Begin(ctx context.Context, latest bool) (*Txn, error) {
 	}
 }
 
-// Narrow lowers what the transaction counts as seen to view, the state it
-// read before its first write: rows it writes that changed after view then
-// fail the commit's conflict check.
-func (t *Txn) Narrow(view txlog.Watermark) {
-	for o, seq := range t.seen {
-		t.seen[o] = min(seq, view[o])
-	}
-}
-
 // catchUp applies the change sets the view lacks inside the transaction
 // and extends seen by them. It returns a DDL change set instead if one is
 // among them.

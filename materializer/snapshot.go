@@ -148,22 +148,6 @@ func (m *Materializer) AppliedFloor() (txlog.Watermark, error) {
 	return floor, nil
 }
 
-// AppliedViews is every live database's applied watermark now: a
-// transaction's read view.
-func (m *Materializer) AppliedViews() map[string]txlog.Watermark {
-	m.mu.Lock()
-	dbs := make([]*DB, 0, len(m.dbs))
-	for _, d := range m.dbs {
-		dbs = append(dbs, d)
-	}
-	m.mu.Unlock()
-	out := make(map[string]txlog.Watermark, len(dbs))
-	for _, d := range dbs {
-		out[d.name] = d.Applied()
-	}
-	return out
-}
-
 // DropMissing removes database name's view after a snapshot at position w
 // that does not contain it: on the snapshot's source the database was
 // dropped (or never created) as of w. It is kept if this node's log holds

@@ -152,6 +152,10 @@ type Statement struct {
 	IfExists, IfNotExists bool
 	// Temporary is set for CREATE/DROP TEMPORARY TABLE (not replicated).
 	Temporary bool
+	// Locking is set for SELECT … FOR UPDATE, FOR SHARE and LOCK IN SHARE
+	// MODE: in a transaction, the rows it reads must stay as read until
+	// COMMIT (the session begins its capture before the read).
+	Locking bool
 	// Show is set for kinds Show and Describe.
 	Show *ShowInfo
 	// Set is set for kind Set.

@@ -293,6 +293,12 @@ func (t *tx) dispatch(stmt sqlparser.Statement, pc piece, st *translated) {
 	case *sqlparser.Select, *sqlparser.Union:
 		st.Kind = Select
 		st.ReadOnly = true
+		switch sel := n.(type) {
+		case *sqlparser.Select:
+			st.Locking = sel.Lock != sqlparser.NoLock
+		case *sqlparser.Union:
+			st.Locking = sel.Lock != sqlparser.NoLock
+		}
 		st.SQL = t.topStmt(n.(sqlparser.TableStatement))
 		st.Database = t.checkDBs()
 		if sel, ok := n.(*sqlparser.Select); ok && t.err == nil {
