@@ -202,8 +202,9 @@
 //	COLLATE x_bin / binary       COLLATE BINARY; COLLATE x_ci → COLLATE utf8mb4_general_ci; others dropped
 //	_charset 'x', N'x', CONVERT(x USING cs), ANY_VALUE(x)  'x', 'x', x, x
 //	SELECT ... FROM DUAL         FROM dropped; SQL_CALC_FOUND_ROWS dropped (Statement.CalcFoundRows),
-//	                             SQL_NO_CACHE, HIGH_PRIORITY, STRAIGHT_JOIN, index hints, FOR UPDATE,
-//	                             LOCK IN SHARE MODE dropped
+//	                             SQL_NO_CACHE, HIGH_PRIORITY, STRAIGHT_JOIN, index hints dropped;
+//	                             FOR UPDATE, FOR SHARE, LOCK IN SHARE MODE dropped from the SQL and
+//	                             kept as Statement.Locking (the session begins its capture)
 //	(SELECT ...) UNION (SELECT ... LIMIT 1)  operands with ORDER BY/LIMIT become SELECT * FROM (...)
 //	(a, b) IN ((1, 2), (3, 4))   (a, b) IN (VALUES (1, 2), (3, 4))
 //	TABLE t, VALUES ROW(..)      SELECT * FROM "t", VALUES (..)
