@@ -56,6 +56,7 @@ type Syncer struct {
 	Logger *slog.Logger
 
 	installing atomic.Bool
+	transfer   atomic.Pointer[Transfer]
 	nudge      chan struct{}
 	once       sync.Once
 
@@ -64,6 +65,20 @@ type Syncer struct {
 	// stalled remembers the watermark of the previous run, to see whether
 	// delta sync is making progress.
 	prevMissing map[string]uint64
+}
+
+// Transfer is the progress of a snapshot being received.
+type Transfer struct {
+	ID, Source  string
+	Done, Total uint64
+}
+
+// Receiving returns the snapshot being received, if any.
+func (s *Syncer) Receiving() (Transfer, bool) {
+	if t := s.transfer.Load(); t != nil {
+		return *t, true
+	}
+	return Transfer{}, false
 }
 
 // Installing reports whether a snapshot is being installed: the Pull
@@ -214,6 +229,7 @@ func (s *Syncer) SnapshotFrom(ctx context.Context, addr string, atLeast txlog.Wa
 	start := time.Now()
 	var lastLog time.Time
 	progress := func(done, total uint64) {
+		s.transfer.Store(&Transfer{ID: m.Id, Source: addr, Done: done, Total: total})
 		metricSnapshotProgress.WithLabelValues("done").Set(float64(done))
 		metricSnapshotProgress.WithLabelValues("total").Set(float64(total))
 		if time.Since(lastLog) > 2*time.Second || done == total {
@@ -222,6 +238,7 @@ func (s *Syncer) SnapshotFrom(ctx context.Context, addr string, atLeast txlog.Wa
 		}
 	}
 	defer func() {
+		s.transfer.Store(nil)
 		metricSnapshotProgress.WithLabelValues("done").Set(0)
 		metricSnapshotProgress.WithLabelValues("total").Set(0)
 	}()

@@ -61,6 +61,14 @@ type Replication interface {
 	PeerLag() []PeerLag
 	// GCPosition reports ok = false while GC has never run.
 	GCPosition() (pos GCPosition, ok bool)
+	// Snapshot is the snapshot being received; ok = false when none.
+	Snapshot() (s SnapshotTransfer, ok bool)
+}
+
+// SnapshotTransfer is the progress of a snapshot this node receives.
+type SnapshotTransfer struct {
+	ID, Source  string
+	Done, Total uint64
 }
 
 // PeerLag is one peer's replication lag as anti-entropy measures it.
@@ -233,6 +241,9 @@ func (a *AdminService) Status(context.Context, *connect.Request[marmotv1.StatusR
 				pl.LastSyncUnixMs = p.LastSync.UnixMilli()
 			}
 			s.PeerLag = append(s.PeerLag, pl)
+		}
+		if st, ok := a.Replication.Snapshot(); ok {
+			s.Snapshot = &marmotv1.SnapshotTransfer{Id: st.ID, Source: st.Source, BytesDone: st.Done, BytesTotal: st.Total}
 		}
 		if gc, ok := a.Replication.GCPosition(); ok {
 			s.Gc = &marmotv1.GCPosition{Trimmed: gc.Trimmed, Floor: gc.Floor}

@@ -114,6 +114,9 @@ func printStatus(w io.Writer, s *marmotv1.StatusResponse) error {
 			return err
 		}
 	}
+	if sn := s.Snapshot; sn != nil {
+		fmt.Fprintf(w, "snapshot: receiving %s from %s: %d of %d bytes\n", sn.Id, sn.Source, sn.BytesDone, sn.BytesTotal)
+	}
 	if s.Gc == nil {
 		_, err := fmt.Fprintln(w, "gc: not reported")
 		return err

@@ -94,6 +94,11 @@ func (r replicationStatus) PeerLag() []peer.PeerLag {
 	return out
 }
 
+func (r replicationStatus) Snapshot() (peer.SnapshotTransfer, bool) {
+	t, ok := r.sy.Receiving()
+	return peer.SnapshotTransfer{ID: t.ID, Source: t.Source, Done: t.Done, Total: t.Total}, ok
+}
+
 func (r replicationStatus) GCPosition() (peer.GCPosition, bool) {
 	last := r.gc.LastRun()
 	if last.IsZero() {

@@ -400,7 +400,9 @@ type StatusResponse struct {
 	// Replication lag to each peer. Empty until anti-entropy reports it.
 	PeerLag []*PeerLag `protobuf:"bytes,12,rep,name=peer_lag,json=peerLag,proto3" json:"peer_lag,omitempty"`
 	// Where log garbage collection stands. Unset until GC reports it.
-	Gc            *GCPosition `protobuf:"bytes,13,opt,name=gc,proto3" json:"gc,omitempty"`
+	Gc *GCPosition `protobuf:"bytes,13,opt,name=gc,proto3" json:"gc,omitempty"`
+	// The snapshot this node is receiving now; unset when none.
+	Snapshot      *SnapshotTransfer `protobuf:"bytes,14,opt,name=snapshot,proto3" json:"snapshot,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -526,6 +528,81 @@ func (x *StatusResponse) GetGc() *GCPosition {
 	return nil
 }
 
+func (x *StatusResponse) GetSnapshot() *SnapshotTransfer {
+	if x != nil {
+		return x.Snapshot
+	}
+	return nil
+}
+
+type SnapshotTransfer struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Source        string                 `protobuf:"bytes,2,opt,name=source,proto3" json:"source,omitempty"`
+	BytesDone     uint64                 `protobuf:"varint,3,opt,name=bytes_done,json=bytesDone,proto3" json:"bytes_done,omitempty"`
+	BytesTotal    uint64                 `protobuf:"varint,4,opt,name=bytes_total,json=bytesTotal,proto3" json:"bytes_total,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SnapshotTransfer) Reset() {
+	*x = SnapshotTransfer{}
+	mi := &file_marmot_v1_admin_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SnapshotTransfer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SnapshotTransfer) ProtoMessage() {}
+
+func (x *SnapshotTransfer) ProtoReflect() protoreflect.Message {
+	mi := &file_marmot_v1_admin_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SnapshotTransfer.ProtoReflect.Descriptor instead.
+func (*SnapshotTransfer) Descriptor() ([]byte, []int) {
+	return file_marmot_v1_admin_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *SnapshotTransfer) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *SnapshotTransfer) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *SnapshotTransfer) GetBytesDone() uint64 {
+	if x != nil {
+		return x.BytesDone
+	}
+	return 0
+}
+
+func (x *SnapshotTransfer) GetBytesTotal() uint64 {
+	if x != nil {
+		return x.BytesTotal
+	}
+	return 0
+}
+
 type Cursor struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -536,7 +613,7 @@ type Cursor struct {
 
 func (x *Cursor) Reset() {
 	*x = Cursor{}
-	mi := &file_marmot_v1_admin_proto_msgTypes[9]
+	mi := &file_marmot_v1_admin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -548,7 +625,7 @@ func (x *Cursor) String() string {
 func (*Cursor) ProtoMessage() {}
 
 func (x *Cursor) ProtoReflect() protoreflect.Message {
-	mi := &file_marmot_v1_admin_proto_msgTypes[9]
+	mi := &file_marmot_v1_admin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -561,7 +638,7 @@ func (x *Cursor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Cursor.ProtoReflect.Descriptor instead.
 func (*Cursor) Descriptor() ([]byte, []int) {
-	return file_marmot_v1_admin_proto_rawDescGZIP(), []int{9}
+	return file_marmot_v1_admin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Cursor) GetName() string {
@@ -593,7 +670,7 @@ type DatabaseStatus struct {
 
 func (x *DatabaseStatus) Reset() {
 	*x = DatabaseStatus{}
-	mi := &file_marmot_v1_admin_proto_msgTypes[10]
+	mi := &file_marmot_v1_admin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -605,7 +682,7 @@ func (x *DatabaseStatus) String() string {
 func (*DatabaseStatus) ProtoMessage() {}
 
 func (x *DatabaseStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_marmot_v1_admin_proto_msgTypes[10]
+	mi := &file_marmot_v1_admin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -618,7 +695,7 @@ func (x *DatabaseStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DatabaseStatus.ProtoReflect.Descriptor instead.
 func (*DatabaseStatus) Descriptor() ([]byte, []int) {
-	return file_marmot_v1_admin_proto_rawDescGZIP(), []int{10}
+	return file_marmot_v1_admin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *DatabaseStatus) GetName() string {
@@ -660,7 +737,7 @@ type PeerLag struct {
 
 func (x *PeerLag) Reset() {
 	*x = PeerLag{}
-	mi := &file_marmot_v1_admin_proto_msgTypes[11]
+	mi := &file_marmot_v1_admin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -672,7 +749,7 @@ func (x *PeerLag) String() string {
 func (*PeerLag) ProtoMessage() {}
 
 func (x *PeerLag) ProtoReflect() protoreflect.Message {
-	mi := &file_marmot_v1_admin_proto_msgTypes[11]
+	mi := &file_marmot_v1_admin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -685,7 +762,7 @@ func (x *PeerLag) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerLag.ProtoReflect.Descriptor instead.
 func (*PeerLag) Descriptor() ([]byte, []int) {
-	return file_marmot_v1_admin_proto_rawDescGZIP(), []int{11}
+	return file_marmot_v1_admin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PeerLag) GetPeerId() uint64 {
@@ -739,7 +816,7 @@ type GCPosition struct {
 
 func (x *GCPosition) Reset() {
 	*x = GCPosition{}
-	mi := &file_marmot_v1_admin_proto_msgTypes[12]
+	mi := &file_marmot_v1_admin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -751,7 +828,7 @@ func (x *GCPosition) String() string {
 func (*GCPosition) ProtoMessage() {}
 
 func (x *GCPosition) ProtoReflect() protoreflect.Message {
-	mi := &file_marmot_v1_admin_proto_msgTypes[12]
+	mi := &file_marmot_v1_admin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -764,7 +841,7 @@ func (x *GCPosition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GCPosition.ProtoReflect.Descriptor instead.
 func (*GCPosition) Descriptor() ([]byte, []int) {
-	return file_marmot_v1_admin_proto_rawDescGZIP(), []int{12}
+	return file_marmot_v1_admin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GCPosition) GetTrimmed() map[uint64]uint64 {
@@ -797,7 +874,7 @@ type ChecksumsRequest struct {
 
 func (x *ChecksumsRequest) Reset() {
 	*x = ChecksumsRequest{}
-	mi := &file_marmot_v1_admin_proto_msgTypes[13]
+	mi := &file_marmot_v1_admin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -809,7 +886,7 @@ func (x *ChecksumsRequest) String() string {
 func (*ChecksumsRequest) ProtoMessage() {}
 
 func (x *ChecksumsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_marmot_v1_admin_proto_msgTypes[13]
+	mi := &file_marmot_v1_admin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -822,7 +899,7 @@ func (x *ChecksumsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChecksumsRequest.ProtoReflect.Descriptor instead.
 func (*ChecksumsRequest) Descriptor() ([]byte, []int) {
-	return file_marmot_v1_admin_proto_rawDescGZIP(), []int{13}
+	return file_marmot_v1_admin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ChecksumsRequest) GetDatabase() string {
@@ -845,7 +922,7 @@ type ChecksumsResponse struct {
 
 func (x *ChecksumsResponse) Reset() {
 	*x = ChecksumsResponse{}
-	mi := &file_marmot_v1_admin_proto_msgTypes[14]
+	mi := &file_marmot_v1_admin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -857,7 +934,7 @@ func (x *ChecksumsResponse) String() string {
 func (*ChecksumsResponse) ProtoMessage() {}
 
 func (x *ChecksumsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_marmot_v1_admin_proto_msgTypes[14]
+	mi := &file_marmot_v1_admin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -870,7 +947,7 @@ func (x *ChecksumsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChecksumsResponse.ProtoReflect.Descriptor instead.
 func (*ChecksumsResponse) Descriptor() ([]byte, []int) {
-	return file_marmot_v1_admin_proto_rawDescGZIP(), []int{14}
+	return file_marmot_v1_admin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ChecksumsResponse) GetItem() isChecksumsResponse_Item {
@@ -928,7 +1005,7 @@ type ChecksumsHeader struct {
 
 func (x *ChecksumsHeader) Reset() {
 	*x = ChecksumsHeader{}
-	mi := &file_marmot_v1_admin_proto_msgTypes[15]
+	mi := &file_marmot_v1_admin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -940,7 +1017,7 @@ func (x *ChecksumsHeader) String() string {
 func (*ChecksumsHeader) ProtoMessage() {}
 
 func (x *ChecksumsHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_marmot_v1_admin_proto_msgTypes[15]
+	mi := &file_marmot_v1_admin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -953,7 +1030,7 @@ func (x *ChecksumsHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChecksumsHeader.ProtoReflect.Descriptor instead.
 func (*ChecksumsHeader) Descriptor() ([]byte, []int) {
-	return file_marmot_v1_admin_proto_rawDescGZIP(), []int{15}
+	return file_marmot_v1_admin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ChecksumsHeader) GetDatabase() string {
@@ -990,7 +1067,7 @@ type TableChecksum struct {
 
 func (x *TableChecksum) Reset() {
 	*x = TableChecksum{}
-	mi := &file_marmot_v1_admin_proto_msgTypes[16]
+	mi := &file_marmot_v1_admin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1002,7 +1079,7 @@ func (x *TableChecksum) String() string {
 func (*TableChecksum) ProtoMessage() {}
 
 func (x *TableChecksum) ProtoReflect() protoreflect.Message {
-	mi := &file_marmot_v1_admin_proto_msgTypes[16]
+	mi := &file_marmot_v1_admin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1015,7 +1092,7 @@ func (x *TableChecksum) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TableChecksum.ProtoReflect.Descriptor instead.
 func (*TableChecksum) Descriptor() ([]byte, []int) {
-	return file_marmot_v1_admin_proto_rawDescGZIP(), []int{16}
+	return file_marmot_v1_admin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *TableChecksum) GetTable() string {
@@ -1059,7 +1136,7 @@ const file_marmot_v1_admin_proto_rawDesc = "" +
 	"\fAllowRequest\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\x04R\x06nodeId\"\x0f\n" +
 	"\rAllowResponse\"\x0f\n" +
-	"\rStatusRequest\"\xce\x04\n" +
+	"\rStatusRequest\"\x87\x05\n" +
 	"\x0eStatusResponse\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\x04R\x06nodeId\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12&\n" +
@@ -1075,10 +1152,18 @@ const file_marmot_v1_admin_proto_rawDesc = "" +
 	"intentRows\x127\n" +
 	"\tdatabases\x18\v \x03(\v2\x19.marmot.v1.DatabaseStatusR\tdatabases\x12-\n" +
 	"\bpeer_lag\x18\f \x03(\v2\x12.marmot.v1.PeerLagR\apeerLag\x12%\n" +
-	"\x02gc\x18\r \x01(\v2\x15.marmot.v1.GCPositionR\x02gc\x1a:\n" +
+	"\x02gc\x18\r \x01(\v2\x15.marmot.v1.GCPositionR\x02gc\x127\n" +
+	"\bsnapshot\x18\x0e \x01(\v2\x1b.marmot.v1.SnapshotTransferR\bsnapshot\x1a:\n" +
 	"\fDurableEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\x9a\x01\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"z\n" +
+	"\x10SnapshotTransfer\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06source\x18\x02 \x01(\tR\x06source\x12\x1d\n" +
+	"\n" +
+	"bytes_done\x18\x03 \x01(\x04R\tbytesDone\x12\x1f\n" +
+	"\vbytes_total\x18\x04 \x01(\x04R\n" +
+	"bytesTotal\"\x9a\x01\n" +
 	"\x06Cursor\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12>\n" +
 	"\twatermark\x18\x02 \x03(\v2 .marmot.v1.Cursor.WatermarkEntryR\twatermark\x1a<\n" +
@@ -1147,7 +1232,7 @@ func file_marmot_v1_admin_proto_rawDescGZIP() []byte {
 	return file_marmot_v1_admin_proto_rawDescData
 }
 
-var file_marmot_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_marmot_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_marmot_v1_admin_proto_goTypes = []any{
 	(*Member)(nil),            // 0: marmot.v1.Member
 	(*MembersRequest)(nil),    // 1: marmot.v1.MembersRequest
@@ -1158,51 +1243,53 @@ var file_marmot_v1_admin_proto_goTypes = []any{
 	(*AllowResponse)(nil),     // 6: marmot.v1.AllowResponse
 	(*StatusRequest)(nil),     // 7: marmot.v1.StatusRequest
 	(*StatusResponse)(nil),    // 8: marmot.v1.StatusResponse
-	(*Cursor)(nil),            // 9: marmot.v1.Cursor
-	(*DatabaseStatus)(nil),    // 10: marmot.v1.DatabaseStatus
-	(*PeerLag)(nil),           // 11: marmot.v1.PeerLag
-	(*GCPosition)(nil),        // 12: marmot.v1.GCPosition
-	(*ChecksumsRequest)(nil),  // 13: marmot.v1.ChecksumsRequest
-	(*ChecksumsResponse)(nil), // 14: marmot.v1.ChecksumsResponse
-	(*ChecksumsHeader)(nil),   // 15: marmot.v1.ChecksumsHeader
-	(*TableChecksum)(nil),     // 16: marmot.v1.TableChecksum
-	nil,                       // 17: marmot.v1.StatusResponse.DurableEntry
-	nil,                       // 18: marmot.v1.Cursor.WatermarkEntry
-	nil,                       // 19: marmot.v1.DatabaseStatus.AppliedEntry
-	nil,                       // 20: marmot.v1.GCPosition.TrimmedEntry
-	nil,                       // 21: marmot.v1.GCPosition.FloorEntry
-	nil,                       // 22: marmot.v1.ChecksumsHeader.AppliedEntry
+	(*SnapshotTransfer)(nil),  // 9: marmot.v1.SnapshotTransfer
+	(*Cursor)(nil),            // 10: marmot.v1.Cursor
+	(*DatabaseStatus)(nil),    // 11: marmot.v1.DatabaseStatus
+	(*PeerLag)(nil),           // 12: marmot.v1.PeerLag
+	(*GCPosition)(nil),        // 13: marmot.v1.GCPosition
+	(*ChecksumsRequest)(nil),  // 14: marmot.v1.ChecksumsRequest
+	(*ChecksumsResponse)(nil), // 15: marmot.v1.ChecksumsResponse
+	(*ChecksumsHeader)(nil),   // 16: marmot.v1.ChecksumsHeader
+	(*TableChecksum)(nil),     // 17: marmot.v1.TableChecksum
+	nil,                       // 18: marmot.v1.StatusResponse.DurableEntry
+	nil,                       // 19: marmot.v1.Cursor.WatermarkEntry
+	nil,                       // 20: marmot.v1.DatabaseStatus.AppliedEntry
+	nil,                       // 21: marmot.v1.GCPosition.TrimmedEntry
+	nil,                       // 22: marmot.v1.GCPosition.FloorEntry
+	nil,                       // 23: marmot.v1.ChecksumsHeader.AppliedEntry
 }
 var file_marmot_v1_admin_proto_depIdxs = []int32{
 	0,  // 0: marmot.v1.MembersResponse.members:type_name -> marmot.v1.Member
 	0,  // 1: marmot.v1.StatusResponse.members:type_name -> marmot.v1.Member
-	17, // 2: marmot.v1.StatusResponse.durable:type_name -> marmot.v1.StatusResponse.DurableEntry
-	9,  // 3: marmot.v1.StatusResponse.cursors:type_name -> marmot.v1.Cursor
-	10, // 4: marmot.v1.StatusResponse.databases:type_name -> marmot.v1.DatabaseStatus
-	11, // 5: marmot.v1.StatusResponse.peer_lag:type_name -> marmot.v1.PeerLag
-	12, // 6: marmot.v1.StatusResponse.gc:type_name -> marmot.v1.GCPosition
-	18, // 7: marmot.v1.Cursor.watermark:type_name -> marmot.v1.Cursor.WatermarkEntry
-	19, // 8: marmot.v1.DatabaseStatus.applied:type_name -> marmot.v1.DatabaseStatus.AppliedEntry
-	20, // 9: marmot.v1.GCPosition.trimmed:type_name -> marmot.v1.GCPosition.TrimmedEntry
-	21, // 10: marmot.v1.GCPosition.floor:type_name -> marmot.v1.GCPosition.FloorEntry
-	15, // 11: marmot.v1.ChecksumsResponse.header:type_name -> marmot.v1.ChecksumsHeader
-	16, // 12: marmot.v1.ChecksumsResponse.table:type_name -> marmot.v1.TableChecksum
-	22, // 13: marmot.v1.ChecksumsHeader.applied:type_name -> marmot.v1.ChecksumsHeader.AppliedEntry
-	1,  // 14: marmot.v1.AdminService.Members:input_type -> marmot.v1.MembersRequest
-	3,  // 15: marmot.v1.AdminService.Remove:input_type -> marmot.v1.RemoveRequest
-	5,  // 16: marmot.v1.AdminService.Allow:input_type -> marmot.v1.AllowRequest
-	7,  // 17: marmot.v1.AdminService.Status:input_type -> marmot.v1.StatusRequest
-	13, // 18: marmot.v1.AdminService.Checksums:input_type -> marmot.v1.ChecksumsRequest
-	2,  // 19: marmot.v1.AdminService.Members:output_type -> marmot.v1.MembersResponse
-	4,  // 20: marmot.v1.AdminService.Remove:output_type -> marmot.v1.RemoveResponse
-	6,  // 21: marmot.v1.AdminService.Allow:output_type -> marmot.v1.AllowResponse
-	8,  // 22: marmot.v1.AdminService.Status:output_type -> marmot.v1.StatusResponse
-	14, // 23: marmot.v1.AdminService.Checksums:output_type -> marmot.v1.ChecksumsResponse
-	19, // [19:24] is the sub-list for method output_type
-	14, // [14:19] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	18, // 2: marmot.v1.StatusResponse.durable:type_name -> marmot.v1.StatusResponse.DurableEntry
+	10, // 3: marmot.v1.StatusResponse.cursors:type_name -> marmot.v1.Cursor
+	11, // 4: marmot.v1.StatusResponse.databases:type_name -> marmot.v1.DatabaseStatus
+	12, // 5: marmot.v1.StatusResponse.peer_lag:type_name -> marmot.v1.PeerLag
+	13, // 6: marmot.v1.StatusResponse.gc:type_name -> marmot.v1.GCPosition
+	9,  // 7: marmot.v1.StatusResponse.snapshot:type_name -> marmot.v1.SnapshotTransfer
+	19, // 8: marmot.v1.Cursor.watermark:type_name -> marmot.v1.Cursor.WatermarkEntry
+	20, // 9: marmot.v1.DatabaseStatus.applied:type_name -> marmot.v1.DatabaseStatus.AppliedEntry
+	21, // 10: marmot.v1.GCPosition.trimmed:type_name -> marmot.v1.GCPosition.TrimmedEntry
+	22, // 11: marmot.v1.GCPosition.floor:type_name -> marmot.v1.GCPosition.FloorEntry
+	16, // 12: marmot.v1.ChecksumsResponse.header:type_name -> marmot.v1.ChecksumsHeader
+	17, // 13: marmot.v1.ChecksumsResponse.table:type_name -> marmot.v1.TableChecksum
+	23, // 14: marmot.v1.ChecksumsHeader.applied:type_name -> marmot.v1.ChecksumsHeader.AppliedEntry
+	1,  // 15: marmot.v1.AdminService.Members:input_type -> marmot.v1.MembersRequest
+	3,  // 16: marmot.v1.AdminService.Remove:input_type -> marmot.v1.RemoveRequest
+	5,  // 17: marmot.v1.AdminService.Allow:input_type -> marmot.v1.AllowRequest
+	7,  // 18: marmot.v1.AdminService.Status:input_type -> marmot.v1.StatusRequest
+	14, // 19: marmot.v1.AdminService.Checksums:input_type -> marmot.v1.ChecksumsRequest
+	2,  // 20: marmot.v1.AdminService.Members:output_type -> marmot.v1.MembersResponse
+	4,  // 21: marmot.v1.AdminService.Remove:output_type -> marmot.v1.RemoveResponse
+	6,  // 22: marmot.v1.AdminService.Allow:output_type -> marmot.v1.AllowResponse
+	8,  // 23: marmot.v1.AdminService.Status:output_type -> marmot.v1.StatusResponse
+	15, // 24: marmot.v1.AdminService.Checksums:output_type -> marmot.v1.ChecksumsResponse
+	20, // [20:25] is the sub-list for method output_type
+	15, // [15:20] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_marmot_v1_admin_proto_init() }
@@ -1210,7 +1297,7 @@ func file_marmot_v1_admin_proto_init() {
 	if File_marmot_v1_admin_proto != nil {
 		return
 	}
-	file_marmot_v1_admin_proto_msgTypes[14].OneofWrappers = []any{
+	file_marmot_v1_admin_proto_msgTypes[15].OneofWrappers = []any{
 		(*ChecksumsResponse_Header)(nil),
 		(*ChecksumsResponse_Table)(nil),
 	}
@@ -1220,7 +1307,7 @@ func file_marmot_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_marmot_v1_admin_proto_rawDesc), len(file_marmot_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   23,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
