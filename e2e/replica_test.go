@@ -84,6 +84,11 @@ func TestReplicaFollowsCluster(t *testing.T) {
 		commitMany(t, n.DB(t, "ae"), "t", 1000*(i+1), 50)
 	}
 	mustExec(t, nodes[1].DB(t, "ae"), "CREATE TABLE u (id INT PRIMARY KEY, v VARCHAR(40))")
+	// At ONE the table reaches node 3 asynchronously.
+	eventually(t, 30*time.Second, func() error {
+		_, err := nodes[2].DB(t, "ae").Exec("SELECT COUNT(*) FROM u")
+		return err
+	})
 	mustExec(t, nodes[2].DB(t, "ae"), "INSERT INTO u VALUES (1, 'ddl followed')")
 	sameRows(t, append(nodes, r), "ae", "t", 350, 60*time.Second)
 	waitRows(t, r, "ae", "u", 1)
