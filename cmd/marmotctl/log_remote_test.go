@@ -207,21 +207,7 @@ func TestLogOnlineTailFollow(t *testing.T) {
 		}
 		return ""
 	}
-	if got := next(); got != "9/1" {
-		t.Fatalf("initial tail: got %s, want 9/1", got)
-	}
-	mustCommit(t, l, insertUser(10, "dave"))
-	if got := next(); got != "7/8" {
-		t.Fatalf("after commit: got %s, want 7/8", got)
-	}
-	old := insertUser(11, "erin")
-	old.Origin, old.Seq, old.Hlc = 11, 1, &marmotv1.HLC{WallMs: fixtureWall + 1, NodeId: 11}
-	if err := l.Ingest(context.Background(), old); err != nil {
-		t.Fatal(err)
-	}
-	if got := next(); got != "11/1" {
-		t.Fatalf("after ingest: got %s, want 11/1", got)
-	}
+	checkFollow(t, l, next)
 	cancel()
 	select {
 	case err := <-done:
