@@ -315,22 +315,6 @@ func (l *Log) InstallSnapshot(at Watermark, versions io.Reader) error {
 	return nil
 }
 
-// Behind reports how far this log is behind a peer's durable watermark:
-// change sets it lacks, and whether any of them lies at or below the
-// peer's floor (only a snapshot can bring those).
-func (l *Log) Behind(peer, peerFloors Watermark) (missing uint64, gap bool) {
-	mine := l.Durable()
-	for o, seq := range peer {
-		if seq > mine[o] {
-			missing += seq - mine[o]
-			if mine[o] < peerFloors[o] {
-				gap = true
-			}
-		}
-	}
-	return missing, gap
-}
-
 // LastInDatabase is the highest sequence of origin's change sets for db that
 // is at most upto and still in the log; false if there is none.
 func (l *Log) LastInDatabase(db string, origin, upto uint64) (uint64, bool, error) {
