@@ -66,12 +66,23 @@ type Options struct {
 	// event per existing row (snapshot.go), and Resnapshot works. Nil: a
 	// new sink starts at the beginning of the retained log.
 	Views Views
+	// SnapshotMode says what a sink new to the cluster gets first, as
+	// Debezium's snapshot.mode: SnapshotInitial (the default) an "r" event
+	// per existing row (needs Views), SnapshotNever none: it starts at the
+	// beginning of the retained log. Resnapshot works in both.
+	SnapshotMode string
 	// Version goes to source.version. Default "2.0.0".
 	Version string
 	Logger  *slog.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
+
+// Snapshot modes (Options.SnapshotMode).
+const (
+	SnapshotInitial = "initial"
+	SnapshotNever   = "never"
+)
 
 // Publisher streams one sink's events from the log. Create with New, run
 // with Run.
@@ -113,6 +124,13 @@ func New(opts Options) (*Publisher, error) {
 	}
 	if err := opts.Filter.Validate(); err != nil {
 		return nil, err
+	}
+	switch opts.SnapshotMode {
+	case "":
+		opts.SnapshotMode = SnapshotInitial
+	case SnapshotInitial, SnapshotNever:
+	default:
+		return nil, fmt.Errorf("outbox: unknown snapshot mode %q (want %q or %q)", opts.SnapshotMode, SnapshotInitial, SnapshotNever)
 	}
 	if opts.TopicPrefix == "" {
 		opts.TopicPrefix = "marmot.cdc"
@@ -156,7 +174,7 @@ func New(opts Options) (*Publisher, error) {
 	delete(w, 0)
 	p.pos = w
 	p.snap.want = p.snap.epoch
-	if !ok && opts.Views != nil {
+	if !ok && opts.Views != nil && opts.SnapshotMode == SnapshotInitial {
 		p.snap.want, p.snap.fresh, p.snap.since = p.snap.epoch+1, true, opts.Now()
 	}
 	return p, nil

@@ -60,7 +60,7 @@ func startOutbox(ctx context.Context, cfg config.Config, l *txlog.Log, mat *mate
 			Filter: outbox.Filter{Databases: sc.FilterDatabases, Tables: sc.FilterTables}, BatchSize: sc.BatchSize,
 			PollInterval: sc.PollInterval(), RetryInitial: sc.RetryInitial(), RetryMax: sc.RetryMax(),
 			RetryMultiplier: sc.RetryMultiplier, TakeoverAfter: cfg.Publisher.TakeoverAfter(), Catalog: catalog,
-			Views: sqlite.Views{Materializer: mat, Log: l}, Logger: logger})
+			Views: sqlite.Views{Materializer: mat, Log: l}, SnapshotMode: sc.SnapshotMode, Logger: logger})
 		if err != nil {
 			stop()
 			return nil, nil, fmt.Errorf("publisher sink %s: %w", sc.Name, err)

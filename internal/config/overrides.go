@@ -58,6 +58,7 @@ func (c *Config) normalize() {
 		s := &c.Publisher.Sinks[i]
 		s.Type = strings.ToLower(strings.TrimSpace(s.Type))
 		s.Format = strings.ToLower(strings.TrimSpace(s.Format))
+		s.SnapshotMode = strings.ToLower(strings.TrimSpace(s.SnapshotMode))
 		trim(s.Brokers)
 		trim(s.FilterTables)
 		trim(s.FilterDatabases)

@@ -72,6 +72,14 @@ type SinkConfig struct {
 	// RetryMultiplier grows the delay after each consecutive failure; at least 1.
 	// Default 2.0.
 	RetryMultiplier float64 `toml:"retry_multiplier" env:"RETRY_MULTIPLIER"`
+
+	// SnapshotMode is what a sink new to the cluster gets first, as Debezium's
+	// snapshot.mode: "initial" sends an op "r" event for every existing row, then
+	// the change stream; "never" sends no snapshot and starts the change stream at
+	// the beginning of the retained log (rows whose change sets GC removed are
+	// not sent). A sink that already has a cursor ignores it; `marmotctl outbox
+	// resnapshot` works in both modes. Default "initial".
+	SnapshotMode string `toml:"snapshot_mode" env:"SNAPSHOT_MODE"`
 }
 
 // DefaultSink is a sink with every defaulted key set; Load starts each
@@ -88,6 +96,7 @@ func DefaultSink() SinkConfig {
 		RetryInitialMS:  100,
 		RetryMaxMS:      30000,
 		RetryMultiplier: 2.0,
+		SnapshotMode:    "initial",
 	}
 }
 

@@ -256,3 +256,60 @@ func TestSnapshotSeam(t *testing.T) {
 	}
 	t.Logf("%d r events, %d writes during and after the snapshot", reads, writes.Load())
 }
+
+// TestSnapshotModeNever: with snapshot_mode "never" a new sink gets no r
+// events and no snapshot schema records; it streams the retained log from
+// its beginning, so the rows written before it started arrive as c events.
+func TestSnapshotModeNever(t *testing.T) {
+	n := mustOpenNode(t)
+	n.createDB(t, "a")
+	for id := int64(1); id <= 20; id++ {
+		n.put(t, "a", id, "", fmt.Sprintf("a-%d", id))
+	}
+	sink := outbox.NewMemory()
+	p, err := outbox.New(outbox.Options{Name: "never", Sink: sink, Log: n.l, Views: Views{Materializer: n.m, Log: n.l},
+		SnapshotMode: outbox.SnapshotNever, PollInterval: time.Millisecond, Catalog: &Catalog{Dir: n.dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, w := p.SnapshotEpoch(); e != 0 || w != 0 {
+		t.Fatalf("snapshot epoch %d, wanted %d; want none", e, w)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	n.put(t, "a", 21, "", "a-21")
+	wctx, wcancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer wcancel()
+	if err := p.WaitFor(wctx, n.l.Durable()); err != nil {
+		t.Fatal(err)
+	}
+	creates := 0
+	for _, m := range sink.Messages() {
+		if m.Cursor || m.Value == nil {
+			continue
+		}
+		var e event
+		if err := json.Unmarshal(m.Value, &e); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case e.Payload.Op == "r" || e.Payload.Source["snapshot"] != "false":
+			t.Errorf("snapshot event %s: %s", m.ID, m.Value)
+		case e.Payload.Op == "c":
+			creates++
+		}
+	}
+	if creates != 21 {
+		t.Errorf("%d create events, want 21 (the retained log and the write after start)", creates)
+	}
+	if _, err := outbox.New(outbox.Options{Name: "x", Sink: sink, Log: n.l, SnapshotMode: "schema_only"}); err == nil {
+		t.Error("unknown snapshot mode accepted")
+	}
+}
