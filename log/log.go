@@ -35,6 +35,10 @@ type Options struct {
 	// MaxClockSkew bounds how far ahead a peer's HLC may be.
 	MaxClockSkew time.Duration
 	Logger       *slog.Logger
+	// BeforeSync is a test hook (syncfs.go): called before every fsync of
+	// the log's files, from Pebble's goroutines, concurrently; it may block
+	// (a stalled disk) or sleep (a slow one). nil in production.
+	BeforeSync func()
 }
 
 // Log is the transaction log of one node. Safe for concurrent use.
@@ -87,6 +91,9 @@ func Open(opts Options) (*Log, error) {
 	if po.FS == nil {
 		po.FS = vfs.Default
 	}
+	if opts.BeforeSync != nil {
+		po.FS = withSyncHook(po.FS, opts.BeforeSync)
+	}
 	po.Logger = quietLogger{}
 	// Row-version lookups are point reads, most for keys that exist only in
 	// the memtable or not at all: a block cache and bloom filters keep them
@@ -97,6 +104,11 @@ func Open(opts Options) (*Log, error) {
 	for i := range po.Levels {
 		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
+	// Every committed row writes a version key at a random position, so
+	// each flushed memtable overlaps the whole keyspace and every flush
+	// rewrites L0 and below. A larger memtable flushes (and compacts) far
+	// less often; entries are trimmed by GC after hours anyway.
+	po.MemTableSize = 64 << 20
 	db, err := pebble.Open(opts.Dir, po)
 	if err != nil {
 		return nil, fmt.Errorf("log: open %s: %w", opts.Dir, err)

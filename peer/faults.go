@@ -34,7 +34,9 @@ import (
 //   - incoming peer HTTP calls: RequireAuth, which knows the caller's id;
 //   - calls already under way in either direction, streams included: their
 //     contexts are cancelled when their peer becomes blocked;
-//   - gossip: memberlist's transport (faultTransport).
+//   - gossip: memberlist's transport (faultTransport);
+//   - the log's fsyncs (BeforeSync, wired to txlog.Options.BeforeSync): a
+//     slow or stalled disk.
 //
 // Without the variable none of this exists: each hook is a nil check of
 // activeFaults.
@@ -61,6 +63,11 @@ type faultSpec struct {
 	// wait, unanswered, until the pause is lifted or they time out; calls
 	// under way are cut; gossip packets are dropped and its streams refused.
 	PausePeers bool `json:"pause_peers"`
+	// StallFsync holds every fsync of the log's files until it is lifted: a
+	// stalled disk. Commits wait at their commit point.
+	StallFsync bool `json:"stall_fsync"`
+	// FsyncDelayMS slows every fsync of the log's files by this much.
+	FsyncDelayMS int64 `json:"fsync_delay_ms"`
 	// Tag is echoed in the log line that reports the applied faults, so a
 	// harness can wait until the node runs with what it wrote.
 	Tag string `json:"tag,omitempty"`
@@ -69,9 +76,10 @@ type faultSpec struct {
 // faultState is one applied faultSpec. It is never modified; changed is
 // closed when a newer state replaces it, which wakes calls held by a pause.
 type faultState struct {
-	blocked map[uint64]bool
-	paused  bool
-	changed chan struct{}
+	blocked    map[uint64]bool
+	paused     bool
+	stallFsync bool
+	changed    chan struct{}
 }
 
 func (s *faultState) cut(id uint64) bool { return s.paused || s.blocked[id] }
@@ -82,6 +90,7 @@ type Faults struct {
 	path    string
 	logger  *slog.Logger
 	offset  atomic.Int64 // ms
+	fsync   atomic.Int64 // fsync delay, ms
 	state   atomic.Pointer[faultState]
 	members atomic.Pointer[Membership] // maps addresses to node ids
 
@@ -186,13 +195,14 @@ func sameFile(a, b fs.FileInfo) bool {
 // applyLocked makes spec current and cuts the calls under way on links it
 // cuts. Called with f.mu held.
 func (f *Faults) applyLocked(spec faultSpec) {
-	next := &faultState{blocked: map[uint64]bool{}, paused: spec.PausePeers, changed: make(chan struct{})}
+	next := &faultState{blocked: map[uint64]bool{}, paused: spec.PausePeers, stallFsync: spec.StallFsync, changed: make(chan struct{})}
 	for _, id := range spec.Blocked {
 		next.blocked[id] = true
 	}
 	prev := f.state.Swap(next)
 	close(prev.changed)
 	f.offset.Store(spec.ClockOffsetMS)
+	f.fsync.Store(spec.FsyncDelayMS)
 	for id, calls := range f.streams {
 		if next.cut(id) {
 			for cancel := range calls {
@@ -208,7 +218,7 @@ func (f *Faults) applyLocked(spec faultSpec) {
 		}
 	})
 	f.logger.Warn("test faults applied", "blocked", blocked, "clock_offset_ms", spec.ClockOffsetMS,
-		"pause_peers", spec.PausePeers, "tag", spec.Tag)
+		"pause_peers", spec.PausePeers, "stall_fsync", spec.StallFsync, "fsync_delay_ms", spec.FsyncDelayMS, "tag", spec.Tag)
 }
 
 // Now is the physical clock shifted by the current offset, for the HLC
@@ -224,6 +234,30 @@ func (f *Faults) Clock() func() time.Time {
 		return nil
 	}
 	return f.Now
+}
+
+// BeforeSync is the log's fsync hook (txlog.Options.BeforeSync), or nil
+// without the hook.
+func (f *Faults) BeforeSync() func() {
+	if f == nil {
+		return nil
+	}
+	return f.beforeSync
+}
+
+// beforeSync holds an fsync while the disk is stalled, then delays it by
+// the current fsync delay. Called concurrently from Pebble's goroutines.
+func (f *Faults) beforeSync() {
+	for {
+		st := f.state.Load()
+		if !st.stallFsync {
+			break
+		}
+		<-st.changed
+	}
+	if d := f.fsync.Load(); d > 0 {
+		time.Sleep(time.Duration(d) * time.Millisecond) // the slow disk itself
+	}
 }
 
 // Blocked reports whether traffic with node id is cut (blocked or paused).

@@ -342,3 +342,36 @@ func TestFaultTransport(t *testing.T) {
 	c.Close()
 	(<-b.StreamCh()).Close() // b's Shutdown waits until its stream is taken
 }
+
+// TestFaultsFsync: stall_fsync holds the log's fsync hook until lifted;
+// fsync_delay_ms slows it; without the hook there is none.
+func TestFaultsFsync(t *testing.T) {
+	if (*Faults)(nil).BeforeSync() != nil {
+		t.Fatal("BeforeSync without the hook must be nil (no wrapper around the log's filesystem)")
+	}
+	f, path := mustStartFaults(t)
+	hook := f.BeforeSync()
+	hook() // no faults: returns at once
+
+	writeFaults(t, path, faultSpec{StallFsync: true})
+	if err := f.reload(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { hook(); close(done) }()
+	select {
+	case <-done:
+		t.Fatal("an fsync passed a stalled disk")
+	case <-time.After(100 * time.Millisecond): // it must still be held then
+	}
+	writeFaults(t, path, faultSpec{FsyncDelayMS: 50})
+	if err := f.reload(); err != nil {
+		t.Fatal(err)
+	}
+	<-done // released by the change
+	start := time.Now()
+	hook()
+	if d := time.Since(start); d < 50*time.Millisecond {
+		t.Fatalf("fsync delay 50 ms: the hook returned after %v", d)
+	}
+}

@@ -105,7 +105,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 
 	l, err := txlog.Open(txlog.Options{Dir: filepath.Join(cfg.DataDir, "log"), NodeID: cfg.NodeID,
-		MaxClockSkew: cfg.Cluster.MaxClockSkew(), Now: faults.Clock(), Logger: logger})
+		MaxClockSkew: cfg.Cluster.MaxClockSkew(), Now: faults.Clock(), BeforeSync: faults.BeforeSync(), Logger: logger})
 	if err != nil {
 		return err
 	}
