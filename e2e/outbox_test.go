@@ -54,6 +54,8 @@ type cdcEvent struct {
 	// the consumer got the record.
 	CommitMS int64
 	Received time.Time
+	// Value is the record's value as sent.
+	Value []byte
 }
 
 // consumer reads every marmot.cdc topic from the start, as a Debezium
@@ -78,7 +80,7 @@ func consume(t *testing.T, broker string) *consumer {
 		defer close(done)
 		for ctx.Err() == nil {
 			cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
-				e := cdcEvent{Topic: r.Topic, Key: string(r.Key), Partition: r.Partition, Tombstone: r.Value == nil, Received: time.Now()}
+				e := cdcEvent{Topic: r.Topic, Key: string(r.Key), Partition: r.Partition, Tombstone: r.Value == nil, Received: time.Now(), Value: r.Value}
 				for _, h := range r.Headers {
 					if h.Key == "marmot.id" {
 						e.ID = string(h.Value)

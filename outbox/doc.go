@@ -12,12 +12,13 @@
 // describes every field with its Connect type, taken from the column's
 // declared MySQL type (read from the SQLite view by outbox/sqlite) as
 // Debezium maps it (INT int32, BIGINT int64, DECIMAL a string with the
-// column's scale, BLOB/BINARY bytes in base64, dates and times strings;
-// the table is in docs/outbox.md) when the values fit it, else from the
-// values' SQLite storage classes. The key message holds the primary
-// key columns; a delete is followed by a tombstone with the same key, and
-// a primary-key change arrives as a delete and a create (that is how the
-// log stores it). A DDL or CREATE/DROP DATABASE change set becomes a
+// column's scale, BLOB/BINARY bytes in base64, DATE/DATETIME/TIME epoch
+// numbers and TIMESTAMP an ISO string with Debezium's io.debezium.time.*
+// names, temporal.go; the table is in docs/outbox.md) when the values fit
+// it, else from the values' SQLite storage classes. The key message
+// holds the primary key columns; a delete is followed by a tombstone with
+// the same key, and a primary-key change arrives as a delete and a create
+// (that is how the log stores it). A DDL or CREATE/DROP DATABASE change set becomes a
 // schema-change record on {topic_prefix} (Debezium's schema change topic),
 // keyed by databaseName, whose ddl is the idempotent SQLite statement the
 // log stores. Databases and tables are filtered by glob.

@@ -40,10 +40,12 @@ type Message struct {
 }
 
 // Connect (Kafka Connect schema) types used in the envelopes. A column's
-// type may carry a suffix after '#': "decimal#S" is a DECIMAL of scale S,
-// sent as a string with S decimals (Debezium's decimal.handling.mode =
-// string); "string#json" and "int32#year" add Debezium's semantic names
-// io.debezium.data.Json and io.debezium.time.Year.
+// type may carry a suffix after '#' naming a Debezium semantic type:
+// "decimal#S" is a DECIMAL of scale S, sent as a string with S decimals
+// (Debezium's decimal.handling.mode = string); the others add the schema
+// name semanticNames gives them, and the temporal ones convert MySQL's
+// text to Debezium's value (time.precision.mode =
+// adaptive_time_microseconds, the MySQL connector's default).
 const (
 	typeInt16  = "int16"
 	typeInt32  = "int32"
@@ -55,7 +57,29 @@ const (
 	typeJSON   = "string#json"
 	typeYear   = "int32#year"
 	decimalPre = "decimal#"
+	// DATE: days since 1970-01-01.
+	typeDate = "int32#date"
+	// DATETIME(0..3): milliseconds since the epoch, the wall time read as UTC.
+	typeTimestamp = "int64#timestamp"
+	// DATETIME(4..6): microseconds since the epoch, as UTC.
+	typeMicroTimestamp = "int64#microtimestamp"
+	// TIME(0..6): microseconds, signed (MySQL TIME is a duration up to ±838 h).
+	typeMicroTime = "int64#microtime"
+	// TIMESTAMP(fsp): ISO 8601 in UTC with fsp decimals ("2024-01-02T03:04:05.678Z"
+	// for TIMESTAMP(3)); the type is this prefix and fsp. marmot runs every
+	// session at time_zone +00:00, so the stored text is UTC.
+	zonedPre = "string#zoned"
 )
+
+// semanticNames are Debezium's schema names of the '#' types.
+var semanticNames = map[string]string{
+	typeJSON:           "io.debezium.data.Json",
+	typeYear:           "io.debezium.time.Year",
+	typeDate:           "io.debezium.time.Date",
+	typeTimestamp:      "io.debezium.time.Timestamp",
+	typeMicroTimestamp: "io.debezium.time.MicroTimestamp",
+	typeMicroTime:      "io.debezium.time.MicroTime",
+}
 
 // Table is what a Catalog knows about a table: its primary key columns in
 // key order and each column's declared (MySQL) type.
@@ -124,14 +148,28 @@ func connectType(decl string) string {
 		return decimalPre + scale
 	case "JSON", "JSON_TEXT":
 		return typeJSON
+	case "DATE":
+		return typeDate
+	case "DATETIME":
+		if fsp, err := strconv.Atoi(strings.TrimSpace(args)); err == nil && fsp > 3 {
+			return typeMicroTimestamp
+		}
+		return typeTimestamp
+	case "TIMESTAMP":
+		fsp, err := strconv.Atoi(strings.TrimSpace(args))
+		if err != nil || fsp < 0 || fsp > 6 {
+			fsp = 0
+		}
+		return zonedPre + strconv.Itoa(fsp)
+	case "TIME":
+		return typeMicroTime
 	case "BLOB", "TINYBLOB", "MEDIUMBLOB", "LONGBLOB", "BINARY", "VARBINARY", "BINARY_BLOB", "VARBINARY_BLOB",
 		"BIT", "BIT_BLOB", "GEOMETRY_BLOB":
 		return typeBytes
 	case "":
 		return ""
 	}
-	// CHAR, VARCHAR, *TEXT, ENUM/SET (TEXT + CHECK), DATE, DATETIME,
-	// TIMESTAMP, TIME: text as MySQL shows it.
+	// CHAR, VARCHAR, *TEXT, ENUM/SET (TEXT + CHECK): text.
 	return typeString
 }
 
@@ -151,6 +189,10 @@ func baseType(t string) string {
 func fits(t string, v *marmotv1.Value) bool {
 	switch k := v.GetKind().(type) {
 	case *marmotv1.Value_Int:
+		switch t {
+		case typeDate, typeTimestamp, typeMicroTimestamp, typeMicroTime:
+			return false // temporal values are text; a number is no date
+		}
 		switch baseType(t) {
 		case typeInt16:
 			return k.Int >= math.MinInt16 && k.Int <= math.MaxInt16
@@ -161,6 +203,9 @@ func fits(t string, v *marmotv1.Value) bool {
 	case *marmotv1.Value_Real:
 		return t == typeDouble || t == typeFloat || strings.HasPrefix(t, decimalPre)
 	case *marmotv1.Value_Text:
+		if _, ok := temporal(t, k.Text); ok {
+			return true
+		}
 		return t == typeString || t == typeBytes || t == typeJSON
 	case *marmotv1.Value_Blob:
 		return t == typeBytes
@@ -505,11 +550,10 @@ func (e *encoder) valueSchema(base string, cols, types []string) []byte {
 // types, Debezium's name.
 func appendFieldType(b []byte, t string) []byte {
 	b = append(b, `{"type":"`+baseType(t)+`",`...)
-	switch t {
-	case typeJSON:
-		b = append(b, `"name":"io.debezium.data.Json","version":1,`...)
-	case typeYear:
-		b = append(b, `"name":"io.debezium.time.Year","version":1,`...)
+	if name, ok := semanticNames[t]; ok {
+		b = append(b, `"name":"`+name+`","version":1,`...)
+	} else if strings.HasPrefix(t, zonedPre) {
+		b = append(b, `"name":"io.debezium.time.ZonedTimestamp","version":1,`...)
 	}
 	return b
 }
@@ -548,6 +592,7 @@ func appendValue(b []byte, v *marmotv1.Value, t string) []byte {
 	if strings.HasPrefix(t, decimalPre) {
 		return appendDecimal(b, v, t[len(decimalPre):])
 	}
+	full := t
 	t = baseType(t)
 	switch k := v.GetKind().(type) {
 	case *marmotv1.Value_Int:
@@ -565,6 +610,12 @@ func appendValue(b []byte, v *marmotv1.Value, t string) []byte {
 		}
 		return strconv.AppendFloat(b, f, 'g', -1, 64)
 	case *marmotv1.Value_Text:
+		if tv, ok := temporal(full, k.Text); ok {
+			if tv.zoned != "" {
+				return appendString(b, tv.zoned)
+			}
+			return strconv.AppendInt(b, tv.n, 10)
+		}
 		if t == typeBytes {
 			return appendBase64(b, k.Text)
 		}

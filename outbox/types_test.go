@@ -32,9 +32,20 @@ func TestTypeFidelity(t *testing.T) {
 		{"DECIMAL(5)", ival(42), "string", `"42"`},
 		{"DOUBLE", rval(1.25), "double", "1.25"},
 		{"FLOAT", rval(0.5), "float", "0.5"},
-		{"DATETIME(3)", tval("2024-01-02 03:04:05.678"), "string", `"2024-01-02 03:04:05.678"`},
-		{"TIMESTAMP", tval("2024-01-02 03:04:05"), "string", `"2024-01-02 03:04:05"`},
-		{"DATE", tval("2024-01-02"), "string", `"2024-01-02"`},
+		{"DATETIME(3)", tval("2024-01-02 03:04:05.678"), "int64", "1704164645678"},
+		{"DATETIME", tval("2018-06-20 06:37:03"), "int64", "1529476623000"}, // Debezium's own example
+		{"DATETIME(6)", tval("2024-01-02 03:04:05.000007"), "int64", "1704164645000007"},
+		{"DATETIME", tval("1969-12-31 23:59:59"), "int64", "-1000"},
+		{"DATETIME", tval("0000-00-00 00:00:00"), "string", `"0000-00-00 00:00:00"`}, // zero date: not a date
+		{"DATETIME", ival(20240102), "int64", "20240102"},                            // a number is no date
+		{"TIMESTAMP", tval("2024-01-02 03:04:05"), "string", `"2024-01-02T03:04:05Z"`},
+		{"TIMESTAMP(6)", tval("2024-01-02 03:04:05.12"), "string", `"2024-01-02T03:04:05.120000Z"`},
+		{"TIMESTAMP(2)", tval("2024-01-02 03:04:05"), "string", `"2024-01-02T03:04:05.00Z"`},
+		{"DATE", tval("2024-01-02"), "int32", "19724"},
+		{"DATE", tval("1969-12-31"), "int32", "-1"},
+		{"DATE", tval("2023-02-29"), "string", `"2023-02-29"`}, // no such day
+		{"TIME", tval("03:04:05"), "int64", "11045000000"},
+		{"TIME(3)", tval("-838:59:59.5"), "int64", "-3020399500000"},
 		{"YEAR", ival(2024), "int32", "2024"},
 		{"JSON_TEXT", tval(`{"a":1}`), "string", `"{\"a\":1}"`},
 		{"VARBINARY_BLOB(4)", &marmotv1.Value{Kind: &marmotv1.Value_Blob{Blob: []byte{1, 2}}}, "bytes", `"AQI="`},
@@ -50,7 +61,19 @@ func TestTypeFidelity(t *testing.T) {
 			t.Errorf("%s %v: value %s, want %s", c.decl, c.v, got, c.json)
 		}
 	}
-	if s := string(appendFieldType(nil, typeJSON)); s != `{"type":"string","name":"io.debezium.data.Json","version":1,` {
-		t.Errorf("JSON field schema %s", s)
+	for decl, want := range map[string]string{
+		"JSON_TEXT":    `{"type":"string","name":"io.debezium.data.Json","version":1,`,
+		"YEAR":         `{"type":"int32","name":"io.debezium.time.Year","version":1,`,
+		"DATE":         `{"type":"int32","name":"io.debezium.time.Date","version":1,`,
+		"DATETIME(3)":  `{"type":"int64","name":"io.debezium.time.Timestamp","version":1,`,
+		"DATETIME(4)":  `{"type":"int64","name":"io.debezium.time.MicroTimestamp","version":1,`,
+		"TIMESTAMP":    `{"type":"string","name":"io.debezium.time.ZonedTimestamp","version":1,`,
+		"TIME(6)":      `{"type":"int64","name":"io.debezium.time.MicroTime","version":1,`,
+		"TINYINT(1)":   `{"type":"int16",`,
+		"DECIMAL(9,2)": `{"type":"string",`,
+	} {
+		if s := string(appendFieldType(nil, connectType(decl))); s != want {
+			t.Errorf("%s field schema %s, want %s", decl, s, want)
+		}
 	}
 }
