@@ -34,6 +34,11 @@ var anomalyKinds = []string{
 	"lost-update",          // a committed read-modify-write overwrote a value other than the one it read
 	"not-linearizable",     // porcupine refused the register history, beyond lost updates
 	"no-convergence",       // checksums still differ 90 s after the clients stopped
+	"cdc-missing",          // a committed row change (or DDL) with no event
+	"cdc-phantom",          // an event of no committed change, or unlike it
+	"cdc-duplicate",        // one event id delivered with different contents
+	"cdc-order",            // an origin's new event delivered after a later one of it
+	"cdc-lww",              // the newest event of a key is not the final row
 }
 
 type anomaly struct{ kind, detail string }
@@ -58,6 +63,7 @@ type faultsResult struct {
 	convergence time.Duration
 	sinceHeal   time.Duration
 	duration    time.Duration
+	cdc         *cdcFigures
 }
 
 func (res *faultsResult) add(kind, format string, args ...any) {
@@ -91,13 +97,15 @@ type logFacts struct {
 	setIDs     map[int64]bool         // ids inserted into s
 	lwwNewest  map[int64]lwwVersion
 	lwwToks    map[int64]bool
-	linWrites  map[int64]linWrite // by value written
+	linWrites  map[int64]linWrite             // by value written
+	all        map[string]*marmotv1.ChangeSet // by hex id: every change set of every node's log
 }
 
 // readLogs opens the stopped nodes' logs. Facts come from node 1's log;
 // the others must hold the same change sets.
 func (r *faultsRun) readLogs() *logFacts {
-	f := &logFacts{setIDs: map[int64]bool{}, lwwNewest: map[int64]lwwVersion{}, lwwToks: map[int64]bool{}, linWrites: map[int64]linWrite{}}
+	f := &logFacts{setIDs: map[int64]bool{}, lwwNewest: map[int64]lwwVersion{}, lwwToks: map[int64]bool{}, linWrites: map[int64]linWrite{},
+		all: map[string]*marmotv1.ChangeSet{}}
 	for i, n := range r.nodes {
 		l, err := txlog.Open(txlog.Options{Dir: filepath.Join(n.Dir, "log")})
 		if err != nil {
@@ -111,8 +119,12 @@ func (r *faultsRun) readLogs() *logFacts {
 			for _, rc := range cs.Rows {
 				desc += fmt.Sprintf(" %s:%v:%v", rc.Table, rc.Op, rc.After)
 			}
-			ids[hex.EncodeToString(cs.Id)] = desc
-			seqs[hex.EncodeToString(cs.Id)] = [2]uint64{cs.Origin, cs.Seq}
+			id := hex.EncodeToString(cs.Id)
+			ids[id] = desc
+			seqs[id] = [2]uint64{cs.Origin, cs.Seq}
+			if f.all[id] == nil {
+				f.all[id] = cs
+			}
 			if i == 0 && cs.Database == "fz" {
 				f.add(cs)
 			}
@@ -349,6 +361,7 @@ func (r *faultsRun) check(w *faultWorkloads, final finalState, logs *logFacts) *
 	case res.linResult == porcupine.Illegal && lost == 0:
 		res.add("not-linearizable", "lin: porcupine found no linearization of the register history (history.jsonl, work=lin)")
 	}
+	res.cdc = r.cdc.audit(ops, final, logs, res)
 	return res
 }
 

@@ -21,17 +21,20 @@ import (
 
 // Faults on real nodes. Every node the harness starts watches its own
 // faults file (MARMOT_TEST_FAULTS, see peer/faults.go): it cuts its peer
-// links (HTTP and gossip) to the node ids listed there, and shifts its HLC's
-// physical clock. All nodes share 127.0.0.1, so links cannot be cut outside
-// the processes. The helpers write both ends of every link they cut and
-// wait until each running node logs that it applied the change, so a test
-// proceeds only once the fault is in force.
+// links (HTTP and gossip) to the node ids listed there, shifts its HLC's
+// physical clock, and stalls or slows the fsyncs of its log. All nodes
+// share 127.0.0.1, so links cannot be cut outside the processes. The
+// helpers write both ends of every link they cut and wait until each
+// running node logs that it applied the change, so a test proceeds only
+// once the fault is in force.
 
 // faultFile is the faults file's JSON (peer.faultSpec).
 type faultFile struct {
 	Blocked       []uint64 `json:"blocked"`
 	ClockOffsetMS int64    `json:"clock_offset_ms"`
 	PausePeers    bool     `json:"pause_peers"`
+	StallFsync    bool     `json:"stall_fsync"`
+	FsyncDelayMS  int64    `json:"fsync_delay_ms"`
 	Tag           string   `json:"tag"`
 }
 
@@ -176,6 +179,20 @@ func skewClock(t testing.TB, n *Node, offset time.Duration) {
 func pausePeers(t testing.TB, n *Node, on bool) {
 	t.Helper()
 	setFaults(t, []*Node{n}, func(_ *Node, f *faultFile) { f.PausePeers = on })
+}
+
+// stallFsync holds (on) or releases every fsync of n's transaction log:
+// its commits wait at their commit point, as on a hung disk.
+func stallFsync(t testing.TB, n *Node, on bool) {
+	t.Helper()
+	setFaults(t, []*Node{n}, func(_ *Node, f *faultFile) { f.StallFsync = on })
+}
+
+// slowFsync makes every fsync of n's transaction log take d longer (0:
+// back to normal).
+func slowFsync(t testing.TB, n *Node, d time.Duration) {
+	t.Helper()
+	setFaults(t, []*Node{n}, func(_ *Node, f *faultFile) { f.FsyncDelayMS = d.Milliseconds() })
 }
 
 // memberStates is n's view of the members: state by node id.

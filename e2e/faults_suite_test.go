@@ -21,7 +21,8 @@ import (
 // QUORUM and ALL, and a nemesis injecting one fault episode after another
 // (kill -9 of one node or of two, isolation, a cut link, a flapping link,
 // clock skew within and beyond cluster.max_clock_skew_ms, SIGSTOP beyond
-// the dead timeout, stalled peer links). After the last episode heals, the
+// the dead timeout, stalled peer links, stalled or slow fsyncs of a node's
+// log). After the last episode heals, the
 // clients stop, the suite waits for identical per-table checksums on every
 // node (the convergence time), reads every node's rows, stops the nodes,
 // reads their transaction logs, and checks the history
@@ -59,6 +60,7 @@ const (
 type faultsRun struct {
 	t     *testing.T
 	nodes []*Node
+	cdc   *faultsCDC
 	rng   *rand.Rand // the nemesis's; clients have their own
 	seed  uint64
 	out   string
@@ -141,7 +143,8 @@ func TestFaults(t *testing.T) {
 	r := &faultsRun{t: t, rng: rand.New(rand.NewPCG(seed, 0x6d61726d6f74)), seed: seed, out: out,
 		hist: hist, enc: json.NewEncoder(hist), episodes: map[string]int{}, down: map[int]bool{}, paused: map[int]bool{}}
 
-	r.nodes = startClusterAt(t, 3, "faults-suite", "QUORUM", faultsEnv...)
+	r.cdc = startFaultsCDC(t)
+	r.nodes = startClusterAt(t, 3, "faults-suite", "QUORUM", append(slices.Clone(faultsEnv), r.cdc.env()...)...)
 	t.Cleanup(func() { r.saveLogs() })
 	r.setup()
 	r.t0 = time.Now()
@@ -162,12 +165,18 @@ func TestFaults(t *testing.T) {
 	if err != nil {
 		t.Errorf("no convergence within 90 s of the clients stopping: %v", err)
 	}
+	catchUp, err := r.cdc.waitCaughtUp(r.nodes, 60*time.Second)
+	if err != nil {
+		t.Errorf("CDC: the publishers and the consumer did not catch up within 60 s of convergence: %v", err)
+	}
 	final := r.readFinal()
 	for _, n := range r.nodes {
 		n.Stop()
 	}
+	r.cdc.stop()
 	logs := r.readLogs()
 	res := r.check(w, final, logs)
+	res.cdc.catchUp = catchUp
 	res.convergence = conv
 	res.sinceHeal = clientsDone.Sub(healed) + conv
 	res.duration = duration
@@ -208,7 +217,8 @@ func (r *faultsRun) episode() {
 	i := r.rng.IntN(n)
 	j := (i + 1 + r.rng.IntN(n-1)) % n
 	hold := time.Duration(1500+r.rng.IntN(3500)) * time.Millisecond
-	kinds := []string{"kill", "kill", "kill-majority", "isolate", "isolate", "bridge", "flap", "skew-within", "skew-beyond", "skew-beyond", "pause", "stall-links"}
+	kinds := []string{"kill", "kill", "kill-majority", "isolate", "isolate", "bridge", "flap", "skew-within", "skew-beyond", "skew-beyond", "pause", "stall-links",
+		"stall-fsync", "slow-fsync"}
 	kind := kinds[r.rng.IntN(len(kinds))]
 	r.mu.Lock()
 	r.episodes[kind]++
@@ -270,6 +280,17 @@ func (r *faultsRun) episode() {
 		pausePeers(r.t, nodes[i], true)
 		time.Sleep(hold)
 		pausePeers(r.t, nodes[i], false)
+	case "stall-fsync":
+		r.nemesis("fault", fmt.Sprintf("stall every fsync of node %d's log for %v", i+1, hold))
+		stallFsync(r.t, nodes[i], true)
+		time.Sleep(hold)
+		stallFsync(r.t, nodes[i], false)
+	case "slow-fsync":
+		d := time.Duration(50+r.rng.IntN(450)) * time.Millisecond
+		r.nemesis("fault", fmt.Sprintf("every fsync of node %d's log %v slower for %v", i+1, d, hold))
+		slowFsync(r.t, nodes[i], d)
+		time.Sleep(hold)
+		slowFsync(r.t, nodes[i], 0)
 	}
 	r.nemesis("heal", kind)
 }
@@ -462,8 +483,9 @@ type finalState struct {
 	set     []map[int64]int64 // per node: ids in s
 	lww     []map[int64]int64 // per node: k -> tok in r
 	counter []int64
-	bank    []int64           // per node: the total
-	lin     []map[int64]int64 // per node: k -> v in g
+	bank    []int64                        // per node: the total
+	lin     []map[int64]int64              // per node: k -> v in g
+	rows    []map[string]map[string]string // per node, per table: key -> row (readRows)
 }
 
 func (r *faultsRun) readFinal() finalState {
@@ -483,6 +505,7 @@ func (r *faultsRun) readFinal() finalState {
 		}
 		f.counter = append(f.counter, c)
 		f.bank = append(f.bank, b)
+		f.rows = append(f.rows, readRows(t, n))
 	}
 	return f
 }
@@ -518,6 +541,18 @@ func (r *faultsRun) report(res *faultsResult) {
 	for _, k := range anomalyKinds {
 		fmt.Fprintf(&b, "| %s | %d |\n", k, counts[k])
 	}
+	c := res.cdc
+	fmt.Fprintf(&b, "\n| CDC audit (NATS JetStream, duplicate window %v) | count |\n|---|---|\n", cdcDupWindow)
+	for _, row := range []struct {
+		what string
+		n    int
+	}{{"events consumed", c.events}, {"distinct ids", c.distinct}, {"duplicates (same id again)", c.duplicates},
+		{"duplicates with different contents", c.mismatched}, {"snapshot reads", c.snapshot}, {"missing", c.missing},
+		{"phantom", c.phantom}, {"out of per-origin order", c.unordered}, {"newest event per key not the final row", c.lastWriter},
+		{"unreadable", c.undecodable}} {
+		fmt.Fprintf(&b, "| %s | %d |\n", row.what, row.n)
+	}
+	fmt.Fprintf(&b, "\nCDC caught up %v after convergence\n", c.catchUp.Round(time.Millisecond))
 	fmt.Fprintf(&b, "\nbank reads checked: %d; linearizability (porcupine, %d operations): %s; with read-modify-writes reading what they overwrote: %s\n", res.bankReads, res.linOps, res.linResult, res.linWeak)
 	fmt.Fprintf(&b, "convergence: identical checksums on every node %v after the clients stopped (%v after the last fault healed)\n",
 		res.convergence.Round(time.Millisecond), res.sinceHeal.Round(time.Millisecond))
