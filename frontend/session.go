@@ -40,6 +40,11 @@ type Session struct {
 	current      atomic.Pointer[string]
 	prepared     map[*gostmt.PreparedStmt]*prepared
 
+	// temps are the session's TEMPORARY tables by database (temptable.go);
+	// tempGen changes with them (transpilations depend on them).
+	temps   map[string]*tempSpace
+	tempGen uint64
+
 	// stmtStart is when the running statement arrived, the start of the
 	// commit latency the client sees; retryConflict is set while an
 	// autocommit attempt whose conflict would be retried runs.
@@ -56,6 +61,7 @@ func (s *Session) close() {
 		_ = s.txn.Rollback()
 		s.txn = nil
 	}
+	s.closeTemps()
 }
 
 // UseDB handles COM_INIT_DB.
@@ -80,6 +86,7 @@ type prepared struct {
 	query string
 	db    string
 	gen   uint64 // schema generation the statements were made for
+	tgen  uint64 // and temp tables generation
 	stmts []transpile.Statement
 }
 
@@ -110,7 +117,7 @@ func (s *Session) HandleStmtPrepare(query string) (int, int, any, error) {
 	if s.prepared == nil {
 		s.prepared = map[*gostmt.PreparedStmt]*prepared{}
 	}
-	s.prepared[ps] = &prepared{query: query, db: s.db, gen: s.schemaGen(), stmts: stmts}
+	s.prepared[ps] = &prepared{query: query, db: s.db, gen: s.schemaGen(), tgen: s.tempGen, stmts: stmts}
 	return st.Params, ps.Columns, ps, nil
 }
 
@@ -152,12 +159,12 @@ func (s *Session) HandleStmtExecute(ctx any, query string, args []any) (*mysql.R
 		conv[i] = convertArg(a)
 	}
 	// Re-transpile only when the schema or database changed since PREPARE.
-	if gen := s.schemaGen(); gen != p.gen || p.db != s.db {
+	if gen := s.schemaGen(); gen != p.gen || p.db != s.db || p.tgen != s.tempGen {
 		stmts, err := s.transpile(p.query)
 		if err != nil {
 			return s.stmtError(s.toMySQLError(err))
 		}
-		p.stmts, p.gen, p.db = stmts, gen, s.db
+		p.stmts, p.gen, p.db, p.tgen = stmts, gen, s.db, s.tempGen
 	}
 	stmts := p.stmts
 	s.warnings = nil
@@ -267,7 +274,7 @@ func (s *Session) transpile(query string) ([]transpile.Statement, error) {
 	cache := s.srv.cache != nil && len(query) <= maxCachedQuery
 	if cache {
 		gen := s.schemaGen()
-		key = s.db + "\x00" + strconv.FormatUint(gen, 10) + "\x00" + query
+		key = s.db + "\x00" + strconv.FormatUint(gen, 10) + s.tempKey() + "\x00" + query
 		if st, ok := s.srv.cache.Get(key); ok {
 			return st, nil
 		}
@@ -304,6 +311,9 @@ type schemaOf struct{ s *Session }
 func (sc schemaOf) table(db, table string) (materializer.TableInfo, bool) {
 	if db == "" {
 		db = sc.s.db
+	}
+	if sc.s.isTemp(db, table) {
+		return sc.s.tempTableInfo(context.Background(), db, table)
 	}
 	d, err := sc.s.srv.mat.DB(db)
 	if err != nil {
@@ -428,6 +438,11 @@ func (s *Session) exec(ctx context.Context, st transpile.Statement, args []any, 
 	if err := s.refuseWrite(st); err != nil {
 		return nil, err
 	}
+	if len(s.temps) > 0 || st.Temporary {
+		if res, ok, err := s.tempStatement(ctx, st, args); ok {
+			return res, err
+		}
+	}
 	if st.Kind == transpile.Select && st.Locking && (s.explicit || !s.autocommit) && s.txn == nil {
 		// SELECT … FOR UPDATE / FOR SHARE in a transaction: as in InnoDB,
 		// the rows it reads must not change under the transaction before
@@ -516,10 +531,14 @@ func (s *Session) read(ctx context.Context, st transpile.Statement, args []any, 
 		if err != nil {
 			return nil, err
 		}
-		if c, err = d.ReadConn(ctx); err != nil {
-			return nil, err
+		if ts := s.temps[d.Name()]; ts != nil {
+			c = ts.sc.Conn() // sees the session's temp tables
+		} else {
+			if c, err = d.ReadConn(ctx); err != nil {
+				return nil, err
+			}
+			defer c.Close()
 		}
-		defer c.Close()
 	}
 	c.Env.Session = s
 	defer func() { c.Env.Session = nil }()

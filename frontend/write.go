@@ -170,7 +170,7 @@ func (s *Session) waitVersion(ctx context.Context, d *materializer.DB, v txlog.V
 func (s *Session) beginCapture(ctx context.Context, d *materializer.DB, latest bool) (*materializer.Txn, error) {
 	lctx, cancel := context.WithTimeout(ctx, s.srv.opts.LockWaitTimeout)
 	defer cancel()
-	return d.Begin(lctx, latest)
+	return d.BeginOn(lctx, latest, s.sessionConn(d))
 }
 
 // execOn runs a write statement on a capture connection and reports its
@@ -363,6 +363,11 @@ func (s *Session) dropDatabase(ctx context.Context, name string, ifExists bool) 
 	}
 	if s.txn != nil && s.txn.DB().Name() == name {
 		s.rollbackTxn()
+	}
+	if ts := s.temps[name]; ts != nil {
+		_ = ts.sc.Close() // MySQL keeps them; their file is going
+		delete(s.temps, name)
+		s.tempGen++
 	}
 	cs := &marmotv1.ChangeSet{Id: materializer.NewTxnID(), Database: name, DatabaseOp: marmotv1.DatabaseOp_DATABASE_OP_DROP}
 	if err := s.commitChangeSet(ctx, cs, nil); err != nil {

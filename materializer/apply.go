@@ -299,7 +299,7 @@ func (d *DB) applyRow(ctx context.Context, r *marmotv1.RowChange) error {
 			where = append(where, quoteIdent(col)+" = ?")
 			args = append(args, fromValue(r.Pk[i]))
 		}
-		return d.execCached(ctx, "DELETE FROM "+quoteIdent(r.Table)+" WHERE "+strings.Join(where, " AND "), args)
+		return d.execCached(ctx, "DELETE FROM main."+quoteIdent(r.Table)+" WHERE "+strings.Join(where, " AND "), args)
 	}
 	have := make(map[string]bool, len(ti.cols))
 	for _, c := range ti.cols {
@@ -318,7 +318,7 @@ func (d *DB) applyRow(ctx context.Context, r *marmotv1.RowChange) error {
 		cols = append(cols, quoteIdent(c))
 		args = append(args, fromValue(r.After[i]))
 	}
-	q := "INSERT OR REPLACE INTO " + quoteIdent(r.Table) + " (" + strings.Join(cols, ", ") + ") VALUES (" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
+	q := "INSERT OR REPLACE INTO main." + quoteIdent(r.Table) + " (" + strings.Join(cols, ", ") + ") VALUES (" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
 	return d.execCached(ctx, q, args)
 }
 

@@ -22,11 +22,19 @@ type Txn struct {
 	events []event
 	marks  []savepoint
 	done   bool
+
+	// sc is the session connection the capture runs on (BeginOn), nil on
+	// the writer; temp records its temp-schema changes (see redoTemp),
+	// tempMark where the running statement's began.
+	sc       *SessionConn
+	temp     []tempOp
+	tempMark int
 }
 
 type savepoint struct {
 	name string
 	n    int
+	tn   int
 }
 
 type event struct {
@@ -48,6 +56,10 @@ type event struct {
 // single node the transaction cannot conflict: what an interactive
 // transaction, which cannot be retried for the client, needs.
 func (d *DB) Begin(ctx context.Context, latest bool) (*Txn, error) {
+	return d.begin(ctx, latest, nil)
+}
+
+func (d *DB) begin(ctx context.Context, latest bool, sc *SessionConn) (*Txn, error) {
 	for {
 		if err := d.lock(ctx); err != nil {
 			return nil, err
@@ -56,11 +68,16 @@ func (d *DB) Begin(ctx context.Context, latest bool) (*Txn, error) {
 			d.unlock()
 			return nil, fmt.Errorf("%w '%s'", ErrNoDatabase, d.name)
 		}
+		d.lend(sc)
 		if _, err := d.wconn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+			d.giveBack()
 			d.unlock()
 			return nil, fmt.Errorf("materializer: begin: %w", err)
 		}
-		t := &Txn{d: d, seen: d.Applied()}
+		t := &Txn{d: d, seen: d.Applied(), sc: sc}
+		if sc != nil {
+			sc.txn = t
+		}
 		if !latest {
 			d.capturing = t
 			return t, nil
@@ -68,6 +85,7 @@ func (d *DB) Begin(ctx context.Context, latest bool) (*Txn, error) {
 		wait, err := t.catchUp(ctx)
 		if err != nil {
 			_, _ = d.wconn.ExecContext(context.Background(), "ROLLBACK")
+			d.giveBack()
 			d.unlock()
 			return nil, err
 		}
@@ -78,6 +96,7 @@ func (d *DB) Begin(ctx context.Context, latest bool) (*Txn, error) {
 		// A schema change is in the lag: let the applier make it real
 		// first (DDL is not replayed inside a transaction).
 		_, _ = d.wconn.ExecContext(context.Background(), "ROLLBACK")
+		d.giveBack()
 		d.unlock()
 		if err := d.WaitApplied(ctx, wait.Origin, wait.Seq); err != nil {
 			return nil, err
@@ -129,6 +148,7 @@ func (t *Txn) Changes() int { return len(t.events) }
 // atomicity).
 func (t *Txn) Mark(ctx context.Context) (int, error) {
 	_, err := t.d.wconn.ExecContext(ctx, "SAVEPOINT marmot_stmt")
+	t.tempMark = len(t.temp)
 	return len(t.events), err
 }
 
@@ -139,6 +159,7 @@ func (t *Txn) Unmark(ctx context.Context, mark int, failed bool) error {
 			return err
 		}
 		t.events = t.events[:mark]
+		t.temp = t.temp[:t.tempMark]
 	}
 	_, err := t.d.wconn.ExecContext(ctx, "RELEASE marmot_stmt")
 	return err
@@ -149,7 +170,7 @@ func (t *Txn) Savepoint(ctx context.Context, name string) error {
 	if _, err := t.d.wconn.ExecContext(ctx, "SAVEPOINT "+quoteIdent(name)); err != nil {
 		return err
 	}
-	t.marks = append(t.marks, savepoint{name, len(t.events)})
+	t.marks = append(t.marks, savepoint{name, len(t.events), len(t.temp)})
 	return nil
 }
 
@@ -164,6 +185,7 @@ func (t *Txn) RollbackTo(ctx context.Context, name string) error {
 		return err
 	}
 	t.events = t.events[:t.marks[i].n]
+	t.temp = t.temp[:t.marks[i].tn]
 	t.marks = t.marks[:i+1]
 	return nil
 }
@@ -198,11 +220,15 @@ func (t *Txn) Rollback() error {
 	t.done = true
 	defer t.release()
 	_, err := t.d.wconn.ExecContext(context.Background(), "ROLLBACK")
+	if rerr := t.redoTemp(context.Background(), false); err == nil {
+		err = rerr
+	}
 	return err
 }
 
 func (t *Txn) release() {
 	t.d.capturing = nil
+	t.d.giveBack()
 	t.d.unlock()
 }
 
@@ -220,7 +246,12 @@ func (t *Txn) Finish(ctx context.Context, appendFn func(cs *marmotv1.ChangeSet, 
 	t.done = true
 	t.d.capturing = nil
 	_, rbErr := t.d.wconn.ExecContext(context.Background(), "ROLLBACK")
-	defer t.d.unlock()
+	defer t.release()
+	if rbErr == nil {
+		// Temp tables keep what the transaction did to them, whether or
+		// not its change set commits: they are outside the log.
+		rbErr = t.redoTemp(context.Background(), true)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -248,9 +279,25 @@ func NewTxnID() []byte {
 // must not run SQL; it only copies the images.
 func (d *DB) preUpdate(p sqlite3.SQLitePreUpdateData) {
 	t := d.capturing
-	if t == nil || p.DatabaseName != "main" || strings.HasPrefix(p.TableName, "sqlite_") || strings.HasPrefix(p.TableName, "__marmot") {
+	if t == nil || p.DatabaseName != "main" || internalTable(p.TableName) {
 		return
 	}
+	t.record(p)
+}
+
+// internalTable: SQLite's and marmot's own tables, never captured.
+func internalTable(name string) bool {
+	return strings.HasPrefix(name, "sqlite_") || strings.HasPrefix(name, "__marmot")
+}
+
+// record adds a row change of a permanent table to the capture.
+func (t *Txn) record(p sqlite3.SQLitePreUpdateData) {
+	t.events = append(t.events, imageOf(p))
+}
+
+// imageOf copies a row change's images (the hook's data is only valid
+// during the call).
+func imageOf(p sqlite3.SQLitePreUpdateData) event {
 	ev := event{op: p.Op, table: p.TableName, oldRowID: p.OldRowID, newRowID: p.NewRowID}
 	n := p.Count()
 	if p.Op != sqlite3.SQLITE_INSERT {
@@ -261,7 +308,7 @@ func (d *DB) preUpdate(p sqlite3.SQLitePreUpdateData) {
 		ev.new = make([]any, n)
 		_ = p.New(ev.new...)
 	}
-	t.events = append(t.events, ev)
+	return ev
 }
 
 // netChanges folds the event list into one change per row: insert+update

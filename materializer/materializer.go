@@ -276,6 +276,7 @@ type DB struct {
 	wenv      *Env
 	rsql      *sql.DB
 	capturing *Txn                 // guarded by wl
+	lent      *lentWriter          // the writer set aside for a session connection (BeginOn); guarded by wl
 	stmts     map[string]*sql.Stmt // apply statements; guarded by wl
 
 	tmu       sync.Mutex

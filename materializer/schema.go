@@ -21,7 +21,7 @@ type tableInfo struct {
 // loadTableInfo reads a table's shape from SQLite itself, so tables created
 // by any means (including existing databases) are understood.
 func loadTableInfo(ctx context.Context, q queryer, table string) (*tableInfo, error) {
-	rows, err := q.QueryContext(ctx, "SELECT name, type, pk FROM pragma_table_info(?)", table)
+	rows, err := q.QueryContext(ctx, "SELECT name, type, pk FROM pragma_table_info(?, 'main')", table)
 	if err != nil {
 		return nil, err
 	}

@@ -146,6 +146,9 @@ type Statement struct {
 	Database string
 	// Table is the target table (or view) of DML/DDL.
 	Table string
+	// Tables lists every table a DROP TABLE names, Table first (the
+	// executor tells the session's temporary tables from permanent ones).
+	Tables []string
 	// Name is the object name for CreateIndex/DropIndex (the MySQL index name) and
 	// CreateTrigger/DropTrigger (the trigger name).
 	Name                  string

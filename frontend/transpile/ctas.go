@@ -76,11 +76,7 @@ func (t *tx) createTableLike(n *sqlparser.CreateTable, st *translated) {
 func (t *tx) createTableSelect(n *sqlparser.CreateTable, st *translated) {
 	table := n.Table.Name.String()
 	st.Kind, st.Table = CreateTable, table
-	switch {
-	case n.Temp:
-		t.fail(notSupported("CREATE TEMPORARY TABLE ... SELECT is not supported"))
-		return
-	case t.inTrigger:
+	if t.inTrigger {
 		t.fail(notSupported("CREATE TABLE ... SELECT is not supported in a trigger"))
 		return
 	}
@@ -150,14 +146,14 @@ func (t *tx) createTableSelect(n *sqlparser.CreateTable, st *translated) {
 			hasPK = true
 		}
 	}
-	if !hasPK {
+	if !hasPK && !n.Temp {
 		t.tableRef(n.Table)
 		st.Database = t.checkDBs()
 		t.fail(errf(ErrRequiresPK, "HY000", "marmot: CREATE TABLE ... SELECT would make table '%s' without a PRIMARY KEY; replicated tables need one: declare it before the SELECT, e.g. CREATE TABLE %s (PRIMARY KEY (%s)) SELECT ..., or add a key column: CREATE TABLE %s (id BIGINT AUTO_INCREMENT PRIMARY KEY) SELECT ...",
 			table, table, names[0], table))
 		return
 	}
-	def := &sqlparser.CreateTable{Table: n.Table, IfNotExists: n.IfNotExists, FullyParsed: true,
+	def := &sqlparser.CreateTable{Table: n.Table, Temp: n.Temp, IfNotExists: n.IfNotExists, FullyParsed: true,
 		TableSpec: &sqlparser.TableSpec{Columns: cols, Indexes: spec.Indexes, Constraints: spec.Constraints, Options: spec.Options}}
 	t.createTable(def, st)
 	if t.err != nil {

@@ -232,7 +232,9 @@ func (t *tx) createTable(n *sqlparser.CreateTable, st *translated) {
 		return
 	}
 	exists, known := t.tableExists(table)
-	if known && exists && !n.IfNotExists {
+	// A temporary table may shadow a permanent one; the executor knows
+	// the session's temporary tables.
+	if known && exists && !n.IfNotExists && !n.Temp {
 		t.fail(errf(ErrTableExists, "42S01", "Table '%s' already exists", table))
 		return
 	}
@@ -355,6 +357,7 @@ func (t *tx) dropTable(n *sqlparser.DropTable, st *translated) {
 		if st.Table == "" {
 			st.Table = tn.Name.String()
 		}
+		st.Tables = append(st.Tables, tn.Name.String())
 		if n.Temp {
 			tref = `"temp".` + tref
 		}

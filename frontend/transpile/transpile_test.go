@@ -31,7 +31,7 @@ type testCase struct {
 	expected string
 }
 
-var outputKey = regexp.MustCompile(`^(kind|sqlite|error|database|table|name|flags|params|fill|onupdate|decimals|show|set|savepoint|load|kill):( |$)`)
+var outputKey = regexp.MustCompile(`^(kind|sqlite|error|database|table|tables|name|flags|params|fill|onupdate|decimals|show|set|savepoint|load|kill):( |$)`)
 
 func parseCases(t testing.TB, path string) []*testCase {
 	data, err := os.ReadFile(path)
@@ -98,6 +98,9 @@ func render(stmts []Statement, err error) string {
 		}
 		if s.Table != "" && s.Show == nil {
 			lines = append(lines, "table: "+s.Table)
+		}
+		if len(s.Tables) > 1 {
+			lines = append(lines, "tables: "+strings.Join(s.Tables, ", "))
 		}
 		if s.Name != "" {
 			lines = append(lines, "name: "+s.Name)
