@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -23,9 +24,10 @@ import (
 )
 
 // The fault suite's CDC audit. Every node publishes to an in-process
-// nats-server with JetStream (the broker is never faulted: the nemeses act
-// on the marmotd nodes), and a consumer in the test process reads the
-// stream from the start of the run to its end. After convergence the
+// nats-server with JetStream, and a consumer in the test process reads the
+// stream from the start of the run to its end. The broker stays up through
+// the other nemeses; one of its own (broker-down) stops it for a while and
+// starts it again on the same port and store. After convergence the
 // events consumed are compared with the final committed history, the
 // union of the nodes' transaction logs:
 //
@@ -53,10 +55,13 @@ const (
 
 // faultsCDC is the broker and the consumer of one run.
 type faultsCDC struct {
-	t   *testing.T
-	nc  *nats.Conn
-	js  jetstream.JetStream
-	url string
+	t     *testing.T
+	nc    *nats.Conn
+	js    jetstream.JetStream
+	url   string
+	port  int
+	store string
+	ns    *server.Server // the running broker; only the nemesis replaces it
 
 	stopConsumer context.CancelFunc
 	consumerDone chan struct{}
@@ -84,10 +89,10 @@ type cdcRecord struct {
 // consumer.
 func startFaultsCDC(t *testing.T) *faultsCDC {
 	t.Helper()
-	port := freePort(t)
-	ns := startNATS(t, port, t.TempDir())
-	t.Cleanup(ns.Shutdown)
-	c := &faultsCDC{t: t, url: fmt.Sprintf("nats://127.0.0.1:%d", port)}
+	c := &faultsCDC{t: t, port: freePort(t), store: t.TempDir()}
+	c.url = fmt.Sprintf("nats://127.0.0.1:%d", c.port)
+	c.ns = startNATS(t, c.port, c.store)
+	t.Cleanup(func() { c.ns.Shutdown() })
 	nc, err := nats.Connect(c.url, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
@@ -125,6 +130,15 @@ func (c *faultsCDC) env() []string {
 		"MARMOT_PUBLISHER_SINKS_0_NAME=" + cdcSink, "MARMOT_PUBLISHER_SINKS_0_TYPE=nats",
 		"MARMOT_PUBLISHER_SINKS_0_NATS_URL=" + c.url, "MARMOT_PUBLISHER_SINKS_0_TOPIC_PREFIX=" + cdcPrefix,
 		"MARMOT_PUBLISHER_SINKS_0_RETRY_INITIAL_MS=100", "MARMOT_PUBLISHER_SINKS_0_RETRY_MAX_MS=1000"}
+}
+
+// outage stops the broker for hold and starts it again on the same port
+// and store: the publishers back off and retry, the consumer reconnects.
+func (c *faultsCDC) outage(hold time.Duration) {
+	c.ns.Shutdown()
+	c.ns.WaitForShutdown()
+	time.Sleep(hold)
+	c.ns = startNATS(c.t, c.port, c.store)
 }
 
 // consume reads the CDC stream from its start until ctx ends.
@@ -372,14 +386,17 @@ func (c *faultsCDC) audit(ops []*faultOp, final finalState, logs *logFacts, res 
 			failedSet[strconv.FormatInt(op.Value, 10)] = true
 		}
 	}
+	phantom := map[*cdcRecord]bool{} // left out of the last-writer check
 	for _, e := range first {
 		cs := logs.all[e.txID]
 		if cs == nil {
+			phantom[e] = true
 			fig.phantom++
 			res.add("cdc-phantom", "cdc: event %s (origin %d seq %d, %s %s %s) is of a change set in no node's log", e.id, e.origin, e.seq, e.op, e.table, e.pk)
 			continue
 		}
 		if why := cdcDiffers(e, cs); why != "" {
+			phantom[e] = true
 			fig.phantom++
 			res.add("cdc-phantom", "cdc: event %s does not match the logged change set (origin %d seq %d): %s", e.id, cs.Origin, cs.Seq, why)
 			continue
@@ -422,11 +439,12 @@ func (c *faultsCDC) audit(ops []*faultOp, final finalState, logs *logFacts, res 
 		}
 	}
 
-	// Last writer: per key, the newest event holds the final row.
+	// Last writer: per key, the newest event (of a committed change) holds
+	// the final row.
 	type key struct{ table, pk string }
 	newest := map[key]*cdcRecord{}
 	for _, e := range first {
-		if e.op == "ddl" {
+		if e.op == "ddl" || phantom[e] {
 			continue
 		}
 		k := key{e.table, e.pk}
@@ -558,4 +576,57 @@ func readRows(t *testing.T, n *Node) map[string]map[string]string {
 		out[tbl] = m
 	}
 	return out
+}
+
+// TestCDCAuditFinds: the audit itself, on a made-up history: an event
+// missing, one of no change set, one delivered again with other contents,
+// one out of its origin's order, and a final row no event holds.
+func TestCDCAuditFinds(t *testing.T) {
+	row := func(table string, op marmotv1.Op, cols []string, vals ...any) *marmotv1.RowChange {
+		img := make([]*marmotv1.Value, len(vals))
+		for i, v := range vals {
+			switch v := v.(type) {
+			case int:
+				img[i] = &marmotv1.Value{Kind: &marmotv1.Value_Int{Int: int64(v)}}
+			case string:
+				img[i] = &marmotv1.Value{Kind: &marmotv1.Value_Text{Text: []byte(v)}}
+			}
+		}
+		return &marmotv1.RowChange{Table: table, Op: op, Columns: cols, Pk: img[:1], After: img}
+	}
+	cs := func(id byte, origin, seq uint64, wall int64, rc *marmotv1.RowChange) *marmotv1.ChangeSet {
+		return &marmotv1.ChangeSet{Id: []byte{id}, Origin: origin, Seq: seq, Database: "fz",
+			Hlc: &marmotv1.HLC{WallMs: wall, NodeId: origin}, Rows: []*marmotv1.RowChange{rc}}
+	}
+	logs := &logFacts{all: map[string]*marmotv1.ChangeSet{
+		"a1": cs(0xa1, 1, 1, 100, row("r", marmotv1.Op_OP_INSERT, []string{"k", "tok"}, 1, 10)),
+		"a2": cs(0xa2, 1, 2, 200, row("r", marmotv1.Op_OP_UPDATE, []string{"k", "tok"}, 1, 20)),
+		"b1": cs(0xb1, 2, 1, 150, row("s", marmotv1.Op_OP_INSERT, []string{"id", "lvl", "node"}, 5, "ONE", 2)),
+	}}
+	ev := func(id, op string, origin, seq uint64, wall uint64, image string) cdcRecord {
+		return cdcRecord{id: id + ":0", table: "r", op: op, hlc: [3]uint64{wall, 0, origin}, origin: origin, seq: seq,
+			txID: id, row: 0, pk: "1", image: image}
+	}
+	c := &faultsCDC{events: []cdcRecord{
+		ev("a2", "u", 1, 2, 200, "1:20"),
+		ev("a1", "c", 1, 1, 100, "1:10"), // after seq 2: out of order
+		ev("a1", "c", 1, 1, 100, "1:11"), // same id, other contents
+		ev("ff", "c", 1, 3, 300, "1:30"), // no such change set
+	}}
+	ops := []*faultOp{{Work: "set", Kind: "insert", Value: 5, Result: "ok", Level: "ONE", Node: 2}}
+	final := finalState{rows: []map[string]map[string]string{{"r": {"1": "1:20"}, "s": {"5": "5:ONE:2"}}}}
+	res := &faultsResult{}
+	fig := c.audit(ops, final, logs, res)
+	want := cdcFigures{events: 4, distinct: 3, duplicates: 1, mismatched: 1, unordered: 1, phantom: 1,
+		missing:    2, // b1:0, and the acknowledged insert of set id 5
+		lastWriter: 1, // s 5 on the node, with no event
+	}
+	if *fig != want {
+		t.Errorf("audit figures %+v, want %+v", *fig, want)
+	}
+	for _, k := range []string{"cdc-missing", "cdc-phantom", "cdc-duplicate", "cdc-order", "cdc-lww"} {
+		if res.counts[k] == 0 {
+			t.Errorf("no %s anomaly reported; anomalies: %v", k, res.anomalies)
+		}
+	}
 }

@@ -32,7 +32,9 @@ import (
 // make faults runs the long form: MARMOT_FAULTS_DURATION=10m. Other knobs:
 // MARMOT_FAULTS_SEED (the nemesis schedule; printed by every run),
 // MARMOT_FAULTS_OUT (directory for history.jsonl, summary.md and the node
-// logs; default a new directory under $TMPDIR, kept after the run).
+// logs; default a new directory under $TMPDIR, kept after the run),
+// MARMOT_FAULTS_KINDS (comma-separated episode kinds to draw from, to
+// chase one fault; default all of faultKinds).
 //
 // The seed fixes which faults hit which nodes for how long, not the timing
 // of the clients, so a rerun with the same seed replays the schedule, not
@@ -210,6 +212,11 @@ func (r *faultsRun) nemesis(kind, what string) {
 	r.record(&faultOp{Work: "nemesis", Kind: kind, Start: now, End: now, Result: "ok", Err: what})
 }
 
+// faultKinds are the episodes the nemesis draws from, uniformly (a kind
+// listed twice is drawn twice as often).
+var faultKinds = []string{"kill", "kill", "kill-majority", "isolate", "isolate", "bridge", "flap", "skew-within",
+	"skew-beyond", "skew-beyond", "pause", "stall-links", "stall-fsync", "slow-fsync", "broker-down"}
+
 // episode injects one fault, holds it, and heals it.
 func (r *faultsRun) episode() {
 	nodes := r.nodes
@@ -217,8 +224,10 @@ func (r *faultsRun) episode() {
 	i := r.rng.IntN(n)
 	j := (i + 1 + r.rng.IntN(n-1)) % n
 	hold := time.Duration(1500+r.rng.IntN(3500)) * time.Millisecond
-	kinds := []string{"kill", "kill", "kill-majority", "isolate", "isolate", "bridge", "flap", "skew-within", "skew-beyond", "skew-beyond", "pause", "stall-links",
-		"stall-fsync", "slow-fsync"}
+	kinds := faultKinds
+	if v := os.Getenv("MARMOT_FAULTS_KINDS"); v != "" {
+		kinds = strings.Split(v, ",")
+	}
 	kind := kinds[r.rng.IntN(len(kinds))]
 	r.mu.Lock()
 	r.episodes[kind]++
@@ -285,12 +294,17 @@ func (r *faultsRun) episode() {
 		stallFsync(r.t, nodes[i], true)
 		time.Sleep(hold)
 		stallFsync(r.t, nodes[i], false)
+	case "broker-down":
+		r.nemesis("fault", fmt.Sprintf("CDC broker (NATS JetStream) down for %v", hold))
+		r.cdc.outage(hold)
 	case "slow-fsync":
 		d := time.Duration(50+r.rng.IntN(450)) * time.Millisecond
 		r.nemesis("fault", fmt.Sprintf("every fsync of node %d's log %v slower for %v", i+1, d, hold))
 		slowFsync(r.t, nodes[i], d)
 		time.Sleep(hold)
 		slowFsync(r.t, nodes[i], 0)
+	default:
+		r.t.Fatalf("unknown fault episode %q (MARMOT_FAULTS_KINDS?); known: %v", kind, faultKinds)
 	}
 	r.nemesis("heal", kind)
 }
