@@ -79,9 +79,10 @@ func natsEvents(t *testing.T, js jetstream.JetStream, subject string) []natsEven
 // TestOutboxNATS: marmotd publishes to JetStream. Every insert, update and
 // delete made through MySQL arrives with the right before and after image
 // and its event id as Nats-Msg-Id, which JetStream de-duplicates on. Then
-// the server goes away for 20 s while writes continue and comes back on
-// the same port: every acknowledged write arrives, no id twice, and the
-// outage shows in the log and in the failure counter and backoff gauge.
+// the server goes away for outageLength (20 s; MARMOT_OUTBOX_OUTAGE=60s for
+// a minute) while writes continue and comes back on the same port: every
+// acknowledged write arrives, no id twice, and the outage shows in the log
+// and in the failure counter and backoff gauge.
 func TestOutboxNATS(t *testing.T) {
 	port := freePort(t)
 	store := t.TempDir()
@@ -158,19 +159,12 @@ func TestOutboxNATS(t *testing.T) {
 		}
 		return nil
 	})
-	ns.Shutdown()
-	ns.WaitForShutdown()
-	down := time.Now()
 	before := count.Load()
-	var backoff float64
-	for time.Since(down) < 20*time.Second {
-		fams := scrape(t, n)
-		backoff = max(backoff, metricValue(fams, "marmot_outbox_backoff_seconds", map[string]string{"sink": "nats-main"}))
-		time.Sleep(500 * time.Millisecond)
-	}
-	failures := metricValue(scrape(t, n), "marmot_outbox_publish_failures_total", map[string]string{"sink": "nats-main"})
-	ns = startNATS(t, port, store)
-	t.Cleanup(ns.Shutdown)
+	d := outageLength(t)
+	failures, backoff := outage(t, n, "nats-main", d, func() { ns.Shutdown(); ns.WaitForShutdown() }, func() {
+		ns = startNATS(t, port, store)
+		t.Cleanup(ns.Shutdown)
+	})
 	during := count.Load() - before
 	time.Sleep(2 * time.Second) // writes after the broker is back, too
 	close(stop)
@@ -203,6 +197,6 @@ func TestOutboxNATS(t *testing.T) {
 	if !strings.Contains(n.Logs(), "publish failed; retrying") || !strings.Contains(n.Logs(), "sink recovered") {
 		t.Error("the outage and the recovery are not in the log")
 	}
-	t.Logf("%d writes (%d during the 20 s outage); all %d events in the stream %v after the broker came back; %v failed publishes, backoff up to %vs",
-		count.Load(), during, len(events), time.Since(start).Round(time.Millisecond), failures, backoff)
+	t.Logf("%d writes (%d during the %v outage); all %d events in the stream %v after the broker came back; %v failed publishes, backoff up to %vs",
+		count.Load(), during, d, len(events), time.Since(start).Round(time.Millisecond), failures, backoff)
 }

@@ -58,7 +58,7 @@ func startOutbox(ctx context.Context, cfg config.Config, l *txlog.Log, mat *mate
 		sinks = append(sinks, sink)
 		p, err := outbox.New(outbox.Options{Name: sc.Name, Sink: sink, Log: l, TopicPrefix: sc.TopicPrefix,
 			Filter: outbox.Filter{Databases: sc.FilterDatabases, Tables: sc.FilterTables}, BatchSize: sc.BatchSize,
-			PollInterval: sc.PollInterval(), RetryInitial: sc.RetryInitial(), RetryMax: sc.RetryMax(),
+			PollInterval: sc.PollInterval(), RetryInitial: sc.RetryInitial(), RetryMax: sc.RetryMax(), PublishTimeout: sc.PublishTimeout(),
 			RetryMultiplier: sc.RetryMultiplier, TakeoverAfter: cfg.Publisher.TakeoverAfter(), Catalog: catalog,
 			Views: sqlite.Views{Materializer: mat, Log: l}, SnapshotMode: sc.SnapshotMode, Logger: logger})
 		if err != nil {

@@ -215,6 +215,7 @@ func (v *validator) publisher(p PublisherConfig) {
 		if !(s.RetryMultiplier >= 1) { // also rejects NaN
 			v.add(k("retry_multiplier"), s.RetryMultiplier, "must be >= 1 so the backoff never shrinks")
 		}
+		v.positive(k("publish_timeout_ms"), s.PublishTimeoutMS)
 		v.oneOf(k("snapshot_mode"), s.SnapshotMode, "initial", "never")
 	}
 }

@@ -86,6 +86,7 @@ func TestValidateRules(t *testing.T) {
 		{"sink duplicate", func(c *Config) { kafka(c); kafka(c) }, `publisher.sinks[1].name = "k"`, "duplicate"},
 		{"sink type", func(c *Config) { kafka(c).Type = "redis" }, `publisher.sinks[0].type = "redis"`, "one of kafka, nats"},
 		{"sink format", func(c *Config) { kafka(c).Format = "avro" }, `publisher.sinks[0].format = "avro"`, "one of debezium"},
+		{"publish timeout", func(c *Config) { kafka(c).PublishTimeoutMS = 0 }, "publisher.sinks[0].publish_timeout_ms = 0", "greater than 0"},
 		{"snapshot mode", func(c *Config) { kafka(c).SnapshotMode = "schema_only" }, `publisher.sinks[0].snapshot_mode = "schema_only"`, "one of initial, never"},
 		{"kafka brokers", func(c *Config) { kafka(c).Brokers = nil }, "publisher.sinks[0].brokers = []", "at least one broker"},
 		{"kafka broker address", func(c *Config) { kafka(c).Brokers = []string{"b"} }, `publisher.sinks[0].brokers[0] = "b"`, "host:port"},
