@@ -115,7 +115,15 @@ type Server struct {
 	decoy     string   // password of unknown users
 	// infoSchema caches the information_schema snapshot between queries.
 	infoSchema *isCache
+	// defs caches SHOW CREATE TABLE texts for the transpiler by
+	// (database, schema generation, table): the LIKE of a SELECT asks for
+	// its column's collation.
+	defsMu sync.Mutex
+	defs   map[string]string
 }
+
+// maxCachedDefs bounds srv.defs; it starts over when full.
+const maxCachedDefs = 1024
 
 // retryLock serializes conflict retries within one database.
 func (srv *Server) retryLock(db string) *sync.Mutex {

@@ -344,8 +344,19 @@ func (sc schemaOf) CreateTableSQL(db, table string) (string, bool) {
 	if db == "" {
 		db = sc.s.db
 	}
-	if isInfoSchema(db) {
+	if isInfoSchema(db) || sc.s.isTemp(db, table) {
 		return "", false
+	}
+	srv := sc.s.srv
+	key := ""
+	if d, err := srv.mat.DB(db); err == nil {
+		key = db + "\x00" + strconv.FormatUint(d.SchemaGen(), 10) + "\x00" + table
+		srv.defsMu.Lock()
+		text, ok := srv.defs[key]
+		srv.defsMu.Unlock()
+		if ok {
+			return text, text != ""
+		}
 	}
 	ctx := context.Background()
 	q, release, err := sc.s.schemaConn(ctx, db)
@@ -354,10 +365,22 @@ func (sc schemaOf) CreateTableSQL(db, table string) (string, bool) {
 	}
 	defer release()
 	t, ok, err := loadTableMeta(ctx, q, table)
-	if err != nil || !ok || t.view {
+	if err != nil {
 		return "", false
 	}
-	return createTableSQL(t), true
+	text := ""
+	if ok && !t.view {
+		text = createTableSQL(t)
+	}
+	if key != "" {
+		srv.defsMu.Lock()
+		if srv.defs == nil || len(srv.defs) >= maxCachedDefs {
+			srv.defs = map[string]string{}
+		}
+		srv.defs[key] = text
+		srv.defsMu.Unlock()
+	}
+	return text, text != ""
 }
 
 func (s *Session) run(query string, args []any, binary bool) (*mysql.Result, error) {

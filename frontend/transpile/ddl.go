@@ -660,14 +660,21 @@ func (t *tx) addColumn(table, tref string, cd *sqlparser.ColumnDefinition) []str
 	return stmts
 }
 
+// isCharType reports whether a column type is a character string type.
+func isCharType(ct *sqlparser.ColumnType) bool {
+	switch strings.ToUpper(ct.Type) {
+	case "CHAR", "VARCHAR", "TINYTEXT", "TEXT", "MEDIUMTEXT", "LONGTEXT", "ENUM", "SET":
+		return true
+	}
+	return false
+}
+
 // caseInsensitive reports whether a column compares like MySQL's default
 // _ci collations: character columns do, unless declared binary or with a
 // _bin/binary collation. They get CICollation (tables made before it have
 // SQLite's NOCASE, which folds ASCII letters only).
 func caseInsensitive(ct *sqlparser.ColumnType, o *sqlparser.ColumnTypeOptions) bool {
-	switch strings.ToUpper(ct.Type) {
-	case "CHAR", "VARCHAR", "TINYTEXT", "TEXT", "MEDIUMTEXT", "LONGTEXT", "ENUM", "SET":
-	default:
+	if !isCharType(ct) {
 		return false
 	}
 	if ct.Charset.Binary || strings.EqualFold(ct.Charset.Name, "binary") {

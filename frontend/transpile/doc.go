@@ -108,7 +108,10 @@
 // utf8mb4_general_ci, MySQL's connection collation; x COLLATE *_ci becomes
 // COLLATE utf8mb4_general_ci, x COLLATE *_bin COLLATE BINARY. LIKE is the
 // executor's like() function (case- and accent-insensitive per character, as
-// MySQL; byte-exact on BLOBs); SQLite cannot search an index for it, so "col
+// MySQL; byte-exact on BLOBs, so a column declared BINARY, VARBINARY, BLOB or
+// with a _bin collation, or a LIKE with COLLATE x_bin, is CAST to BLOB and
+// matches case-sensitively, as in MySQL; the column's collation comes from
+// TableDefiner); SQLite cannot search an index for it, so "col
 // LIKE 'prefix%...'" on a character column also gets the range of strings
 // that can match: (col LIKE 'ab%' AND col >= 'ab' COLLATE utf8mb4_general_ci
 // AND col < 'aC' COLLATE utf8mb4_general_ci).
@@ -286,7 +289,5 @@
 // column last and gives NOT NULL columns MySQL's implicit default; ADD/DROP
 // PRIMARY KEY, ADD CHECK, RENAME INDEX and adding
 // AUTO_INCREMENT or DEFAULT CURRENT_TIMESTAMP columns are Error 1235; foreign
-// keys added or dropped by ALTER TABLE are accepted and not enforced. LIKE is
-// case- and accent-insensitive also on _bin columns (MySQL: case-sensitive
-// there). Month arithmetic follows SQLite (2024-01-31 + 1 month = 2024-03-02).
+// keys added or dropped by ALTER TABLE are accepted and not enforced. Month arithmetic follows SQLite (2024-01-31 + 1 month = 2024-03-02).
 package transpile

@@ -463,6 +463,12 @@ func (t *tx) comparison(n *sqlparser.ComparisonExpr) string {
 		p = precRel
 	}
 	left := t.sub(p, n.Left, false)
+	binLike := (op == "LIKE" || op == "NOT LIKE") && t.binaryLike(n)
+	if binLike {
+		// like() matches bytes when an operand is a BLOB: MySQL's LIKE
+		// on a _bin or binary column is case-sensitive.
+		left = "CAST(" + t.sub(precColl, n.Left, false) + " AS BLOB)"
+	}
 	var right string
 	if op == "IN" || op == "NOT IN" {
 		right = t.inList(n.Left, n.Right)
@@ -482,13 +488,65 @@ func (t *tx) comparison(n *sqlparser.ComparisonExpr) string {
 			// MySQL's default LIKE escape character is '\'; SQLite has none.
 			s += ` ESCAPE '\'`
 		}
-		if op == "LIKE" {
+		if op == "LIKE" && !binLike {
 			if lo, hi, ok := t.likeRange(n); ok {
 				return "(" + s + " AND " + left + " >= " + lo + " COLLATE " + CICollation + " AND " + left + " < " + hi + " COLLATE " + CICollation + ")"
 			}
 		}
 	}
 	return s
+}
+
+// binaryLike reports whether a LIKE compares bytes in MySQL: its value is
+// a column declared BINARY, VARBINARY, BLOB, CHARACTER SET binary or with
+// a _bin collation, or either side carries COLLATE x_bin. Columns of
+// tables made by versions that declared them COLLATE NOCASE stay
+// case-insensitive (SHOW CREATE TABLE reports them as _general_ci).
+func (t *tx) binaryLike(n *sqlparser.ComparisonExpr) bool {
+	for _, e := range []sqlparser.Expr{n.Left, n.Right} {
+		if c, ok := e.(*sqlparser.CollateExpr); ok && collateKept(c.Collation) {
+			return true
+		}
+	}
+	col, isCol := n.Left.(*sqlparser.ColName)
+	if !isCol || t.scope == nil {
+		return false
+	}
+	st, name, found := t.scope.column(col)
+	if !found || st.table == "" || st.derived != nil {
+		return false
+	}
+	cd := st.defs[strings.ToLower(name)]
+	if cd == nil {
+		if st.decls != nil {
+			// A column whose declared type is not a string or binary
+			// type (INT, DATE, ...) needs no definition.
+			if d := strings.ToUpper(st.decls[strings.ToLower(name)]); !strings.Contains(d, "CHAR") && !strings.Contains(d, "TEXT") && !strings.Contains(d, "BLOB") && !strings.Contains(d, "BINARY") {
+				return false
+			}
+		}
+		ct, ok := t.schema.tableDef(st.db, st.table)
+		if !ok || ct.TableSpec == nil {
+			return false
+		}
+		for _, c := range ct.TableSpec.Columns {
+			if c.Name.EqualString(name) {
+				cd = c
+			}
+		}
+		if cd == nil {
+			return false
+		}
+	}
+	switch strings.ToUpper(cd.Type.Type) {
+	case "BINARY", "VARBINARY", "TINYBLOB", "BLOB", "MEDIUMBLOB", "LONGBLOB":
+		return true
+	}
+	o := cd.Type.Options
+	if o == nil {
+		o = &sqlparser.ColumnTypeOptions{}
+	}
+	return isCharType(cd.Type) && !caseInsensitive(cd.Type, o)
 }
 
 // likeRange returns, for "col LIKE 'prefix...'" on a character column,

@@ -22,6 +22,7 @@ var testDDL = map[string][]string{
 		`CREATE TABLE kv (k VARCHAR(64) PRIMARY KEY, v TEXT, n INT NOT NULL DEFAULT 0)`,
 		`CREATE TABLE orders (id BIGINT AUTO_INCREMENT PRIMARY KEY, user_id BIGINT NOT NULL, total DECIMAL(10,2), created DATE, KEY user_id (user_id))`,
 		`CREATE TABLE pk2 (a INT, b INT, v TEXT, PRIMARY KEY (a, b))`,
+		`CREATE TABLE bn (id INT PRIMARY KEY, s VARCHAR(20) COLLATE utf8mb4_bin, vb VARBINARY(20), ci VARCHAR(20))`,
 		`CREATE TABLE wp_options (
 			option_id bigint(20) unsigned NOT NULL auto_increment,
 			option_name varchar(191) NOT NULL default '',
