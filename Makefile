@@ -78,11 +78,13 @@ bench-cluster: build
 	bench/cluster.sh $(BENCH_ARGS)
 
 # The long form of the fault-injection suite (e2e/faults_suite_test.go,
-# docs/testing.md): FAULTS_DURATION of kill -9, partitions, clock skew and
-# pauses under load, then the history checks. FAULTS_SEED replays a
-# schedule; history.jsonl, summary.md and node logs go to FAULTS_OUT.
+# docs/testing.md): FAULTS_DURATION of kill -9, partitions, clock skew,
+# pauses, stalled and slow fsyncs and CDC broker outages under load, then
+# the history checks and the CDC audit. FAULTS_SEED replays a schedule;
+# FAULTS_KINDS (e.g. stall-fsync,broker-down) limits the episodes;
+# history.jsonl, summary.md and node logs go to FAULTS_OUT.
 FAULTS_DURATION ?= 12m
 FAULTS_OUT ?= $(or $(TMPDIR),/tmp)/marmot-faults
 faults:
-	MARMOT_FAULTS_DURATION=$(FAULTS_DURATION) MARMOT_FAULTS_OUT=$(FAULTS_OUT) $(if $(FAULTS_SEED),MARMOT_FAULTS_SEED=$(FAULTS_SEED)) \
+	MARMOT_FAULTS_DURATION=$(FAULTS_DURATION) MARMOT_FAULTS_OUT=$(FAULTS_OUT) $(if $(FAULTS_SEED),MARMOT_FAULTS_SEED=$(FAULTS_SEED)) $(if $(FAULTS_KINDS),MARMOT_FAULTS_KINDS=$(FAULTS_KINDS)) \
 		$(GO) test -tags "$(TAGS)" -count=1 -timeout 60m -run '^TestFaults$$' -v ./e2e/

@@ -22,11 +22,12 @@ import (
 // (kill -9 of one node or of two, isolation, a cut link, a flapping link,
 // clock skew within and beyond cluster.max_clock_skew_ms, SIGSTOP beyond
 // the dead timeout, stalled peer links, stalled or slow fsyncs of a node's
-// log). After the last episode heals, the
+// log, an outage of the CDC broker). After the last episode heals, the
 // clients stop, the suite waits for identical per-table checksums on every
-// node (the convergence time), reads every node's rows, stops the nodes,
-// reads their transaction logs, and checks the history
-// (faults_check_test.go).
+// node (the convergence time) and for CDC to catch up, reads every node's
+// rows, stops the nodes, reads their transaction logs, and checks the
+// history (faults_check_test.go) and the CDC events consumed meanwhile
+// (faults_cdc_test.go).
 //
 // By default (go test ./e2e/, make test) it runs for faultsShortDuration.
 // make faults runs the long form: MARMOT_FAULTS_DURATION=10m. Other knobs:
