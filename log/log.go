@@ -78,11 +78,21 @@ type Log struct {
 }
 
 type appendReq struct {
-	cs       *marmotv1.ChangeSet
-	data     []byte
-	versions map[string]Version // row versions this entry raises
-	done     chan error
-	err      error // result, once received from done
+	cs     *marmotv1.ChangeSet
+	data   []byte
+	writes []rowWrite // row versions this entry raises
+	done   chan error
+	err    error // result, once received from done
+}
+
+// rowWrite is a row version an entry raises. prior is the durable version
+// read from Pebble while the row was checked (read), under the same hold of
+// mu as the queueing, so queueing need not read it again.
+type rowWrite struct {
+	key   string
+	v     Version
+	prior shadowVersion
+	read  bool
 }
 
 // Open opens (creating if needed) the log in opts.Dir.
@@ -307,15 +317,16 @@ func (l *Log) Append(cs *marmotv1.ChangeSet, seen Watermark) (*Appending, error)
 		l.mu.Unlock()
 		return nil, err
 	}
-	keys := make([]string, len(cs.Rows))
+	writes := make([]rowWrite, len(cs.Rows))
 	now := time.Now()
 	for i, r := range cs.Rows {
-		keys[i] = string(RowKey(cs.Database, r.Table, r.Pk))
-		if err := l.intentFreeLocked(keys[i], string(cs.Id), now, r.Table, r.Pk); err != nil {
+		w := &writes[i]
+		w.key = string(RowKey(cs.Database, r.Table, r.Pk))
+		if err := l.intentFreeLocked(w.key, string(cs.Id), now, r.Table, r.Pk); err != nil {
 			l.mu.Unlock()
 			return nil, err
 		}
-		cur, ok, err := l.versionLocked(keys[i])
+		cur, ok, err := l.lookupLocked(w)
 		if err != nil {
 			l.mu.Unlock()
 			return nil, err
@@ -331,10 +342,10 @@ func (l *Log) Append(cs *marmotv1.ChangeSet, seen Watermark) (*Appending, error)
 		return nil, err
 	}
 	cs.Origin, cs.Seq, cs.Hlc = l.node, l.lastSeq[l.node]+1, ts.Proto()
-	req := &appendReq{cs: cs, versions: make(map[string]Version, len(keys)), done: make(chan error, 1)}
 	for i, r := range cs.Rows {
-		req.versions[keys[i]] = Version{HLC: ts, Seq: cs.Seq, Deleted: r.Op == marmotv1.Op_OP_DELETE}
+		writes[i].v = Version{HLC: ts, Seq: cs.Seq, Deleted: r.Op == marmotv1.Op_OP_DELETE}
 	}
+	req := &appendReq{cs: cs, writes: writes, done: make(chan error, 1)}
 	if err := l.queueLocked(req); err != nil {
 		return nil, err
 	}
@@ -423,16 +434,15 @@ func (l *Log) ingestReqLocked(cs *marmotv1.ChangeSet) (*appendReq, error) {
 	if err := l.clock.Update(ts); err != nil {
 		return nil, err
 	}
-	req := &appendReq{cs: cs, versions: map[string]Version{}, done: make(chan error, 1)}
+	req := &appendReq{cs: cs, writes: make([]rowWrite, 0, len(cs.Rows)), done: make(chan error, 1)}
 	for _, r := range cs.Rows {
-		k := string(RowKey(cs.Database, r.Table, r.Pk))
-		v := Version{HLC: ts, Seq: cs.Seq, Deleted: r.Op == marmotv1.Op_OP_DELETE}
-		cur, ok, err := l.versionLocked(k)
+		w := rowWrite{key: string(RowKey(cs.Database, r.Table, r.Pk)), v: Version{HLC: ts, Seq: cs.Seq, Deleted: r.Op == marmotv1.Op_OP_DELETE}}
+		cur, ok, err := l.lookupLocked(&w)
 		if err != nil {
 			return nil, err
 		}
-		if !ok || v.Newer(cur) {
-			req.versions[k] = v
+		if !ok || w.v.Newer(cur) {
+			req.writes = append(req.writes, w)
 		}
 	}
 	return req, nil
@@ -463,18 +473,22 @@ func (l *Log) queueLocked(req *appendReq) error {
 	}
 	req.data = data
 	l.lastSeq[req.cs.Origin] = req.cs.Seq
-	for k, v := range req.versions {
-		l.pending[k] = v
-		sh, ok := l.shadow[k]
+	for _, w := range req.writes {
+		l.pending[w.key] = w.v
+		sh, ok := l.shadow[w.key]
 		if !ok {
-			// No write of k in flight, so Pebble's value is durable.
-			dv, found, err := l.storedVersion([]byte(k))
-			if err != nil {
-				l.mu.Unlock()
-				return err
+			// No write of the row in flight, so Pebble's value is durable.
+			if w.read {
+				sh = &shadowVersion{v: w.prior.v, ok: w.prior.ok}
+			} else {
+				dv, found, err := l.storedVersion([]byte(w.key))
+				if err != nil {
+					l.mu.Unlock()
+					return err
+				}
+				sh = &shadowVersion{v: dv, ok: found}
 			}
-			sh = &shadowVersion{v: dv, ok: found}
-			l.shadow[k] = sh
+			l.shadow[w.key] = sh
 		}
 		sh.refs++
 	}
@@ -485,6 +499,19 @@ func (l *Log) queueLocked(req *appendReq) error {
 	l.cond.Signal()
 	l.mu.Unlock()
 	return nil
+}
+
+// lookupLocked is versionLocked for w.key that keeps in w what it read
+// from Pebble.
+func (l *Log) lookupLocked(w *rowWrite) (Version, bool, error) {
+	if v, ok := l.pending[w.key]; ok {
+		return v, true, nil
+	}
+	v, ok, err := l.storedVersion([]byte(w.key))
+	if err == nil {
+		w.prior, w.read = shadowVersion{v: v, ok: ok}, true
+	}
+	return v, ok, err
 }
 
 // versionLocked returns the latest version of a row, queued appends included.
@@ -547,16 +574,16 @@ func (l *Log) run() {
 					local++
 				}
 			}
-			for k, v := range r.versions {
-				if l.pending[k] == v {
-					delete(l.pending, k)
+			for _, w := range r.writes {
+				if l.pending[w.key] == w.v {
+					delete(l.pending, w.key)
 				}
-				if sh := l.shadow[k]; sh != nil {
+				if sh := l.shadow[w.key]; sh != nil {
 					if err == nil {
-						sh.v, sh.ok = v, true
+						sh.v, sh.ok = w.v, true
 					}
 					if sh.refs--; sh.refs == 0 {
-						delete(l.shadow, k)
+						delete(l.shadow, w.key)
 					}
 				}
 			}
@@ -591,8 +618,8 @@ func (l *Log) write(batch []*appendReq) error {
 		if err := b.Set(dbKey(r.cs.Database, r.cs.Origin, r.cs.Seq), tsb, nil); err != nil {
 			return err
 		}
-		for k, v := range r.versions {
-			if err := b.Set([]byte(k), v.encode(), nil); err != nil {
+		for _, w := range r.writes {
+			if err := b.Set([]byte(w.key), w.v.encode(), nil); err != nil {
 				return err
 			}
 		}
