@@ -75,7 +75,9 @@
 //
 // With Options.Views set (marmotd sets it), a sink new to the cluster first
 // gets an "r" event per existing row, then the change stream from the
-// snapshot's end; Resnapshot (marmotctl outbox resnapshot) does it again.
+// snapshot's end, unless Options.SnapshotMode is SnapshotNever (the
+// stream then starts at the beginning of the retained log); Resnapshot
+// (marmotctl outbox resnapshot) does it again.
 // snapshot.go explains the seam (no change lost or doubled) and who runs
 // it. docs/outbox.md is the consumer's contract (format, types, order).
 //
