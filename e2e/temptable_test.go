@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -180,5 +181,149 @@ func TestLikeBinaryCollation(t *testing.T) {
 		if got != tc.want {
 			t.Errorf("%s %v: got %s, want %s", tc.q, tc.args, got, tc.want)
 		}
+	}
+}
+
+// TestTemporaryTablesMetadata: with a real client, SHOW CREATE TABLE,
+// DESCRIBE / SHOW COLUMNS and SHOW INDEX see the session's temp tables
+// (information_schema does not, as in MySQL), CREATE TABLE ... LIKE a temp
+// table makes a permanent one, CREATE TEMPORARY TABLE inside a transaction
+// does not commit it, and DROP DATABASE under another session's temp
+// tables leaves a clear error and no connection to the deleted file.
+func TestTemporaryTablesMetadata(t *testing.T) {
+	n := StartNode(t)
+	mustExec(t, n.DB(t, ""), "CREATE DATABASE tm")
+	other := n.DB(t, "tm")
+	mustExec(t, other, "CREATE TABLE perm (id INT PRIMARY KEY, v VARCHAR(20))")
+	mustExec(t, other, "INSERT INTO perm VALUES (1, 'one')")
+	ctx := context.Background()
+	sess, err := n.DB(t, "tm").Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	exec := func(q string) {
+		t.Helper()
+		if _, err := sess.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	wantCode := func(err error, code uint16, what string) {
+		t.Helper()
+		if got := mysqlCode(err); got != code {
+			t.Fatalf("%s: got %v, want error %d", what, err, code)
+		}
+	}
+
+	exec("CREATE TEMPORARY TABLE tmp (id INT NOT NULL AUTO_INCREMENT, v VARCHAR(10) NOT NULL DEFAULT 'd', PRIMARY KEY (id), KEY v (v))")
+	var name, ddl string
+	if err := sess.QueryRowContext(ctx, "SHOW CREATE TABLE tmp").Scan(&name, &ddl); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"CREATE TEMPORARY TABLE `tmp` (", "`v` varchar(10) NOT NULL DEFAULT 'd'", "PRIMARY KEY (`id`)", "KEY `v` (`v`)"} {
+		if !strings.Contains(ddl, want) {
+			t.Fatalf("SHOW CREATE TABLE tmp lacks %q:\n%s", want, ddl)
+		}
+	}
+	rows, err := sess.QueryContext(ctx, "DESCRIBE tmp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var desc []string
+	for rows.Next() {
+		var field, typ, null, key, extra string
+		var dflt sql.NullString
+		if err := rows.Scan(&field, &typ, &null, &key, &dflt, &extra); err != nil {
+			t.Fatal(err)
+		}
+		desc = append(desc, strings.Join([]string{field, typ, null, key, dflt.String, extra}, ","))
+	}
+	rows.Close()
+	if got, want := strings.Join(desc, "|"), "id,bigint,NO,PRI,,auto_increment|v,varchar(10),NO,MUL,d,"; got != want {
+		t.Fatalf("DESCRIBE tmp: got %q, want %q", got, want)
+	}
+	var nIdx int
+	rows, err = sess.QueryContext(ctx, "SHOW INDEX FROM tmp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		nIdx++
+	}
+	rows.Close()
+	if nIdx != 2 {
+		t.Fatalf("SHOW INDEX FROM tmp: %d rows, want 2", nIdx)
+	}
+	_, err = other.Exec("SHOW CREATE TABLE tmp")
+	wantCode(err, 1146, "another session's SHOW CREATE TABLE tmp")
+	var cnt int
+	if err := sess.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = 'tm' AND table_name = 'tmp'").Scan(&cnt); err != nil || cnt != 0 {
+		t.Fatalf("information_schema.columns lists the temp table: %d %v", cnt, err)
+	}
+
+	// CREATE TABLE ... LIKE a temp table: a permanent table, for everyone.
+	exec("CREATE TABLE copy LIKE tmp")
+	if err := other.QueryRow("SHOW CREATE TABLE copy").Scan(&name, &ddl); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(ddl, "CREATE TABLE `copy` (") || !strings.Contains(ddl, "KEY `v` (`v`)") {
+		t.Fatalf("SHOW CREATE TABLE copy:\n%s", ddl)
+	}
+	mustExec(t, other, "INSERT INTO copy (v) VALUES ('x')")
+
+	// The first temp table of a session, inside its transaction: no
+	// implicit commit.
+	tx, err := n.DB(t, "tm").BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"INSERT INTO perm VALUES (2, 'two')",
+		"CREATE TEMPORARY TABLE mid (id INT PRIMARY KEY, v VARCHAR(20))",
+		"INSERT INTO mid SELECT id, v FROM perm",
+	} {
+		if _, err := tx.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := other.QueryRow("SELECT COUNT(*) FROM perm").Scan(&cnt); err != nil || cnt != 1 {
+		t.Fatalf("perm rows seen outside the transaction: %d %v, want 1 (nothing committed)", cnt, err)
+	}
+	if err := tx.QueryRow("SELECT COUNT(*) FROM mid").Scan(&cnt); err != nil || cnt != 2 {
+		t.Fatalf("temp rows in the transaction: %d %v, want 2", cnt, err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.QueryRow("SELECT COUNT(*) FROM perm").Scan(&cnt); err != nil || cnt != 1 {
+		t.Fatalf("perm rows after ROLLBACK: %d %v, want 1", cnt, err)
+	}
+
+	// DROP DATABASE under the session's temp tables.
+	mustExec(t, other, "DROP DATABASE tm")
+	_, err = sess.ExecContext(ctx, "SELECT * FROM tmp")
+	wantCode(err, 1049, "SELECT from a temp table of a dropped database")
+	pid := n.cmd.Process.Pid
+	eventually(t, 10*time.Second, func() error {
+		fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+		if err != nil {
+			return nil // no /proc: nothing to check
+		}
+		for _, fd := range fds {
+			target, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name()))
+			if strings.Contains(target, "tm.db") && strings.Contains(target, "(deleted)") {
+				return fmt.Errorf("marmotd keeps the dropped database open: %s", target)
+			}
+		}
+		return nil
+	})
+	mustExec(t, n.DB(t, ""), "CREATE DATABASE tm")
+	exec("USE tm")
+	_, err = sess.ExecContext(ctx, "SELECT * FROM tmp")
+	wantCode(err, 1146, "SELECT from a temp table after its database was re-created")
+	exec("CREATE TEMPORARY TABLE tmp (id INT)")
+	exec("INSERT INTO tmp VALUES (1)")
+	if err := sess.QueryRowContext(ctx, "SELECT COUNT(*) FROM tmp").Scan(&cnt); err != nil || cnt != 1 {
+		t.Fatalf("new temp table: %d %v", cnt, err)
 	}
 }

@@ -45,6 +45,7 @@ func (m *dbMeta) table(name string) *tableMeta {
 type tableMeta struct {
 	name    string
 	view    bool
+	temp    bool   // one of the session's TEMPORARY tables
 	sql     string // sqlite_master.sql
 	cols    []*colMeta
 	pk      []string // primary key columns, in key order

@@ -344,8 +344,11 @@ func (sc schemaOf) CreateTableSQL(db, table string) (string, bool) {
 	if db == "" {
 		db = sc.s.db
 	}
-	if isInfoSchema(db) || sc.s.isTemp(db, table) {
+	if isInfoSchema(db) {
 		return "", false
+	}
+	if sc.s.isTemp(db, table) {
+		return sc.s.tempDefinition(context.Background(), db, table)
 	}
 	srv := sc.s.srv
 	key := ""

@@ -284,7 +284,11 @@ func (s *Session) schemaConn(ctx context.Context, db string) (q queryer, release
 }
 
 // tableMetaOf loads one table's (or view's) metadata, with statistics.
+// A session's temp table shadows a permanent one of its name, as in MySQL.
 func (s *Session) tableMetaOf(ctx context.Context, db, table string) (*tableMeta, error) {
+	if t, ok, err := s.tempMetaOf(ctx, db, table); ok || err != nil {
+		return t, err
+	}
 	q, release, err := s.schemaConn(ctx, db)
 	if err != nil {
 		return nil, err

@@ -69,7 +69,11 @@ func renderCreateTable(t *tableMeta, exprs bool) string {
 			lines = append(lines, fmt.Sprintf("  CONSTRAINT %s CHECK (%s)", mysqlIdent(ck.name), mysqlExpr(ck.expr)))
 		}
 	}
-	return "CREATE TABLE " + mysqlIdent(t.name) + " (\n" + strings.Join(lines, ",\n") + "\n" + tableOptions
+	create := "CREATE TABLE "
+	if t.temp {
+		create = "CREATE TEMPORARY TABLE " // as MySQL shows a temporary table
+	}
+	return create + mysqlIdent(t.name) + " (\n" + strings.Join(lines, ",\n") + "\n" + tableOptions
 }
 
 func mysqlIdentList(names []string) string {

@@ -72,9 +72,30 @@ func (s *Session) closeTemps() {
 	s.tempGen++
 }
 
+// closeStaleTemps closes the temp spaces whose database was dropped since
+// they were opened (by any session, or a peer): their connections still
+// read the deleted file. The temp tables go with them, so the session's
+// statements on them fail as on a missing database or table (1049, 1146)
+// instead of reading or capturing rows the database no longer has. MySQL
+// keeps such temp tables; marmot's live in the dropped database's file.
+// A space a capture runs on is kept: DROP DATABASE waits for the capture.
+func (s *Session) closeStaleTemps() {
+	for name, ts := range s.temps {
+		if s.txn != nil && s.txn.DB() == ts.sc.DB() {
+			continue
+		}
+		if ts.sc.Stale() {
+			_ = ts.sc.Close()
+			delete(s.temps, name)
+			s.tempGen++
+		}
+	}
+}
+
 // tempStatement runs st if it is about temp tables; handled=false leaves
 // it to the normal path.
 func (s *Session) tempStatement(ctx context.Context, st transpile.Statement, args []any) (res *mysql.Result, handled bool, err error) {
+	s.closeStaleTemps()
 	switch st.Kind {
 	case transpile.CreateTable:
 		if st.Temporary {
@@ -121,20 +142,22 @@ func kindWords(k transpile.Kind) string {
 }
 
 // openTempSpace returns the session's temp space in d, opening it. A
-// transaction already capturing on the database's writer is committed
-// first: its statements could not see the new temp table.
+// transaction already capturing on the database's writer goes on there,
+// hosting the new temp tables until it ends (materializer.HostTemps):
+// as in MySQL, CREATE TEMPORARY TABLE does not commit it.
 func (s *Session) openTempSpace(ctx context.Context, d *materializer.DB) (*tempSpace, error) {
 	if ts := s.temps[d.Name()]; ts != nil {
 		return ts, nil
 	}
-	if s.txn != nil && s.txn.DB() == d {
-		if err := s.commitTxn(ctx); err != nil {
-			return nil, err
-		}
-	}
 	sc, err := d.OpenSessionConn(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if s.txn != nil && s.txn.DB() == d {
+		if err := s.txn.HostTemps(sc); err != nil {
+			_ = sc.Close()
+			return nil, err
+		}
 	}
 	ts := &tempSpace{sc: sc, tables: map[string]bool{}}
 	if s.temps == nil {
@@ -433,4 +456,65 @@ func (s *Session) tempTableInfo(ctx context.Context, db, table string) (material
 		}
 	}
 	return ti, true
+}
+
+// tempSchema is a queryer over a session connection that reads the TEMP
+// schema's catalog instead of main's, so the metadata loaders
+// (infoschema_meta.go) describe the session's temp tables. Their PRAGMA
+// functions and SELECTs name tables unqualified, which SQLite resolves in
+// temp before main: the temp table, also where it shadows a permanent one.
+type tempSchema struct{ q queryer }
+
+func (t tempSchema) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return t.q.QueryContext(ctx, tempCatalog(query), args...)
+}
+
+func (t tempSchema) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return t.q.QueryRowContext(ctx, tempCatalog(query), args...)
+}
+
+func tempCatalog(query string) string {
+	return strings.ReplaceAll(query, "FROM sqlite_master", "FROM temp.sqlite_master")
+}
+
+// tempConn is the connection that sees the session's temp tables in ts:
+// the capture's while one runs on it, else the session connection.
+func (s *Session) tempConn(ts *tempSpace) *materializer.Conn {
+	if s.txn != nil && s.txn.DB() == ts.sc.DB() {
+		return s.txn.Conn()
+	}
+	return ts.sc.Conn()
+}
+
+// tempMetaOf loads a temp table's metadata, in the terms SHOW COLUMNS,
+// SHOW INDEX and SHOW CREATE TABLE use; ok=false if table is not one of
+// the session's temp tables in db.
+func (s *Session) tempMetaOf(ctx context.Context, db, table string) (t *tableMeta, ok bool, err error) {
+	if db == "" {
+		db = s.db
+	}
+	if !s.isTemp(db, table) {
+		return nil, false, nil
+	}
+	q := tempSchema{s.tempConn(s.temps[db])}
+	t, ok, err = loadTableMeta(ctx, q, table)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	loadTableStats(ctx, q, t)
+	t.temp = true
+	return t, true, nil
+}
+
+// tempDefinition is a temp table's definition as a plain CREATE TABLE, for
+// the transpiler (transpile.TableDefiner): CREATE TABLE x LIKE tmp makes a
+// permanent table, as in MySQL, and CREATE TABLE x SELECT ... FROM tmp
+// takes its column types from it.
+func (s *Session) tempDefinition(ctx context.Context, db, table string) (string, bool) {
+	t, ok, err := s.tempMetaOf(ctx, db, table)
+	if !ok || err != nil {
+		return "", false
+	}
+	t.temp = false
+	return createTableSQL(t), true
 }

@@ -185,8 +185,18 @@ func (t *Txn) RollbackTo(ctx context.Context, name string) error {
 		return err
 	}
 	t.events = t.events[:t.marks[i].n]
+	// As in MySQL, CREATE/DROP TEMPORARY TABLE since the savepoint stay
+	// (their rows do not): SQLite undid them, so they are re-done.
+	undone := append([]tempOp(nil), t.temp[t.marks[i].tn:]...)
 	t.temp = t.temp[:t.marks[i].tn]
 	t.marks = t.marks[:i+1]
+	for _, op := range undone {
+		if op.ddl != "" {
+			if err := t.TempDDL(ctx, op.ddl); err != nil {
+				return fmt.Errorf("materializer: redo temp table change: %w", err)
+			}
+		}
+	}
 	return nil
 }
 
@@ -279,10 +289,14 @@ func NewTxnID() []byte {
 // must not run SQL; it only copies the images.
 func (d *DB) preUpdate(p sqlite3.SQLitePreUpdateData) {
 	t := d.capturing
-	if t == nil || p.DatabaseName != "main" || internalTable(p.TableName) {
+	if t == nil || internalTable(p.TableName) {
 		return
 	}
-	t.record(p)
+	if p.DatabaseName == "main" {
+		t.record(p)
+	} else if p.DatabaseName == "temp" && t.sc != nil {
+		t.recordTemp(p) // temp tables hosted for a session (HostTemps)
+	}
 }
 
 // internalTable: SQLite's and marmot's own tables, never captured.

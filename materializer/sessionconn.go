@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"strings"
 
 	sqlite3 "github.com/mattn/go-sqlite3"
@@ -32,6 +33,9 @@ type SessionConn struct {
 	// outside a capture, which must not happen (see StrayWrites).
 	txn   *Txn
 	stray int
+
+	// file is the database file the connection opened (see Stale).
+	file os.FileInfo
 }
 
 // OpenSessionConn opens a session connection (see SessionConn).
@@ -58,7 +62,29 @@ func (d *DB) OpenSessionConn(ctx context.Context) (*SessionConn, error) {
 		sc.Close()
 		return nil, err
 	}
+	// Read the schema so SQLite has the file open before it is identified.
+	if _, err := conn.ExecContext(ctx, "SELECT count(*) FROM sqlite_master"); err != nil {
+		sc.Close()
+		return nil, fmt.Errorf("materializer: open %s: %w", d.path, err)
+	}
+	if sc.file, err = os.Stat(d.path); err != nil || d.Dropped() {
+		sc.Close()
+		return nil, fmt.Errorf("%w '%s'", ErrNoDatabase, d.name)
+	}
 	return sc, nil
+}
+
+// Stale reports whether the database the connection opened is gone: DROP
+// DATABASE deleted its file (and CREATE DATABASE may have made a new one
+// under the name, which the same *DB then serves). The connection still
+// reads the deleted file, so it must serve no statement on the database
+// any more; its owner closes it, and with it the temp tables.
+func (sc *SessionConn) Stale() bool {
+	if sc.d.Dropped() {
+		return true
+	}
+	fi, err := os.Stat(sc.d.path)
+	return err != nil || !os.SameFile(fi, sc.file)
 }
 
 // Conn is the connection, for reads and for statements that write only
@@ -113,11 +139,45 @@ func (sc *SessionConn) preUpdate(p sqlite3.SQLitePreUpdateData) {
 // recorded and re-done on the connection after the SQLite transaction is
 // rolled back (Finish), or only its temp DDL is (Rollback; MySQL does not
 // roll back CREATE/DROP TEMPORARY TABLE).
+//
+// A stale connection (see Stale) fails with ErrNoDatabase: a capture on a
+// deleted file would commit changes computed from rows the database no
+// longer has. The check is made holding the writer lock, which DROP
+// DATABASE takes, so it cannot race with the drop.
 func (d *DB) BeginOn(ctx context.Context, latest bool, sc *SessionConn) (*Txn, error) {
 	if sc == nil || sc.d != d {
 		return d.Begin(ctx, latest)
 	}
-	return d.begin(ctx, latest, sc)
+	t, err := d.begin(ctx, latest, sc)
+	if err == nil && sc.Stale() {
+		_ = t.Rollback()
+		return nil, fmt.Errorf("%w '%s'", ErrNoDatabase, d.name)
+	}
+	return t, err
+}
+
+// HostTemps gives the session connection sc to a capture running on the
+// writer connection (Begin), so a session can create its first temp table
+// in the middle of a transaction without committing it (MySQL's CREATE
+// TEMPORARY TABLE causes no implicit commit). The capture stays on the
+// writer, where its uncommitted rows are; the temp tables the rest of the
+// transaction creates and fills live there too, inside the SQLite
+// transaction (so statements can join them with the permanent tables it
+// wrote), and are recorded like temp changes of a capture on sc. When it
+// ends, the SQLite transaction's rollback takes them off the writer and
+// they are re-done on sc: all of them after a commit, only their DDL after
+// a rollback, as with BeginOn. The caller then runs its statements on sc.
+func (t *Txn) HostTemps(sc *SessionConn) error {
+	switch {
+	case t.done:
+		return fmt.Errorf("materializer: transaction already finished")
+	case sc == nil || sc.d != t.d:
+		return fmt.Errorf("materializer: session connection of another database")
+	case t.sc != nil && t.sc != sc:
+		return fmt.Errorf("materializer: transaction already has a session connection")
+	}
+	t.sc = sc
+	return nil
 }
 
 // lend makes sc the writer connection while a capture on it holds the
