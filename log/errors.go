@@ -32,9 +32,15 @@ type ConflictError struct {
 	// Intent: the row is claimed by a prepared transaction that has not
 	// committed yet; Version is then zero. Retry after a short pause.
 	Intent bool
+	// Reason, if set, replaces the row in the message: the conflict is
+	// with the transaction's own timing, not with one row.
+	Reason string
 }
 
 func (e *ConflictError) Error() string {
+	if e.Reason != "" {
+		return "log: write conflict: " + e.Reason
+	}
 	if e.Intent {
 		return fmt.Sprintf("log: write conflict: %s row %s is being written by another transaction", e.Table, e.Key)
 	}

@@ -209,6 +209,9 @@ func (d *distCommit) wait(ctx context.Context) error {
 	if now, err := c.Log.Clock().Now(); err == nil {
 		req.Now = now.Proto()
 	}
+	// The members' intents stand ttl from when they receive the prepare,
+	// which is after this.
+	sent := time.Now()
 	pctx, cancel := context.WithTimeout(ctx, c.PrepareTimeout)
 	votes := make(chan vote, len(live))
 	for _, t := range live {
@@ -263,6 +266,17 @@ func (d *distCommit) wait(ctx context.Context) error {
 		return &LevelError{Level: d.level, Got: yes, Need: needed, Nodes: nodes, Reason: strings.Join(reasons, "; ")}
 	}
 
+	// A coordinator that stalled during the prepare round (a GC pause, a
+	// SIGSTOP, an overloaded host) may hold yes votes whose intents have
+	// expired on the members, which then let other transactions take the
+	// rows. Committing would let both write them. The decision must leave
+	// the commit round (at most CommitTimeout) inside the intents' lease;
+	// otherwise it aborts, and the client retries on fresh state.
+	if left := d.ttl - time.Since(sent); left < c.CommitTimeout {
+		metricLeaseAborts.Inc()
+		d.abort(live)
+		return &txlog.ConflictError{Intent: true, Reason: fmt.Sprintf("the prepare round took %v of the intents' %v lease; aborted so no other transaction's writes to its rows are overwritten", time.Since(sent).Round(time.Millisecond), d.ttl)}
+	}
 	a, err := c.Log.Append(d.cs, d.seen)
 	if err != nil {
 		d.abort(live)

@@ -443,3 +443,59 @@ func TestCoordinatorCommitWithoutStreams(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCommitByReferenceHoldsIntents: a member told that a transaction is
+// decided keeps its intents while the change set is on its way, even past
+// the prepare's ttl, so no other transaction takes the rows meanwhile.
+func TestCommitByReferenceHoldsIntents(t *testing.T) {
+	nodes := startTestCluster(t, 1)
+	p := nodes[0]
+	svc := &Service{Log: p.log, Logger: slog.Default(), CommitRefWait: 300 * time.Millisecond}
+	rows := []txlog.IntentRow{{Table: "t", PK: []*marmotv1.Value{{Kind: &marmotv1.Value_Int{Int: 9}}}}}
+	if err := p.log.Prepare([]byte("decided"), "db", rows, false, 50*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := svc.Commit(context.Background(), connect.NewRequest(&marmotv1.CommitRequest{Origin: 77, Seq: 1, TxnId: []byte("decided")}))
+		done <- err
+	}()
+	time.Sleep(150 * time.Millisecond) // past the prepare's 50 ms ttl, inside the 300 ms wait
+	if err := p.log.Prepare([]byte("other"), "db", rows, false, time.Minute); err == nil {
+		t.Fatal("another transaction took a row of a decided transaction while its change set was on its way")
+	}
+	if err := <-done; connect.CodeOf(err) != connect.CodeNotFound {
+		t.Fatalf("commit by reference of a change set that never came: %v, want NOT_FOUND", err)
+	}
+}
+
+// TestCoordinatorAbortsAfterLeaseSpent: yes votes gathered too late to
+// finish the commit round inside the intents' lease (the coordinator
+// stalled) abort the transaction instead of committing it: the members may
+// already have let another transaction take the rows. Nothing is written.
+func TestCoordinatorAbortsAfterLeaseSpent(t *testing.T) {
+	nodes := startTestCluster(t, 3)
+	c := nodes[0].coord
+	// The whole lease is shorter than a commit round: whatever the prepare
+	// round takes, too little of it is left.
+	c.IntentTTL, c.CommitTimeout = 100*time.Millisecond, 200*time.Millisecond
+	cs := changeSet(row(1, "late"))
+	err := commit(context.Background(), nodes[0], cs, nil, txlog.Quorum)
+	var ce *txlog.ConflictError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "lease") {
+		t.Fatalf("commit after the lease was spent: %v, want a conflict naming the lease", err)
+	}
+	// The aborts reach the members asynchronously: poll for them.
+	deadline := time.Now().Add(5 * time.Second)
+	for _, nd := range nodes {
+		if nd.log.Has(nodes[0].log.Node(), 1) {
+			t.Fatalf("node %d holds the aborted change set", nd.log.Node())
+		}
+		for nd.log.Intents() != 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("node %d: %d intents left behind", nd.log.Node(), nd.log.Intents())
+			}
+			time.Sleep(10 * time.Millisecond) // polling interval
+		}
+	}
+}

@@ -69,6 +69,9 @@ func (s *Service) Commit(ctx context.Context, req *connect.Request[marmotv1.Comm
 	if cs == nil || cs.Hlc == nil || cs.Origin == 0 {
 		return nil, connect.NewError(connect.CodeInvalidArgument, errors.New("commit without a change set"))
 	}
+	// Decided: its intents stand until it is ingested (which releases
+	// them), however long earlier change sets of its origin take.
+	s.Log.HoldDecided(cs.Id, cs.Origin)
 	wait := s.CommitWait
 	if wait <= 0 {
 		wait = 5 * time.Second
@@ -84,13 +87,12 @@ func (s *Service) Commit(ctx context.Context, req *connect.Request[marmotv1.Comm
 			s.Log.Release(cs.Id)
 			return connect.NewResponse(&marmotv1.CommitResponse{}), nil
 		}
-		// On failure the intents stay, and no longer expire: the
-		// transaction is decided (durable on its coordinator) and will
-		// arrive on the Pull stream. Releasing them before would let
-		// another transaction prepare on the rows with the version from
-		// before it and overwrite it (a lost update). Ingesting it releases
-		// them (or removing its origin from the cluster).
-		s.Log.HoldDecided(cs.Id, cs.Origin)
+		// On failure the intents stay held (above): the transaction is
+		// decided (durable on its coordinator) and will arrive on the Pull
+		// stream. Releasing them before would let another transaction
+		// prepare on the rows with the version from before it and
+		// overwrite it (a lost update). Ingesting it releases them (or
+		// removing its origin from the cluster).
 		if !errors.Is(err, txlog.ErrGap) {
 			return nil, connect.NewError(connect.CodeInternal, err)
 		}
@@ -108,6 +110,9 @@ func (s *Service) Commit(ctx context.Context, req *connect.Request[marmotv1.Comm
 // CommitRefWait the coordinator is told to send it (NOT_FOUND); the
 // intents stay held meanwhile, as for any decided transaction.
 func (s *Service) commitByRef(ctx context.Context, m *marmotv1.CommitRequest) (*connect.Response[marmotv1.CommitResponse], error) {
+	// Decided: its intents must not expire while the change set is on its
+	// way, or another transaction could take the rows meanwhile.
+	s.Log.HoldDecided(m.TxnId, m.Origin)
 	wait := s.CommitRefWait
 	if wait <= 0 {
 		wait = DefaultCommitRefWait
@@ -123,10 +128,8 @@ func (s *Service) commitByRef(ctx context.Context, m *marmotv1.CommitRequest) (*
 		select {
 		case <-changed:
 		case <-timer.C:
-			s.Log.HoldDecided(m.TxnId, m.Origin)
 			return nil, connect.NewError(connect.CodeNotFound, fmt.Errorf("change set %d/%d has not arrived on the stream from its origin; send it", m.Origin, m.Seq))
 		case <-ctx.Done():
-			s.Log.HoldDecided(m.TxnId, m.Origin)
 			return nil, connect.NewError(connect.CodeDeadlineExceeded, ctx.Err())
 		}
 	}
