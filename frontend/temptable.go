@@ -296,15 +296,7 @@ func (s *Session) tempExec(ctx context.Context, st transpile.Statement, args []a
 	if !ddl && s.txn != nil && s.txn.DB() == ts.sc.DB() {
 		// Inside a capture on the session connection: its temp changes
 		// are kept when it ends (materializer.BeginOn).
-		mark, err := s.txn.Mark(ctx)
-		if err != nil {
-			return nil, err
-		}
-		res, err := s.execOn(ctx, s.txn.Conn(), st, args)
-		if uerr := s.txn.Unmark(ctx, mark, err != nil); uerr != nil && err == nil {
-			err = uerr
-		}
-		return res, err
+		return s.execInTxn(ctx, st, args)
 	}
 	var res *mysql.Result
 	err := s.onTemp(ctx, ts, func(c *materializer.Conn, ddlf func(string) error) error {

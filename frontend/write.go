@@ -36,15 +36,7 @@ func (s *Session) write(ctx context.Context, st transpile.Statement, args []any)
 		} else if s.txn.DB() != d {
 			return nil, myErr(mysql.ER_NOT_SUPPORTED_YET, "42000", "marmot: a transaction may write only one database (this one writes '%s')", s.txn.DB().Name())
 		}
-		mark, err := s.txn.Mark(ctx)
-		if err != nil {
-			return nil, err
-		}
-		res, err := s.execOn(ctx, s.txn.Conn(), st, args)
-		if uerr := s.txn.Unmark(ctx, mark, err != nil); uerr != nil && err == nil {
-			err = uerr
-		}
-		return res, err
+		return s.execInTxn(ctx, st, args)
 	}
 	const maxAttempts = 100
 	for attempt := 1; ; attempt++ {
@@ -77,6 +69,21 @@ func (s *Session) write(ctx context.Context, st transpile.Statement, args []any)
 			defer mu.Unlock()
 		}
 	}
+}
+
+// execInTxn runs a statement inside the session's open transaction,
+// atomically: a failing statement leaves none of its rows behind (MySQL
+// statement atomicity), the transaction stays usable.
+func (s *Session) execInTxn(ctx context.Context, st transpile.Statement, args []any) (*mysql.Result, error) {
+	mark, err := s.txn.Mark(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.execOn(ctx, s.txn.Conn(), st, args)
+	if uerr := s.txn.Unmark(ctx, mark, err != nil); uerr != nil && err == nil {
+		err = uerr
+	}
+	return res, err
 }
 
 func (s *Session) autocommitOnce(ctx context.Context, d *materializer.DB, st transpile.Statement, args []any, latest bool) (*mysql.Result, error) {

@@ -108,8 +108,15 @@ func readApplied(ctx context.Context, tx *sql.Tx) (txlog.Watermark, error) {
 }
 
 func userTables(ctx context.Context, tx *sql.Tx) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT name FROM sqlite_schema WHERE type = 'table'
+	return queryStrings(ctx, tx, `SELECT name FROM sqlite_schema WHERE type = 'table'
 		AND name NOT LIKE '\_\_marmot%' ESCAPE '\' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY name`)
+}
+
+// queryStrings returns the first column of every row of a query.
+func queryStrings(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -301,18 +301,5 @@ func (t *Txn) redoTemp(ctx context.Context, rows bool) error {
 }
 
 func tempColumns(ctx context.Context, c *sql.Conn, table string) ([]string, error) {
-	rows, err := c.QueryContext(ctx, "SELECT name FROM pragma_table_info(?, 'temp')", table)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		out = append(out, n)
-	}
-	return out, rows.Err()
+	return queryStrings(ctx, c, "SELECT name FROM pragma_table_info(?, 'temp')", table)
 }
