@@ -834,13 +834,6 @@ func (l *Log) Has(origin, seq uint64) bool {
 	return seq <= l.lastSeq[origin]
 }
 
-// HasDurable reports whether origin's change set seq is durable here.
-func (l *Log) HasDurable(origin, seq uint64) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return seq <= l.durable[origin]
-}
-
 // DecodeChangeSet decodes a change set as stored in the log.
 func DecodeChangeSet(b []byte) (*marmotv1.ChangeSet, error) { return decodeChangeSet(b) }
 

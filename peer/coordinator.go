@@ -64,8 +64,6 @@ type Coordinator struct {
 	hc      *http.Client
 	mu      sync.Mutex
 	clients map[string]marmotv1connect.PeerServiceClient
-	// fullUntil: members to send whole change sets to until then.
-	fullUntil map[uint64]time.Time
 }
 
 // LevelError: the write consistency level could not be met, and nothing
@@ -301,22 +299,10 @@ func (d *distCommit) commit(ctx context.Context, a *txlog.Appending, live []Targ
 		return err
 	}
 	acks := make(chan error, len(live))
-	full := &marmotv1.CommitRequest{ChangeSet: d.cs}
-	byRef := &marmotv1.CommitRequest{Origin: d.cs.Origin, Seq: d.cs.Seq, TxnId: d.cs.Id}
+	creq := &marmotv1.CommitRequest{ChangeSet: d.cs}
 	for _, t := range live {
 		go func() {
-			var err error
-			if c.sendByRef(t.ID) {
-				_, err = c.client(t.Addr).Commit(cctx, connect.NewRequest(byRef))
-				if code := connect.CodeOf(err); code == connect.CodeNotFound || code == connect.CodeInvalidArgument {
-					// Not on its stream in time (or a peer that predates
-					// commits by reference): send the change set itself.
-					c.refMissed(t.ID)
-					_, err = c.client(t.Addr).Commit(cctx, connect.NewRequest(full))
-				}
-			} else {
-				_, err = c.client(t.Addr).Commit(cctx, connect.NewRequest(full))
-			}
+			_, err := c.client(t.Addr).Commit(cctx, connect.NewRequest(creq))
 			if err != nil {
 				err = fmt.Errorf("node %d: %s", t.ID, shortErr(err))
 			}
@@ -370,33 +356,6 @@ func (d *distCommit) abort(live []Target) {
 			}
 		}()
 	}
-}
-
-// DefaultCommitRefWait is how long a member waits for a change set
-// committed by reference to arrive on its stream before asking for it.
-const DefaultCommitRefWait = 500 * time.Millisecond
-
-// refMissBackoff: after a member asked for a change set sent by reference
-// (its stream from this node is down or slow), commits to it carry the
-// change set for this long before references are tried again.
-const refMissBackoff = 5 * time.Second
-
-// sendByRef says whether a commit to member id may leave the change set
-// out: the member receives it on its Pull stream from this node anyway.
-func (c *Coordinator) sendByRef(id uint64) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().After(c.fullUntil[id])
-}
-
-func (c *Coordinator) refMissed(id uint64) {
-	metricCommitRefMisses.Inc()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.fullUntil == nil {
-		c.fullUntil = map[uint64]time.Time{}
-	}
-	c.fullUntil[id] = time.Now().Add(refMissBackoff)
 }
 
 func (c *Coordinator) client(addr string) marmotv1connect.PeerServiceClient {

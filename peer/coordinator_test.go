@@ -375,97 +375,31 @@ func TestCommitFailureKeepsIntents(t *testing.T) {
 	}
 }
 
-// TestCommitByReference: a commit without its change set is acknowledged
-// once the change set is durable on the member (it came on the stream);
-// one that never arrives is answered NOT_FOUND with the intents still held,
-// so the coordinator sends it in full.
-func TestCommitByReference(t *testing.T) {
+// TestCommitHoldsIntents: a member told that a transaction is decided
+// keeps its intents while it waits for earlier change sets of the origin,
+// even past the prepare's ttl, so no other transaction takes the rows
+// meanwhile.
+func TestCommitHoldsIntents(t *testing.T) {
 	nodes := startTestCluster(t, 1)
 	p := nodes[0]
-	svc := &Service{Log: p.log, Logger: slog.Default(), CommitRefWait: 200 * time.Millisecond}
-	pk := []*marmotv1.Value{{Kind: &marmotv1.Value_Int{Int: 1}}}
-	rows := []txlog.IntentRow{{Table: "t", PK: pk}}
-
-	if err := p.log.Prepare([]byte("late"), "db", rows, false, time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	_, err := svc.Commit(context.Background(), connect.NewRequest(&marmotv1.CommitRequest{Origin: 77, Seq: 1, TxnId: []byte("late")}))
-	if connect.CodeOf(err) != connect.CodeNotFound {
-		t.Fatalf("commit by reference of an absent change set: %v, want NOT_FOUND", err)
-	}
-	if err := p.log.Prepare([]byte("other"), "db", rows, false, time.Minute); err == nil {
-		t.Fatal("a decided transaction's rows were freed before its change set arrived")
-	}
-
-	cs := changeSet(row(1, "x"))
-	cs.Id, cs.Origin, cs.Seq, cs.Hlc = []byte("late"), 77, 1, p.log.Clock().Last().Proto()
-	go func() {
-		time.Sleep(20 * time.Millisecond) // arrives while the commit waits (not a sync wait)
-		if err := p.log.Ingest(context.Background(), cs); err != nil {
-			t.Error(err)
-		}
-	}()
-	if _, err := svc.Commit(context.Background(), connect.NewRequest(&marmotv1.CommitRequest{Origin: 77, Seq: 1, TxnId: []byte("late")})); err != nil {
-		t.Fatalf("commit by reference once the change set arrived: %v", err)
-	}
-	if !p.log.HasDurable(77, 1) {
-		t.Fatal("acknowledged before durable")
-	}
-	if n := p.log.Intents(); n != 0 {
-		t.Fatalf("%d rows still claimed after the commit", n)
-	}
-}
-
-// TestCoordinatorCommitWithoutStreams: members that do not pull from the
-// coordinator still get a commit (in full, after asking for it), and the
-// coordinator then stops sending them references for a while.
-func TestCoordinatorCommitWithoutStreams(t *testing.T) {
-	nodes := startTestCluster(t, 3)
-	for _, nd := range nodes[1:] {
-		nd.cancel() // no Pull streams into the members
-	}
-	cs := changeSet(row(1, "a"))
-	if err := commit(context.Background(), nodes[0], cs, nil, txlog.All); err != nil {
-		t.Fatal(err)
-	}
-	for _, nd := range nodes {
-		if !nd.log.HasDurable(cs.Origin, cs.Seq) {
-			t.Fatalf("node %d lacks the committed change set", nd.log.Node())
-		}
-	}
-	for _, nd := range nodes[1:] {
-		if nodes[0].coord.sendByRef(nd.log.Node()) {
-			t.Fatalf("still sending references to node %d, which asked for the change set", nd.log.Node())
-		}
-	}
-	cs2 := changeSet(row(2, "b"))
-	if err := commit(context.Background(), nodes[0], cs2, nil, txlog.All); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// TestCommitByReferenceHoldsIntents: a member told that a transaction is
-// decided keeps its intents while the change set is on its way, even past
-// the prepare's ttl, so no other transaction takes the rows meanwhile.
-func TestCommitByReferenceHoldsIntents(t *testing.T) {
-	nodes := startTestCluster(t, 1)
-	p := nodes[0]
-	svc := &Service{Log: p.log, Logger: slog.Default(), CommitRefWait: 300 * time.Millisecond}
+	svc := &Service{Log: p.log, Logger: slog.Default(), CommitWait: 300 * time.Millisecond}
 	rows := []txlog.IntentRow{{Table: "t", PK: []*marmotv1.Value{{Kind: &marmotv1.Value_Int{Int: 9}}}}}
 	if err := p.log.Prepare([]byte("decided"), "db", rows, false, 50*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
+	cs := changeSet(row(9, "x"))
+	cs.Id, cs.Origin, cs.Seq, cs.Hlc = []byte("decided"), 77, 5, p.log.Clock().Last().Proto() // seq 1..4 never arrive
 	done := make(chan error, 1)
 	go func() {
-		_, err := svc.Commit(context.Background(), connect.NewRequest(&marmotv1.CommitRequest{Origin: 77, Seq: 1, TxnId: []byte("decided")}))
+		_, err := svc.Commit(context.Background(), connect.NewRequest(&marmotv1.CommitRequest{ChangeSet: cs}))
 		done <- err
 	}()
 	time.Sleep(150 * time.Millisecond) // past the prepare's 50 ms ttl, inside the 300 ms wait
 	if err := p.log.Prepare([]byte("other"), "db", rows, false, time.Minute); err == nil {
-		t.Fatal("another transaction took a row of a decided transaction while its change set was on its way")
+		t.Fatal("another transaction took a row of a decided transaction while its commit waited")
 	}
-	if err := <-done; connect.CodeOf(err) != connect.CodeNotFound {
-		t.Fatalf("commit by reference of a change set that never came: %v, want NOT_FOUND", err)
+	if err := <-done; err == nil {
+		t.Fatal("commit with a gap succeeded")
 	}
 }
 

@@ -17,12 +17,10 @@ var (
 		Help: "Prepare answers received from peers: yes, no (conflict), error (unreachable, refused)."}, []string{"vote"})
 	metricLeaseAborts = prometheus.NewCounter(prometheus.CounterOpts{Name: "marmot_commit_lease_aborts_total",
 		Help: "Transactions aborted after a quorum voted yes because the prepare round left too little of the intents' lease (heartbeat_timeout_seconds) for the commit round: the coordinator stalled."})
-	metricCommitRefMisses = prometheus.NewCounter(prometheus.CounterOpts{Name: "marmot_commit_reference_misses_total",
-		Help: "Commits sent to a member by reference (without the change set) that it had not received on its Pull stream in time, so the change set was sent again in full."})
 )
 
 func init() {
-	prometheus.MustRegister(metricCommits, metricCommitSeconds, metricVotes, metricCommitRefMisses, metricLeaseAborts)
+	prometheus.MustRegister(metricCommits, metricCommitSeconds, metricVotes, metricLeaseAborts)
 }
 
 // RegisterMembershipMetrics exports the members by state

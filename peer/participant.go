@@ -63,9 +63,6 @@ func (s *Service) Prepare(ctx context.Context, req *connect.Request[marmotv1.Pre
 // way over the Pull stream, so a gap is waited out, not refused.
 func (s *Service) Commit(ctx context.Context, req *connect.Request[marmotv1.CommitRequest]) (*connect.Response[marmotv1.CommitResponse], error) {
 	cs := req.Msg.ChangeSet
-	if cs == nil && req.Msg.Origin != 0 && req.Msg.Seq != 0 {
-		return s.commitByRef(ctx, req.Msg)
-	}
 	if cs == nil || cs.Hlc == nil || cs.Origin == 0 {
 		return nil, connect.NewError(connect.CodeInvalidArgument, errors.New("commit without a change set"))
 	}
@@ -100,37 +97,6 @@ func (s *Service) Commit(ctx context.Context, req *connect.Request[marmotv1.Comm
 		case <-changed:
 		case <-ctx.Done():
 			return nil, connect.NewError(connect.CodeDeadlineExceeded, fmt.Errorf("commit %d/%d: earlier change sets of origin %d did not arrive: %w", cs.Origin, cs.Seq, cs.Origin, err))
-		}
-	}
-}
-
-// commitByRef acknowledges a decided change set sent without its body:
-// the coordinator streams it to this node on the Pull stream, so it is
-// acknowledged once durable here. If it does not arrive within
-// CommitRefWait the coordinator is told to send it (NOT_FOUND); the
-// intents stay held meanwhile, as for any decided transaction.
-func (s *Service) commitByRef(ctx context.Context, m *marmotv1.CommitRequest) (*connect.Response[marmotv1.CommitResponse], error) {
-	// Decided: its intents must not expire while the change set is on its
-	// way, or another transaction could take the rows meanwhile.
-	s.Log.HoldDecided(m.TxnId, m.Origin)
-	wait := s.CommitRefWait
-	if wait <= 0 {
-		wait = DefaultCommitRefWait
-	}
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
-	for {
-		changed := s.Log.Changed()
-		if s.Log.HasDurable(m.Origin, m.Seq) {
-			s.Log.Release(m.TxnId) // ingesting it released them; this is for certainty
-			return connect.NewResponse(&marmotv1.CommitResponse{}), nil
-		}
-		select {
-		case <-changed:
-		case <-timer.C:
-			return nil, connect.NewError(connect.CodeNotFound, fmt.Errorf("change set %d/%d has not arrived on the stream from its origin; send it", m.Origin, m.Seq))
-		case <-ctx.Done():
-			return nil, connect.NewError(connect.CodeDeadlineExceeded, ctx.Err())
 		}
 	}
 }

@@ -35,9 +35,6 @@ type Service struct {
 	// CommitWait bounds how long Commit waits for earlier change sets of
 	// the same origin (they arrive on the Pull stream).
 	CommitWait time.Duration
-	// CommitRefWait bounds how long a Commit without its change set waits
-	// for it to arrive on the Pull stream (DefaultCommitRefWait if 0).
-	CommitRefWait time.Duration
 	// Relay, if set, says whether a stream forwards another origin's new
 	// change sets after its catch-up: only when the caller cannot get them
 	// from the origin itself (it is not alive). Every node pulls from every
