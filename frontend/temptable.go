@@ -405,49 +405,7 @@ func (s *Session) tempTableInfo(ctx context.Context, db, table string) (material
 	} else {
 		c = ts.sc.Conn()
 	}
-	rows, err := c.QueryContext(ctx, "SELECT name, type, pk FROM pragma_table_info(?, 'temp') ORDER BY cid", table)
-	if err != nil {
-		return materializer.TableInfo{}, false
-	}
-	defer rows.Close()
-	var ti materializer.TableInfo
-	type pkcol struct {
-		name  string
-		order int
-	}
-	var pks []pkcol
-	for rows.Next() {
-		var name, typ string
-		var pk int
-		if err := rows.Scan(&name, &typ, &pk); err != nil {
-			return materializer.TableInfo{}, false
-		}
-		ti.Columns = append(ti.Columns, name)
-		ti.DeclTypes = append(ti.DeclTypes, typ)
-		if pk > 0 {
-			pks = append(pks, pkcol{name, pk})
-		}
-	}
-	if rows.Err() != nil || len(ti.Columns) == 0 {
-		return materializer.TableInfo{}, false
-	}
-	for o := 1; o <= len(pks); o++ {
-		for _, p := range pks {
-			if p.order == o {
-				ti.PrimaryKey = append(ti.PrimaryKey, p.name)
-			}
-		}
-	}
-	if len(ti.PrimaryKey) == 1 {
-		var ddl sql.NullString
-		_ = c.QueryRowContext(ctx, "SELECT sql FROM temp.sqlite_master WHERE type = 'table' AND name = ?", table).Scan(&ddl)
-		for i, col := range ti.Columns {
-			if col == ti.PrimaryKey[0] && (strings.Contains(strings.ToUpper(ddl.String), "AUTOINCREMENT") || strings.EqualFold(ti.DeclTypes[i], "INTEGER")) {
-				ti.AutoIncrement = col
-			}
-		}
-	}
-	return ti, true
+	return materializer.TempTable(ctx, c, table)
 }
 
 // tempSchema is a queryer over a session connection that reads the TEMP

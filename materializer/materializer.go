@@ -478,11 +478,25 @@ func (d *DB) Table(ctx context.Context, name string) (TableInfo, bool) {
 	if err != nil {
 		return TableInfo{}, false
 	}
+	return ti.export(), true
+}
+
+// TempTable returns the shape of a temporary table of the session
+// connection c, or ok=false if it has none of that name.
+func TempTable(ctx context.Context, c *Conn, name string) (TableInfo, bool) {
+	ti, err := loadTableInfoIn(ctx, c, "temp", name)
+	if err != nil {
+		return TableInfo{}, false
+	}
+	return ti.export(), true
+}
+
+func (ti *tableInfo) export() TableInfo {
 	out := TableInfo{Columns: ti.cols, DeclTypes: ti.decl, AutoIncrement: ti.autoInc}
 	for _, i := range ti.pk {
 		out.PrimaryKey = append(out.PrimaryKey, ti.cols[i])
 	}
-	return out, true
+	return out
 }
 
 func (d *DB) tableInfoRead(ctx context.Context, name string) (*tableInfo, error) {

@@ -21,7 +21,13 @@ type tableInfo struct {
 // loadTableInfo reads a table's shape from SQLite itself, so tables created
 // by any means (including existing databases) are understood.
 func loadTableInfo(ctx context.Context, q queryer, table string) (*tableInfo, error) {
-	rows, err := q.QueryContext(ctx, "SELECT name, type, pk FROM pragma_table_info(?, 'main')", table)
+	return loadTableInfoIn(ctx, q, "main", table)
+}
+
+// loadTableInfoIn is loadTableInfo for a table of schema ("main", or
+// "temp" for a session's temporary tables).
+func loadTableInfoIn(ctx context.Context, q queryer, schema, table string) (*tableInfo, error) {
+	rows, err := q.QueryContext(ctx, "SELECT name, type, pk FROM pragma_table_info(?, ?)", table, schema)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +59,7 @@ func loadTableInfo(ctx context.Context, q queryer, table string) (*tableInfo, er
 		ti.pk = append(ti.pk, p.idx)
 	}
 	var ddl sql.NullString
-	if err := q.QueryRowContext(ctx, "SELECT sql FROM sqlite_master WHERE type='table' AND name=?", table).Scan(&ddl); err != nil && err != sql.ErrNoRows {
+	if err := q.QueryRowContext(ctx, "SELECT sql FROM "+schema+".sqlite_master WHERE type='table' AND name=?", table).Scan(&ddl); err != nil && err != sql.ErrNoRows {
 		return nil, err
 	}
 	// AUTOINCREMENT is how marmot writes MySQL's AUTO_INCREMENT; a bare
