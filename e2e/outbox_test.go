@@ -65,6 +65,16 @@ type consumer struct {
 	events []cdcEvent
 }
 
+// startPublishingNode starts one marmotd publishing to an in-process Kafka
+// broker, and a consumer of that broker's topics.
+func startPublishingNode(t *testing.T) (*Node, *consumer) {
+	broker := startKafka(t)
+	n := &Node{t: t, Dir: t.TempDir(), MySQLPort: freePort(t), HTTPPort: freePort(t), Env: publisherEnv(broker, 30000)}
+	n.Start()
+	t.Cleanup(n.Stop)
+	return n, consume(t, broker)
+}
+
 func consume(t *testing.T, broker string) *consumer {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(broker), kgo.ConsumeRegex(), kgo.ConsumeTopics(`^marmot\.cdc(\.[^_].*)?$`),
@@ -162,11 +172,7 @@ func mustExecOutbox(t *testing.T, db *sql.DB, q string, args ...any) {
 // with the right op, before and after images and key; a delete is followed
 // by a tombstone; the CREATE TABLE goes to the schema-change topic.
 func TestOutboxRowEvents(t *testing.T) {
-	broker := startKafka(t)
-	n := &Node{t: t, Dir: t.TempDir(), MySQLPort: freePort(t), HTTPPort: freePort(t), Env: publisherEnv(broker, 30000)}
-	n.Start()
-	t.Cleanup(n.Stop)
-	c := consume(t, broker)
+	n, c := startPublishingNode(t)
 	db := n.DB(t, "marmot")
 	mustExecOutbox(t, db, "CREATE TABLE users (id INT PRIMARY KEY, name VARCHAR(20))")
 	mustExecOutbox(t, db, "INSERT INTO users VALUES (1, 'alice'), (2, 'bob')")
@@ -263,11 +269,7 @@ func missing(acked *sync.Map, got map[int64]bool) []int64 {
 // after restart, every write it acknowledged (from its durable cursor:
 // repeats only with the same event ids).
 func TestOutboxKill9Resumes(t *testing.T) {
-	broker := startKafka(t)
-	n := &Node{t: t, Dir: t.TempDir(), MySQLPort: freePort(t), HTTPPort: freePort(t), Env: publisherEnv(broker, 30000)}
-	n.Start()
-	t.Cleanup(n.Stop)
-	c := consume(t, broker)
+	n, c := startPublishingNode(t)
 	mustExecOutbox(t, n.DB(t, "marmot"), "CREATE TABLE t (id BIGINT PRIMARY KEY, v TEXT)")
 	var acked sync.Map
 	var count atomic.Int64
@@ -429,11 +431,7 @@ func TestOutboxClusterTakeover(t *testing.T) {
 // events while 8 clients insert for a few seconds: from the commit HLC's
 // wall clock (source.ts_ms) to the consumer's receipt.
 func TestOutboxLatency(t *testing.T) {
-	broker := startKafka(t)
-	n := &Node{t: t, Dir: t.TempDir(), MySQLPort: freePort(t), HTTPPort: freePort(t), Env: publisherEnv(broker, 30000)}
-	n.Start()
-	t.Cleanup(n.Stop)
-	c := consume(t, broker)
+	n, c := startPublishingNode(t)
 	mustExecOutbox(t, n.DB(t, "marmot"), "CREATE TABLE t (id BIGINT PRIMARY KEY, v TEXT)")
 	// The consumer finds a new topic by polling metadata: let it find t
 	// before measuring.

@@ -14,11 +14,7 @@ import (
 // connector sends for them; DECIMAL is a string (decimal.handling.mode =
 // string) and BOOL an int16, as Debezium maps TINYINT(1).
 func TestOutboxColumnTypes(t *testing.T) {
-	broker := startKafka(t)
-	n := &Node{t: t, Dir: t.TempDir(), MySQLPort: freePort(t), HTTPPort: freePort(t), Env: publisherEnv(broker, 30000)}
-	n.Start()
-	t.Cleanup(n.Stop)
-	c := consume(t, broker)
+	n, c := startPublishingNode(t)
 	db := n.DB(t, "marmot")
 	mustExecOutbox(t, db, `CREATE TABLE ty (id INT PRIMARY KEY, d DATE, dt DATETIME, dt3 DATETIME(3), dt6 DATETIME(6),
 		ts TIMESTAMP(3) NULL, tm TIME, tm6 TIME(6), y YEAR, price DECIMAL(10,2), ok BOOL, created DATETIME DEFAULT CURRENT_TIMESTAMP)`)
