@@ -244,6 +244,9 @@ func (l *Log) InstallSnapshot(at Watermark, versions io.Reader) error {
 		<-ch
 		l.mu.Lock()
 	}
+	// Versions are written behind the version cache's back.
+	l.vc.forgetAll(at)
+	l.vc.forgetAll(l.lastSeq)
 	b := l.db.NewBatch()
 	count := 0
 	flush := func() error {

@@ -59,6 +59,7 @@ type Log struct {
 	// durable: Pebble shows a synced batch to readers before its fsync
 	// ends, so during that window Pebble's value is not yet the truth.
 	shadow   map[string]*shadowVersion
+	vc       *versionCache // recent durable versions (vcache.go)
 	queue    []*appendReq
 	inflight []*appendReq // being written by the committer
 	changed  chan struct{}
@@ -89,10 +90,11 @@ type appendReq struct {
 // read from Pebble while the row was checked (read), under the same hold of
 // mu as the queueing, so queueing need not read it again.
 type rowWrite struct {
-	key   string
-	v     Version
-	prior shadowVersion
-	read  bool
+	key     string
+	v       Version
+	prior   shadowVersion
+	read    bool
+	unknown bool // the conflict check did not need the durable version
 }
 
 // Open opens (creating if needed) the log in opts.Dir.
@@ -149,6 +151,11 @@ func Open(opts Options) (*Log, error) {
 	l.dbs = make(map[string]bool, len(names))
 	for _, n := range names {
 		l.dbs[n] = true
+	}
+	l.vc = newVersionCache(versionCacheSize)
+	if err := l.loadVersionFloors(l.vc); err != nil {
+		db.Close()
+		return nil, err
 	}
 	hwm, err := l.metaInt(keyClockHWM)
 	if err != nil {
@@ -326,7 +333,7 @@ func (l *Log) Append(cs *marmotv1.ChangeSet, seen Watermark) (*Appending, error)
 			l.mu.Unlock()
 			return nil, err
 		}
-		cur, ok, err := l.lookupLocked(w)
+		cur, ok, err := l.lookupLocked(w, cs.Database, seen)
 		if err != nil {
 			l.mu.Unlock()
 			return nil, err
@@ -437,7 +444,7 @@ func (l *Log) ingestReqLocked(cs *marmotv1.ChangeSet) (*appendReq, error) {
 	req := &appendReq{cs: cs, writes: make([]rowWrite, 0, len(cs.Rows)), done: make(chan error, 1)}
 	for _, r := range cs.Rows {
 		w := rowWrite{key: string(RowKey(cs.Database, r.Table, r.Pk)), v: Version{HLC: ts, Seq: cs.Seq, Deleted: r.Op == marmotv1.Op_OP_DELETE}}
-		cur, ok, err := l.lookupLocked(&w)
+		cur, ok, err := l.lookupLocked(&w, cs.Database, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -480,6 +487,10 @@ func (l *Log) queueLocked(req *appendReq) error {
 			// No write of the row in flight, so Pebble's value is durable.
 			if w.read {
 				sh = &shadowVersion{v: w.prior.v, ok: w.prior.ok}
+			} else if w.unknown {
+				// The check needed no read (vcache.go); RowVersion reads it
+				// if it must, once this write has landed.
+				sh = &shadowVersion{unknown: true}
 			} else {
 				dv, found, err := l.storedVersion([]byte(w.key))
 				if err != nil {
@@ -501,11 +512,21 @@ func (l *Log) queueLocked(req *appendReq) error {
 	return nil
 }
 
-// lookupLocked is versionLocked for w.key that keeps in w what it read
-// from Pebble.
-func (l *Log) lookupLocked(w *rowWrite) (Version, bool, error) {
+// lookupLocked is versionLocked for w.key that keeps in w what it read.
+// Given seen (a conflict check), a row missing from the version cache is
+// not read when seen covers everything the cache lacks of db: then it
+// reports no version, since none it could find would be outside seen.
+func (l *Log) lookupLocked(w *rowWrite, db string, seen Watermark) (Version, bool, error) {
 	if v, ok := l.pending[w.key]; ok {
 		return v, true, nil
+	}
+	if v, ok := l.vc.get(w.key); ok {
+		w.prior, w.read = shadowVersion{v: v, ok: true}, true
+		return v, true, nil
+	}
+	if seen != nil && l.vc.covered(db, seen) {
+		w.unknown = true
+		return Version{}, false, nil
 	}
 	v, ok, err := l.storedVersion([]byte(w.key))
 	if err == nil {
@@ -517,6 +538,9 @@ func (l *Log) lookupLocked(w *rowWrite) (Version, bool, error) {
 // versionLocked returns the latest version of a row, queued appends included.
 func (l *Log) versionLocked(key string) (Version, bool, error) {
 	if v, ok := l.pending[key]; ok {
+		return v, true, nil
+	}
+	if v, ok := l.vc.get(key); ok {
 		return v, true, nil
 	}
 	return l.storedVersion([]byte(key))
@@ -578,9 +602,12 @@ func (l *Log) run() {
 				if l.pending[w.key] == w.v {
 					delete(l.pending, w.key)
 				}
+				if err == nil {
+					l.vc.put(w.key, w.v)
+				}
 				if sh := l.shadow[w.key]; sh != nil {
 					if err == nil {
-						sh.v, sh.ok = w.v, true
+						sh.v, sh.ok, sh.unknown = w.v, true, false
 					}
 					if sh.refs--; sh.refs == 0 {
 						delete(l.shadow, w.key)
@@ -694,16 +721,36 @@ func (l *Log) RowVersion(db, table string, pk []*marmotv1.Value) (Version, bool,
 	// check and the Pebble read.
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if sh, ok := l.shadow[string(key)]; ok {
-		return sh.v, sh.ok, nil
+	for {
+		sh, ok := l.shadow[string(key)]
+		if !ok {
+			break
+		}
+		if !sh.unknown {
+			return sh.v, sh.ok, nil
+		}
+		// The durable version before the queued write was never read, and
+		// Pebble may already show the queued one: wait until it lands
+		// (rare: the cache holds every row written lately).
+		if err := l.usable(); err != nil {
+			return Version{}, false, err
+		}
+		ch := l.changed
+		l.mu.Unlock()
+		<-ch
+		l.mu.Lock()
+	}
+	if v, ok := l.vc.get(string(key)); ok {
+		return v, true, nil
 	}
 	return l.storedVersion(key)
 }
 
 type shadowVersion struct {
-	v    Version
-	ok   bool
-	refs int // queued writes of the row
+	v       Version
+	ok      bool
+	unknown bool // v was not read (vcache.go)
+	refs    int  // queued writes of the row
 }
 
 // Get returns the change set committed at ts.

@@ -201,6 +201,7 @@ func (d *DB) applyLocked(ctx context.Context, batch []*marmotv1.ChangeSet) (int,
 		_, _ = c.ExecContext(ctx, "ROLLBACK")
 		return 0, fmt.Errorf("materializer: commit: %w", err)
 	}
+	d.committed()
 	if ddl {
 		d.schemaChanged()
 	}

@@ -270,14 +270,24 @@ type DB struct {
 
 	// wl is the writer lock: held by the applier for a batch or by a
 	// capture transaction from its first write to COMMIT/ROLLBACK.
-	wl        *writerLock
-	wsql      *sql.DB
-	wconn     *sql.Conn
-	wenv      *Env
-	rsql      *sql.DB
-	capturing *Txn                 // guarded by wl
-	lent      *lentWriter          // the writer set aside for a session connection (BeginOn); guarded by wl
-	stmts     map[string]*sql.Stmt // apply statements; guarded by wl
+	wl *writerLock
+	// heldAt and heldUrgent describe the current holder of wl (metrics).
+	heldAt     time.Time
+	heldUrgent bool
+	wsql       *sql.DB
+	wconn      *sql.Conn
+	wenv       *Env
+	rsql       *sql.DB
+	capturing  *Txn                 // guarded by wl
+	lent       *lentWriter          // the writer set aside for a session connection (BeginOn); guarded by wl
+	stmts      map[string]*sql.Stmt // apply statements; guarded by wl
+	sinceCkpt  int                  // batches applied since the last checkpoint kick; guarded by wl
+
+	// The WAL checkpointer (checkpoint.go); set with the files.
+	ckptDB   *sql.DB
+	ckptKick chan struct{}
+	ckptDone chan struct{}
+	ckptStop context.CancelFunc
 
 	tmu       sync.Mutex
 	tables    map[string]*tableInfo
@@ -326,6 +336,12 @@ func (d *DB) openFiles() error {
 		w.Close()
 		return fmt.Errorf("materializer: open %s: %w", d.path, err)
 	}
+	// Checkpoints run off the writer (checkpoint.go).
+	if _, err := conn.ExecContext(ctx, `PRAGMA wal_autocheckpoint = 0`); err != nil {
+		conn.Close()
+		w.Close()
+		return fmt.Errorf("materializer: init %s: %w", d.path, err)
+	}
 	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS __marmot_applied (origin INTEGER PRIMARY KEY, seq INTEGER NOT NULL)`); err != nil {
 		conn.Close()
 		w.Close()
@@ -346,6 +362,10 @@ func (d *DB) openFiles() error {
 	r.SetMaxOpenConns(d.m.opts.ReadPoolSize)
 	r.SetMaxIdleConns(d.m.opts.ReadPoolSize)
 	d.wsql, d.wconn, d.rsql, d.wenv = w, conn, r, d.m.envOf(conn)
+	if err := d.openCheckpointer(); err != nil {
+		d.closeFiles()
+		return err
+	}
 
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -384,6 +404,7 @@ func (d *DB) closeFiles() {
 		st.Close()
 	}
 	d.stmts = nil
+	d.closeCheckpointer()
 	if d.wconn != nil {
 		d.wconn.Close()
 		d.wsql.Close()
@@ -410,9 +431,12 @@ func (d *DB) lock(ctx context.Context) error { return d.lockAs(ctx, false) }
 func (d *DB) lockApplier(ctx context.Context) error { return d.lockAs(ctx, true) }
 
 func (d *DB) lockAs(ctx context.Context, urgent bool) error {
+	start := time.Now()
 	err := d.wl.lock(ctx, d.stop, urgent)
 	switch {
 	case err == nil:
+		d.heldAt, d.heldUrgent = time.Now(), urgent
+		writerWait(urgent).Observe(d.heldAt.Sub(start).Seconds())
 		return nil
 	case errors.Is(err, errStopped):
 		return fmt.Errorf("%w '%s'", ErrNoDatabase, d.name)
@@ -422,7 +446,10 @@ func (d *DB) lockAs(ctx context.Context, urgent bool) error {
 	return err
 }
 
-func (d *DB) unlock() { d.wl.unlock() }
+func (d *DB) unlock() {
+	writerHold(d.heldUrgent).Observe(time.Since(d.heldAt).Seconds())
+	d.wl.unlock()
+}
 
 // Conn is a connection with its function environment.
 type Conn struct {

@@ -21,6 +21,18 @@ var (
 		Help:    "Duration of applying one batch of change sets in one SQLite transaction.",
 		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 18)})
 
+	metricWriterWait = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "marmot_materializer_writer_wait_seconds",
+		Help:    "Time spent waiting for a database's single SQLite writer, by who waited (capture: a client transaction; apply: the applier).",
+		Buckets: prometheus.ExponentialBuckets(0.00002, 2, 20)}, []string{"role"})
+	metricWriterHold = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "marmot_materializer_writer_hold_seconds",
+		Help:    "Time a database's SQLite writer was held, by who held it (capture: a client transaction; apply: the applier).",
+		Buckets: prometheus.ExponentialBuckets(0.00002, 2, 20)}, []string{"role"})
+	writerWaitCapture, writerWaitApply = metricWriterWait.WithLabelValues("capture"), metricWriterWait.WithLabelValues("apply")
+	writerHoldCapture, writerHoldApply = metricWriterHold.WithLabelValues("capture"), metricWriterHold.WithLabelValues("apply")
+
+	metricCheckpoints = prometheus.NewCounter(prometheus.CounterOpts{Name: "marmot_materializer_checkpoints_total",
+		Help: "PASSIVE WAL checkpoints run by the databases' checkpointers (off the writer)."})
+
 	pendingDesc = prometheus.NewDesc("marmot_materializer_pending_change_sets",
 		"Change sets durable in the log but not yet applied to the database's view (counted up to "+
 			"maxPendingCount per origin).", []string{"db"}, nil)
@@ -38,7 +50,21 @@ const maxPendingCount = 10000
 var live sync.Map // *DB -> struct{}
 
 func init() {
-	prometheus.MustRegister(metricApplied, metricApplySeconds, lagCollector{})
+	prometheus.MustRegister(metricApplied, metricApplySeconds, metricWriterWait, metricWriterHold, metricCheckpoints, lagCollector{})
+}
+
+func writerWait(apply bool) prometheus.Observer {
+	if apply {
+		return writerWaitApply
+	}
+	return writerWaitCapture
+}
+
+func writerHold(apply bool) prometheus.Observer {
+	if apply {
+		return writerHoldApply
+	}
+	return writerHoldCapture
 }
 
 // track makes d visible to the lag collector; cheap after the first call.

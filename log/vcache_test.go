@@ -1,0 +1,105 @@
+package log
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	marmotv1 "github.com/marmotdb/marmot/proto/marmot/v1"
+)
+
+func TestVersionCacheFloors(t *testing.T) {
+	c := newVersionCache(2)
+	key := func(db string, pk int64) string {
+		return string(RowKey(db, "t", []*marmotv1.Value{intVal(pk)}))
+	}
+	v := func(origin, seq uint64) Version { return Version{HLC: Timestamp{WallMS: int64(seq), Node: origin}, Seq: seq} }
+	c.put(key("a", 1), v(1, 10))
+	c.put(key("a", 2), v(2, 5))
+	c.put(key("a", 1), v(1, 11)) // rewrite: the old slot goes stale
+	if !c.covered("a", Watermark{}) {
+		t.Fatal("nothing evicted yet, but not covered")
+	}
+	c.put(key("b", 1), v(1, 12)) // evicts a/2 (origin 2 seq 5), the oldest live
+	if _, ok := c.get(key("a", 2)); ok {
+		t.Fatal("a/2 not evicted")
+	}
+	if got, _ := c.get(key("a", 1)); got.Seq != 11 {
+		t.Fatalf("a/1 = %+v, want seq 11", got)
+	}
+	for _, tc := range []struct {
+		db   string
+		seen Watermark
+		want bool
+	}{
+		{"a", Watermark{}, false},
+		{"a", Watermark{2: 4}, false},
+		{"a", Watermark{2: 5}, true},
+		{"b", Watermark{}, true}, // b lost nothing
+	} {
+		if got := c.covered(tc.db, tc.seen); got != tc.want {
+			t.Errorf("covered(%s, %v) = %v, want %v", tc.db, tc.seen, got, tc.want)
+		}
+	}
+	c.forgetAll(Watermark{3: 7})
+	if _, ok := c.get(key("a", 1)); ok || c.covered("b", Watermark{}) || !c.covered("b", Watermark{3: 7}) {
+		t.Fatal("forgetAll kept entries or did not raise the floor")
+	}
+	if got := rowKeyDB(key("db1", 9)); got != "db1" {
+		t.Fatalf("rowKeyDB = %q", got)
+	}
+}
+
+// TestConflictCheckWithoutReads: rows missing from the version cache
+// (evicted, or written before a restart) still conflict against a stale
+// seen, and RowVersion stays exact for a row whose durable version the
+// check did not read.
+func TestConflictCheckWithoutReads(t *testing.T) {
+	dir := t.TempDir()
+	l := mustOpen(t, Options{Dir: dir, NodeID: 5})
+	l.vc = newVersionCache(4)
+	first := mustCommit(t, l, rowCS("db", 1, marmotv1.Op_OP_INSERT), Watermark{})
+	for pk := int64(100); pk < 120; pk++ { // evicts row 1
+		mustCommit(t, l, rowCS("db", pk, marmotv1.Op_OP_INSERT), l.Durable())
+	}
+	if _, ok := l.vc.get(string(RowKey("db", "t", []*marmotv1.Value{intVal(1)}))); ok {
+		t.Fatal("row 1 still cached")
+	}
+	stale := Watermark{5: first.Seq - 1}
+	if err := l.Commit(context.Background(), rowCS("db", 1, marmotv1.Op_OP_UPDATE), stale); !errors.Is(err, ErrConflict) {
+		t.Fatalf("evicted row, stale seen: err = %v, want ErrConflict", err)
+	}
+	// A new row with an up-to-date seen needs no read and commits; the
+	// applier's view of its version is exact.
+	fresh := mustCommit(t, l, rowCS("db", 500, marmotv1.Op_OP_INSERT), l.Durable())
+	got, ok, err := l.RowVersion("db", "t", []*marmotv1.Value{intVal(500)})
+	if err != nil || !ok || got.Seq != fresh.Seq {
+		t.Fatalf("RowVersion(500) = %+v %v %v, want seq %d", got, ok, err, fresh.Seq)
+	}
+	// An unknown shadow: queue a write of a never-read row and ask for its
+	// durable version while the write may still be in flight.
+	a, err := l.Append(rowCS("db", 600, marmotv1.Op_OP_INSERT), l.Durable())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, err := l.RowVersion("db", "t", []*marmotv1.Value{intVal(600)}); err != nil || (ok && v.Seq != a.req.cs.Seq) {
+		t.Fatalf("RowVersion(600) during its write = %+v %v %v", v, ok, err)
+	}
+	if err := a.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	last := l.Durable()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// After a restart nothing is cached: the floors come from the index.
+	l2 := mustOpen(t, Options{Dir: dir, NodeID: 5})
+	if err := l2.Commit(context.Background(), rowCS("db", 500, marmotv1.Op_OP_UPDATE), Watermark{5: fresh.Seq - 1}); !errors.Is(err, ErrConflict) {
+		t.Fatalf("after restart, stale seen: err = %v, want ErrConflict", err)
+	}
+	if l2.vc.covered("db", Watermark{5: last[5] - 1}) || !l2.vc.covered("db", last) {
+		t.Fatalf("floors after restart: %v", l2.vc.dbFloor)
+	}
+	mustCommit(t, l2, rowCS("db", 500, marmotv1.Op_OP_UPDATE), last)
+}
