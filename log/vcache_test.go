@@ -13,7 +13,9 @@ func TestVersionCacheFloors(t *testing.T) {
 	key := func(db string, pk int64) string {
 		return string(RowKey(db, "t", []*marmotv1.Value{intVal(pk)}))
 	}
-	v := func(origin, seq uint64) Version { return Version{HLC: Timestamp{WallMS: int64(seq), Node: origin}, Seq: seq} }
+	v := func(origin, seq uint64) Version {
+		return Version{HLC: Timestamp{WallMS: int64(seq), Node: origin}, Seq: seq}
+	}
 	c.put(key("a", 1), v(1, 10))
 	c.put(key("a", 2), v(2, 5))
 	c.put(key("a", 1), v(1, 11)) // rewrite: the old slot goes stale
