@@ -87,7 +87,14 @@ func (s *Session) execInTxn(ctx context.Context, st transpile.Statement, args []
 }
 
 func (s *Session) autocommitOnce(ctx context.Context, d *materializer.DB, st transpile.Statement, args []any, latest bool) (*mysql.Result, error) {
-	t, err := s.beginCapture(ctx, d, latest)
+	var t *materializer.Txn
+	err := materializer.ErrNotKept
+	if !latest && s.keepable(d) {
+		t, err = s.beginKept(ctx, d)
+	}
+	if errors.Is(err, materializer.ErrNotKept) {
+		t, err = s.beginCapture(ctx, d, latest)
+	}
 	if err != nil {
 		if errors.Is(err, materializer.ErrLockWait) {
 			s.observeCommit(err) // the statement's transaction timed out
@@ -125,20 +132,38 @@ func (s *Session) finishAndCommit(ctx context.Context, t *materializer.Txn, ddl 
 		s.observeCommit(err)
 		return err
 	}
-	err = s.awaitCommit(ctx, cs, cm)
+	err = s.awaitCommit(ctx, cs, cm, t)
 	s.observeCommit(err)
 	return err
 }
 
 // awaitCommit waits for the commit point, then for the view: read your
-// writes.
-func (s *Session) awaitCommit(ctx context.Context, cs *marmotv1.ChangeSet, cm Commitment) error {
+// writes. t, when the change set was captured, may have a kept group to
+// commit first.
+func (s *Session) awaitCommit(ctx context.Context, cs *marmotv1.ChangeSet, cm Commitment, t *materializer.Txn) error {
 	wctx, cancel := context.WithTimeout(ctx, s.srv.opts.WriteTimeout)
 	defer cancel()
-	if err := cm.Wait(wctx); err != nil {
+	err := cm.Wait(wctx)
+	if t != nil {
+		t.Settle() // also when the wait failed: the group must not stay open
+	}
+	if err != nil {
 		return err
 	}
 	return s.srv.mat.WaitApplied(wctx, cs.Database, cs.Origin, cs.Seq)
+}
+
+// keepable: an autocommit write on a single node, from a session without
+// temp tables, can run in SQLite once (materializer.BeginKept).
+func (s *Session) keepable(d *materializer.DB) bool {
+	_, local := s.srv.opts.Committer.(localCommitter)
+	return local && s.sessionConn(d) == nil
+}
+
+func (s *Session) beginKept(ctx context.Context, d *materializer.DB) (*materializer.Txn, error) {
+	lctx, cancel := context.WithTimeout(ctx, s.srv.opts.LockWaitTimeout)
+	defer cancel()
+	return d.BeginKept(lctx)
 }
 
 // consistency is the session's write consistency level.
@@ -219,9 +244,23 @@ func (s *Session) autoID(v any) (int64, error) {
 // commitChangeSet commits a change set that needs no capture (CREATE and
 // DROP DATABASE): the commit point, then the view.
 func (s *Session) commitChangeSet(ctx context.Context, cs *marmotv1.ChangeSet, seen txlog.Watermark) error {
-	cm, err := s.srv.opts.Committer.Append(cs, seen, s.consistency())
+	var cm Commitment
+	appendCS := func() (err error) {
+		cm, err = s.srv.opts.Committer.Append(cs, seen, s.consistency())
+		return err
+	}
+	var err error
+	if d, derr := s.srv.mat.DB(cs.Database); derr == nil {
+		// Appended holding the database's writer, so a kept group of
+		// its captures is committed first and cannot miss it.
+		lctx, cancel := context.WithTimeout(ctx, s.srv.opts.LockWaitTimeout)
+		err = d.Exclusive(lctx, appendCS)
+		cancel()
+	} else {
+		err = appendCS()
+	}
 	if err == nil {
-		err = s.awaitCommit(ctx, cs, cm)
+		err = s.awaitCommit(ctx, cs, cm, nil)
 	}
 	s.observeCommit(err)
 	return err

@@ -64,6 +64,9 @@ type Log struct {
 	inflight []*appendReq // being written by the committer
 	changed  chan struct{}
 	dbs      map[string]bool // every database named in a durable entry
+	// lastLocal is, per database, the sequence of this node's newest
+	// queued or durable change set of it (LastLocal).
+	lastLocal map[string]uint64
 	// intents are the rows claimed by prepared transactions (intents.go);
 	// intentKeys lists each transaction's keys so it can be released whole.
 	intents    map[string]intent
@@ -153,6 +156,7 @@ func Open(opts Options) (*Log, error) {
 		l.dbs[n] = true
 	}
 	l.vc = newVersionCache(versionCacheSize)
+	l.lastLocal = map[string]uint64{}
 	if err := l.loadVersionFloors(l.vc); err != nil {
 		db.Close()
 		return nil, err
@@ -480,6 +484,9 @@ func (l *Log) queueLocked(req *appendReq) error {
 	}
 	req.data = data
 	l.lastSeq[req.cs.Origin] = req.cs.Seq
+	if req.cs.Origin == l.node {
+		l.lastLocal[req.cs.Database] = req.cs.Seq
+	}
 	for _, w := range req.writes {
 		l.pending[w.key] = w.v
 		sh, ok := l.shadow[w.key]
@@ -703,6 +710,35 @@ func (l *Log) DatabaseNames() []string {
 		out = append(out, n)
 	}
 	return out
+}
+
+// LastLocal is the sequence of this node's newest change set of db, queued
+// or durable (0: none).
+func (l *Log) LastLocal(db string) uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lastLocal[db]
+}
+
+// WaitDurable blocks until change set (origin, seq) is durable, the log
+// fails or ctx ends.
+func (l *Log) WaitDurable(ctx context.Context, origin, seq uint64) error {
+	for {
+		l.mu.Lock()
+		ok, ch, err := l.durable.Covers(origin, seq), l.changed, l.usable()
+		l.mu.Unlock()
+		if ok {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // Durable returns the durable watermark: the highest sequence per origin

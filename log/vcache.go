@@ -129,7 +129,8 @@ func rowKeyDB(key string) string {
 	return key[2:]
 }
 
-// loadVersionFloors sets, for every database, the floor of the versions
+// loadVersionFloors sets, for every database, this node's last change set
+// of it (lastLocal) and the floor of the versions
 // written before this start: its last entry per origin in the d/ index,
 // and for all databases the trim and snapshot floors (a database whose
 // entries were all trimmed is not in the index).
@@ -144,7 +145,11 @@ func (l *Log) loadVersionFloors(c *versionCache) error {
 		for origin := range l.lastSeq {
 			lo := dbKey(db, origin, 0)
 			if it.SeekLT(dbKey(db, origin, math.MaxUint64)) && bytes.HasPrefix(it.Key(), lo[:len(lo)-8]) && len(it.Key()) == len(lo) {
-				c.raise(db, origin, binary.BigEndian.Uint64(it.Key()[len(lo)-8:]))
+				seq := binary.BigEndian.Uint64(it.Key()[len(lo)-8:])
+				c.raise(db, origin, seq)
+				if origin == l.node {
+					l.lastLocal[db] = seq
+				}
 			}
 		}
 	}

@@ -43,6 +43,11 @@ func (d *DB) catchUp(ctx context.Context) error {
 func (d *DB) collect() ([]*marmotv1.ChangeSet, error) {
 	durable := d.m.log.Durable()
 	applied := d.Applied()
+	d.mu.Lock()
+	if self := d.m.log.Node(); d.keptUpTo > applied[self] {
+		applied[self] = d.keptUpTo // in the open kept group, committed with it
+	}
+	d.mu.Unlock()
 	limit := d.m.opts.BatchSize
 	var all []*marmotv1.ChangeSet
 	// scannedTo: for an origin whose scan stopped at the limit, the last
@@ -126,7 +131,24 @@ func (d *DB) applyBatch(ctx context.Context, batch []*marmotv1.ChangeSet) (int, 
 	return n + skipped, err
 }
 
+// applyLocked applies a batch in one SQLite transaction. It first runs
+// the change sets without per-change-set savepoints (two statements fewer
+// each, on the writer every client waits for); if one fails, it rolls the
+// whole transaction back and applies the batch again with a savepoint per
+// change set, so the failing one can be skipped or cut off alone.
 func (d *DB) applyLocked(ctx context.Context, batch []*marmotv1.ChangeSet) (int, error) {
+	n, err := d.applyTxn(ctx, batch, false)
+	if errors.Is(err, errRetrySavepoints) {
+		return d.applyTxn(ctx, batch, true)
+	}
+	return n, err
+}
+
+// errRetrySavepoints: a change set failed in a batch applied without
+// savepoints; the batch was rolled back.
+var errRetrySavepoints = errors.New("materializer: apply again with savepoints")
+
+func (d *DB) applyTxn(ctx context.Context, batch []*marmotv1.ChangeSet, savepoints bool) (int, error) {
 	if d.Dropped() && batch[0].DatabaseOp != marmotv1.DatabaseOp_DATABASE_OP_CREATE {
 		// History of a dropped database: nothing to materialize.
 		return d.skipDropped(batch), nil
@@ -155,15 +177,34 @@ func (d *DB) applyLocked(ctx context.Context, batch []*marmotv1.ChangeSet) (int,
 		if cs.DatabaseOp == marmotv1.DatabaseOp_DATABASE_OP_DROP {
 			break
 		}
-		if _, err := c.ExecContext(ctx, "SAVEPOINT marmot_cs"); err != nil {
-			stopErr = err
-			break
+		if savepoints {
+			if _, err := c.ExecContext(ctx, "SAVEPOINT marmot_cs"); err != nil {
+				stopErr = err
+				break
+			}
 		}
 		err := d.applyOne(ctx, cs, through)
 		if ctx.Err() != nil {
 			// Shutting down: leave the batch for the next start.
 			_, _ = c.ExecContext(context.Background(), "ROLLBACK")
 			return 0, ctx.Err()
+		}
+		if !savepoints {
+			if err != nil {
+				if _, rerr := c.ExecContext(ctx, "ROLLBACK"); rerr != nil {
+					return 0, rerr
+				}
+				if cs.Ddl != "" || ddl {
+					d.schemaChanged() // the rolled-back DDL's schema is gone
+				}
+				return 0, errRetrySavepoints
+			}
+			if cs.Ddl != "" {
+				ddl = true
+			}
+			next[cs.Origin] = cs.Seq
+			done++
+			continue
 		}
 		if errors.Is(err, errWaitDependency) {
 			_, _ = c.ExecContext(ctx, "ROLLBACK TO marmot_cs")

@@ -29,6 +29,13 @@ type Txn struct {
 	sc       *SessionConn
 	temp     []tempOp
 	tempMark int
+
+	// kept is the group of a kept capture (kept.go), seq the sequence of
+	// its change set once appended; closer marks the capture that commits
+	// the group (Settle).
+	kept   *keptGroup
+	seq    uint64
+	closer bool
 }
 
 type savepoint struct {
@@ -228,6 +235,12 @@ func (t *Txn) Rollback() error {
 		return nil
 	}
 	t.done = true
+	if t.kept != nil {
+		t.d.capturing = nil
+		err := t.undoKept()
+		t.releaseKept(false)
+		return err
+	}
 	defer t.release()
 	_, err := t.d.wconn.ExecContext(context.Background(), "ROLLBACK")
 	if rerr := t.redoTemp(context.Background(), false); err == nil {
@@ -251,6 +264,9 @@ func (t *Txn) release() {
 func (t *Txn) Finish(ctx context.Context, appendFn func(cs *marmotv1.ChangeSet, seen txlog.Watermark) error) (*marmotv1.ChangeSet, error) {
 	if t.done {
 		return nil, fmt.Errorf("materializer: transaction already finished")
+	}
+	if t.kept != nil {
+		return t.finishKept(ctx, appendFn)
 	}
 	rows, err := t.netChanges(ctx)
 	t.done = true

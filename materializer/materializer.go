@@ -166,7 +166,8 @@ func (m *Materializer) ensureLocked(name string) (*DB, error) {
 		return nil, fmt.Errorf("%w: %q", ErrBadName, name)
 	}
 	d := &DB{m: m, name: name, path: filepath.Join(m.opts.Dir, name+".db"), wl: newWriterLock(),
-		applied: txlog.Watermark{}, appliedCh: make(chan struct{}), stop: make(chan struct{}), tables: map[string]*tableInfo{}}
+		applied: txlog.Watermark{}, appliedCh: make(chan struct{}), stop: make(chan struct{}), tables: map[string]*tableInfo{},
+		wake: make(chan struct{}, 1)}
 	if err := d.openFiles(); err != nil {
 		return nil, err
 	}
@@ -279,6 +280,7 @@ type DB struct {
 	wenv       *Env
 	rsql       *sql.DB
 	capturing  *Txn                 // guarded by wl
+	group      *keptGroup           // open kept captures (kept.go); guarded by wl
 	lent       *lentWriter          // the writer set aside for a session connection (BeginOn); guarded by wl
 	stmts      map[string]*sql.Stmt // apply statements; guarded by wl
 	sinceCkpt  int                  // batches applied since the last checkpoint kick; guarded by wl
@@ -293,7 +295,10 @@ type DB struct {
 	tables    map[string]*tableInfo
 	schemaGen atomic.Uint64
 
+	wake chan struct{} // makes the applier look again (a kept group was rolled back)
+
 	mu        sync.Mutex
+	keptUpTo  uint64 // this node's change sets up to here are in the open kept group
 	applied   txlog.Watermark
 	appliedCh chan struct{}
 	dropped   bool
@@ -417,6 +422,7 @@ func (d *DB) shutdown() {
 	d.stopOnce.Do(func() { close(d.stop) })
 	// Wait for the writer so an in-flight batch finishes before closing.
 	_ = d.wl.lock(context.Background(), nil, true)
+	d.finishGroupLocked()
 	d.closeFiles()
 	d.wl.unlock()
 }
@@ -425,18 +431,24 @@ func (d *DB) shutdown() {
 var errStopped = errors.New("materializer: stopped")
 
 // lock takes the writer lock for a capture, waiting at most until ctx ends.
-func (d *DB) lock(ctx context.Context) error { return d.lockAs(ctx, false) }
+func (d *DB) lock(ctx context.Context) error { return d.lockAs(ctx, false, false) }
 
 // lockApplier takes the writer lock ahead of waiting captures.
-func (d *DB) lockApplier(ctx context.Context) error { return d.lockAs(ctx, true) }
+func (d *DB) lockApplier(ctx context.Context) error { return d.lockAs(ctx, true, false) }
 
-func (d *DB) lockAs(ctx context.Context, urgent bool) error {
+// lockAs takes the writer. Unless joining an open (unsealed) kept group,
+// the holder first commits that group (kept.go), so it finds the writer
+// outside any transaction.
+func (d *DB) lockAs(ctx context.Context, urgent, joinKept bool) error {
 	start := time.Now()
 	err := d.wl.lock(ctx, d.stop, urgent)
 	switch {
 	case err == nil:
 		d.heldAt, d.heldUrgent = time.Now(), urgent
 		writerWait(urgent).Observe(d.heldAt.Sub(start).Seconds())
+		if d.group != nil && (!joinKept || d.group.sealed) {
+			d.finishGroupLocked()
+		}
 		return nil
 	case errors.Is(err, errStopped):
 		return fmt.Errorf("%w '%s'", ErrNoDatabase, d.name)
@@ -604,6 +616,7 @@ func (d *DB) run() {
 		}
 		select {
 		case <-ch:
+		case <-d.wake:
 		case <-retry:
 		case <-d.stop:
 			return

@@ -30,6 +30,9 @@ var (
 	writerWaitCapture, writerWaitApply = metricWriterWait.WithLabelValues("capture"), metricWriterWait.WithLabelValues("apply")
 	writerHoldCapture, writerHoldApply = metricWriterHold.WithLabelValues("capture"), metricWriterHold.WithLabelValues("apply")
 
+	metricKeptGroup = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "marmot_materializer_kept_group_transactions",
+		Help:    "Autocommit transactions committed together in one kept group (single node: captures that run in SQLite once).",
+		Buckets: prometheus.ExponentialBuckets(1, 2, 10)})
 	metricCheckpoints = prometheus.NewCounter(prometheus.CounterOpts{Name: "marmot_materializer_checkpoints_total",
 		Help: "PASSIVE WAL checkpoints run by the databases' checkpointers (off the writer)."})
 
@@ -50,7 +53,7 @@ const maxPendingCount = 10000
 var live sync.Map // *DB -> struct{}
 
 func init() {
-	prometheus.MustRegister(metricApplied, metricApplySeconds, metricWriterWait, metricWriterHold, metricCheckpoints, lagCollector{})
+	prometheus.MustRegister(metricApplied, metricApplySeconds, metricWriterWait, metricWriterHold, metricKeptGroup, metricCheckpoints, lagCollector{})
 }
 
 func writerWait(apply bool) prometheus.Observer {

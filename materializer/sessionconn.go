@@ -173,6 +173,8 @@ func (t *Txn) HostTemps(sc *SessionConn) error {
 		return fmt.Errorf("materializer: transaction already finished")
 	case sc == nil || sc.d != t.d:
 		return fmt.Errorf("materializer: session connection of another database")
+	case t.kept != nil:
+		return fmt.Errorf("materializer: a kept capture cannot host temp tables")
 	case t.sc != nil && t.sc != sc:
 		return fmt.Errorf("materializer: transaction already has a session connection")
 	}

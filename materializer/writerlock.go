@@ -100,3 +100,10 @@ func remove(q []*lockWaiter, me *lockWaiter) []*lockWaiter {
 	}
 	return q
 }
+
+// waiting reports whether a capture is queued for the lock.
+func (w *writerLock) waiting() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.normalQ) > 0
+}
