@@ -28,8 +28,8 @@ import (
 // so it reads its own write, and nobody reads a row before it is durable.
 //
 // A capture that finds nobody waiting for the writer when it is done
-// commits the group once its own change set is durable (Txn.Settle), with
-// whatever joined meanwhile; a group of keptGroupMax is sealed. Anyone else
+// commits the group once its own change set is durable, unless others
+// joined since (Txn.Settle); a group of keptGroupMax is sealed. Anyone else
 // taking the writer (the applier, an interactive transaction, DDL, a
 // capture arriving after the seal) first waits for the group's fsync and
 // commits it (lockAs), so every other user of the writer sees the group as
@@ -190,25 +190,36 @@ func (t *Txn) releaseKept(appended bool) {
 const keptOrphanWait = 20 * time.Millisecond
 
 // Settle sees to it that a kept capture's group commits, once the
-// capture's change set is durable (the caller has waited for that): a
-// closer (see releaseKept) commits it; any other capture waits for that,
-// and commits the group itself if it is still open after keptOrphanWait.
-// A no-op for other transactions.
+// capture's change set is durable (the caller has waited for that). A
+// closer (see releaseKept) that is still the group's newest member commits
+// it: everything before it is durable too, so the commit waits for no
+// fsync while holding the writer. A closer that others joined since steps
+// aside for the newest one, so under load a group grows until every
+// session waits in it. Everyone else waits for the commit, and commits the
+// group itself if it is still open after keptOrphanWait. A no-op for other
+// transactions.
 func (t *Txn) Settle() {
 	if t.kept == nil || t.seq == 0 {
 		return
 	}
 	d := t.d
-	if !t.closer {
-		ctx, cancel := context.WithTimeout(context.Background(), keptOrphanWait)
-		err := d.WaitApplied(ctx, d.m.log.Node(), t.seq)
-		cancel()
-		if err == nil || !errors.Is(err, context.DeadlineExceeded) {
-			return
+	if t.closer {
+		if err := d.lockAs(context.Background(), true, true); err != nil {
+			return // shutting down: the next start applies the change sets
 		}
+		if d.group == t.kept && t.kept.last == t.seq {
+			d.finishGroupLocked()
+		}
+		d.unlock()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), keptOrphanWait)
+	err := d.WaitApplied(ctx, d.m.log.Node(), t.seq)
+	cancel()
+	if err == nil || !errors.Is(err, context.DeadlineExceeded) {
+		return
 	}
 	if err := d.lockAs(context.Background(), true, true); err != nil {
-		return // shutting down: the next start applies the change sets
+		return
 	}
 	if d.group == t.kept {
 		d.finishGroupLocked()
@@ -247,6 +258,7 @@ func (d *DB) finishGroupLocked() {
 	}
 	d.group = nil
 	metricKeptGroup.Observe(float64(g.n))
+	metricApplied.WithLabelValues(d.name).Add(float64(g.n))
 	d.committed()
 	next := d.Applied()
 	if g.last > next[self] {

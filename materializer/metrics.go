@@ -16,7 +16,7 @@ import (
 // applier shows growing lag rather than the value of its last batch.
 var (
 	metricApplied = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "marmot_materializer_applied_total",
-		Help: "Change sets applied to a database's SQLite view (skipped history of a dropped database included)."}, []string{"db"})
+		Help: "Change sets applied to a database's SQLite view (kept groups and skipped history of a dropped database included)."}, []string{"db"})
 	metricApplySeconds = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "marmot_materializer_apply_seconds",
 		Help:    "Duration of applying one batch of change sets in one SQLite transaction.",
 		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 18)})
