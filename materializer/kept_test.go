@@ -110,23 +110,7 @@ func TestKeptGroupSurvivesRestart(t *testing.T) {
 	l, m := mustOpen(t, dir)
 	d := createDB(t, l, m, "app", `CREATE TABLE t (id INTEGER PRIMARY KEY)`)
 	ctx := context.Background()
-	tx, err := d.BeginKept(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.Conn().ExecContext(ctx, "INSERT INTO t VALUES (7)"); err != nil {
-		t.Fatal(err)
-	}
-	var a *txlog.Appending
-	if _, err := tx.Finish(ctx, func(cs *marmotv1.ChangeSet, seen txlog.Watermark) (err error) {
-		a, err = l.Append(cs, seen)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Wait(ctx); err != nil {
-		t.Fatal(err)
-	}
+	keptDurable(t, l, d, "INSERT INTO t VALUES (7)")
 	// Lose the open group as a crash would: roll it back behind the
 	// materializer's back (not through lockAs, which would commit it),
 	// then restart.
@@ -137,7 +121,7 @@ func TestKeptGroupSurvivesRestart(t *testing.T) {
 		d.wl.unlock()
 		t.Fatal("no open group after the capture")
 	}
-	_, err = d.wconn.ExecContext(ctx, "ROLLBACK")
+	_, err := d.wconn.ExecContext(ctx, "ROLLBACK")
 	d.group = nil
 	d.wl.unlock()
 	if err != nil {
@@ -162,11 +146,29 @@ func TestKeptOrphanGroupCommits(t *testing.T) {
 	l, m := mustOpen(t, t.TempDir())
 	d := createDB(t, l, m, "app", `CREATE TABLE t (id INTEGER PRIMARY KEY)`)
 	ctx := context.Background()
+	tx, cs := keptDurable(t, l, d, "INSERT INTO t VALUES (1)")
+	tx.closer = false // as if a waiter had been queued at its release
+	tx.Settle()
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := d.WaitApplied(wctx, cs.Origin, cs.Seq); err != nil {
+		t.Fatalf("orphaned group never committed: %v", err)
+	}
+	if got := dump(t, d, "SELECT id FROM t"); got != "1;" {
+		t.Fatalf("rows %q", got)
+	}
+}
+
+// keptDurable runs q as a kept capture up to its change set being durable,
+// without settling its group.
+func keptDurable(t *testing.T, l *txlog.Log, d *DB, q string) (*Txn, *marmotv1.ChangeSet) {
+	t.Helper()
+	ctx := context.Background()
 	tx, err := d.BeginKept(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tx.Conn().ExecContext(ctx, "INSERT INTO t VALUES (1)"); err != nil {
+	if _, err := tx.Conn().ExecContext(ctx, q); err != nil {
 		t.Fatal(err)
 	}
 	var a *txlog.Appending
@@ -180,14 +182,5 @@ func TestKeptOrphanGroupCommits(t *testing.T) {
 	if err := a.Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
-	tx.closer = false // as if a waiter had been queued at its release
-	tx.Settle()
-	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if err := d.WaitApplied(wctx, cs.Origin, cs.Seq); err != nil {
-		t.Fatalf("orphaned group never committed: %v", err)
-	}
-	if got := dump(t, d, "SELECT id FROM t"); got != "1;" {
-		t.Fatalf("rows %q", got)
-	}
+	return tx, cs
 }
