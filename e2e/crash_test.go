@@ -18,9 +18,11 @@ import (
 )
 
 // TestCrashSafety kills marmotd with SIGKILL while clients commit
-// multi-row transactions, restarts it, and checks after every crash that
-// every acknowledged transaction is complete, no unacknowledged one is
-// half-present, and the view equals a rebuild from the log.
+// multi-row transactions and autocommit inserts (which a single node runs
+// as kept captures, committed to SQLite in groups), restarts it, and
+// checks after every crash that every acknowledged transaction is
+// complete, no unacknowledged one is half-present, and the view equals a
+// rebuild from the log.
 func TestCrashSafety(t *testing.T) {
 	loops := 5
 	if v, err := strconv.Atoi(os.Getenv("MARMOT_CRASH_LOOPS")); err == nil {
@@ -30,9 +32,11 @@ func TestCrashSafety(t *testing.T) {
 	setup := n.DB(t, "")
 	mustExec(t, setup, "CREATE DATABASE crash")
 	mustExec(t, n.DB(t, "crash"), "CREATE TABLE rows3 (id BIGINT PRIMARY KEY, batch BIGINT NOT NULL, k INT NOT NULL)")
+	mustExec(t, n.DB(t, "crash"), "CREATE TABLE single (id BIGINT PRIMARY KEY)")
 
-	var nextBatch atomic.Int64
+	var nextBatch, nextSingle atomic.Int64
 	acked := map[int64]bool{}
+	ackedSingle := map[int64]bool{}
 	var ackMu sync.Mutex
 	for loop := 0; loop < loops; loop++ {
 		db, err := sql.Open("mysql", n.DSN("crash")+"&readTimeout=5s&writeTimeout=5s")
@@ -63,6 +67,20 @@ func TestCrashSafety(t *testing.T) {
 					if err := tx.Commit(); err == nil {
 						ackMu.Lock()
 						acked[b] = true
+						ackMu.Unlock()
+					}
+				}
+			}()
+		}
+		for w := 0; w < 4; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for ctx.Err() == nil {
+					id := nextSingle.Add(1)
+					if _, err := db.ExecContext(ctx, "INSERT INTO single (id) VALUES (?)", id); err == nil {
+						ackMu.Lock()
+						ackedSingle[id] = true
 						ackMu.Unlock()
 					}
 				}
@@ -108,7 +126,21 @@ func TestCrashSafety(t *testing.T) {
 			}
 		}
 		nAcked := len(acked)
+		var missing []int64
+		for id := range ackedSingle {
+			var one int
+			if err := check.QueryRow("SELECT 1 FROM single WHERE id = ?", id).Scan(&one); err != nil {
+				missing = append(missing, id)
+			}
+		}
+		nSingle := len(ackedSingle)
 		ackMu.Unlock()
+		if len(missing) > 0 {
+			t.Fatalf("loop %d: %d acknowledged autocommit inserts lost, e.g. %v", loop, len(missing), missing[:min(5, len(missing))])
+		}
+		if nSingle == 0 {
+			t.Fatalf("loop %d: no autocommit insert was acknowledged; the test proves nothing", loop)
+		}
 		for b, c := range present {
 			if c != 3 {
 				t.Fatalf("loop %d: batch %d is half-present (%d rows)", loop, b, c)
@@ -117,14 +149,15 @@ func TestCrashSafety(t *testing.T) {
 		if nAcked == 0 {
 			t.Fatalf("loop %d: no transaction was acknowledged; the test proves nothing", loop)
 		}
-		t.Logf("loop %d: %d acknowledged, %d present", loop, nAcked, len(present))
+		t.Logf("loop %d: %d acknowledged, %d present, %d autocommit inserts acknowledged", loop, nAcked, len(present), nSingle)
 	}
-	compareWithRebuild(t, n, "crash", "rows3")
+	compareWithRebuild(t, n, "crash", "rows3", "single")
 }
 
 // compareWithRebuild stops the node, rebuilds the database from the log in
-// a copy of the data dir, and compares the two SQLite files row by row.
-func compareWithRebuild(t *testing.T, n *Node, db, table string) {
+// a copy of the data dir, and compares the tables of the two SQLite files
+// row by row.
+func compareWithRebuild(t *testing.T, n *Node, db string, tables ...string) {
 	t.Helper()
 	n.Stop()
 	_, marmotctl := binaries(t)
@@ -135,10 +168,12 @@ func compareWithRebuild(t *testing.T, n *Node, db, table string) {
 	if out, err := exec.Command(marmotctl, "rebuild", "--data-dir", cp, "--db", db).CombinedOutput(); err != nil {
 		t.Fatalf("marmotctl rebuild: %v\n%s", err, out)
 	}
-	a := dumpTable(t, filepath.Join(n.Dir, "db", db+".db"), table)
-	b := dumpTable(t, filepath.Join(cp, "db", db+".db"), table)
-	if a != b {
-		t.Fatalf("view differs from a rebuild from the log:\nview:    %.300s\nrebuilt: %.300s", a, b)
+	for _, table := range tables {
+		a := dumpTable(t, filepath.Join(n.Dir, "db", db+".db"), table)
+		b := dumpTable(t, filepath.Join(cp, "db", db+".db"), table)
+		if a != b {
+			t.Fatalf("%s: view differs from a rebuild from the log:\nview:    %.300s\nrebuilt: %.300s", table, a, b)
+		}
 	}
 	n.Start()
 }
