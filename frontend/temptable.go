@@ -318,17 +318,27 @@ func (s *Session) tempExec(ctx context.Context, st transpile.Statement, args []a
 	return res, err
 }
 
-// onTemp runs fn on the temp space's connection. Inside a capture on it,
-// ddl statements are recorded to survive the capture's end. Outside, fn
-// runs in a savepoint of its own (a failed statement leaves nothing) and
+// onTemp runs fn on the temp space's connection, in a savepoint of its
+// own (a failed statement leaves nothing). Inside a capture on it, ddl
+// statements are recorded to survive the capture's end. Outside, fn (a failed statement leaves nothing) and
 // is undone if it changed a permanent table: that change would bypass the
 // log.
 func (s *Session) onTemp(ctx context.Context, ts *tempSpace, fn func(c *materializer.Conn, ddl func(string) error) error) error {
 	if s.txn != nil && s.txn.DB() == ts.sc.DB() {
+		// In the transaction's statement savepoint: a CREATE TEMPORARY
+		// TABLE … SELECT that fails half way leaves no table, as in MySQL.
+		mark, err := s.txn.Mark(ctx)
+		if err != nil {
+			return err
+		}
 		c := s.txn.Conn()
 		c.Env.Session = s
-		defer func() { c.Env.Session = nil }()
-		return fn(c, func(q string) error { return s.txn.TempDDL(ctx, q) })
+		err = fn(c, func(q string) error { return s.txn.TempDDL(ctx, q) })
+		c.Env.Session = nil
+		if uerr := s.txn.Unmark(ctx, mark, err != nil); uerr != nil && err == nil {
+			err = uerr
+		}
+		return err
 	}
 	c := ts.sc.Conn()
 	c.Env.Session = s

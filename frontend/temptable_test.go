@@ -79,6 +79,14 @@ func TestTemporaryTables(t *testing.T) {
 			{0, "ROLLBACK", "", 0},
 			{0, "SELECT COUNT(*) FROM tx2", "0", 0},
 			{0, "SELECT COUNT(*) FROM perm WHERE id = 5", "0", 0},
+			// A CREATE TEMPORARY TABLE … SELECT failing half way inside a
+			// transaction leaves no table; the transaction goes on.
+			{0, "BEGIN", "", 0},
+			{0, "INSERT INTO perm VALUES (6, 'a')", "", 0},
+			{0, "CREATE TEMPORARY TABLE dupv (v TEXT PRIMARY KEY) SELECT v FROM perm ORDER BY id", "", mysql.ER_DUP_ENTRY},
+			{0, "SELECT COUNT(*) FROM dupv", "", mysql.ER_NO_SUCH_TABLE},
+			{0, "COMMIT", "", 0},
+			{1, "SELECT v FROM perm WHERE id = 6", "a", 0},
 		}, nil},
 		{"first temp table inside a transaction", []tempStep{
 			// no implicit commit: the transaction goes on, joins the new
