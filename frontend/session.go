@@ -238,7 +238,10 @@ func (s *Session) HandleFieldList(table, wildcard string) ([]*mysql.Field, error
 	if err != nil {
 		return nil, err
 	}
-	ti, ok := d.Table(context.Background(), table)
+	ti, ok := s.tempTableInfo(context.Background(), d.Name(), table) // a temp table shadows
+	if !ok {
+		ti, ok = d.Table(context.Background(), table)
+	}
 	if !ok {
 		return nil, myErr(mysql.ER_NO_SUCH_TABLE, "42S02", "Table '%s.%s' doesn't exist", s.db, table)
 	}

@@ -280,3 +280,39 @@ func TestTemporaryTables(t *testing.T) {
 		})
 	}
 }
+
+// TestFieldListSeesTempTables: COM_FIELD_LIST (the mysql CLI's column
+// completion) lists a temp table's columns, which shadow a permanent
+// table of the same name, and only in the session that created it.
+func TestFieldListSeesTempTables(t *testing.T) {
+	s0 := newShowTestSession(t, "CREATE TABLE perm (id INT PRIMARY KEY, v TEXT)")
+	s1 := s0.srv.newSession(2, "root")
+	mustExec(t, s1, "USE app")
+	t.Cleanup(func() { s0.close(); s1.close() })
+	mustExec(t, s0, "CREATE TEMPORARY TABLE perm (a INT, b VARCHAR(5), c DATE)")
+	mustExec(t, s0, "CREATE TEMPORARY TABLE tonly (x BIGINT)")
+	names := func(s *Session, table string) string {
+		fields, err := s.HandleFieldList(table, "")
+		if err != nil {
+			return err.Error()
+		}
+		var out []string
+		for _, f := range fields {
+			out = append(out, string(f.Name))
+		}
+		return strings.Join(out, ",")
+	}
+	for _, tc := range []struct {
+		s           *Session
+		table, want string
+	}{
+		{s0, "perm", "a,b,c"},
+		{s0, "tonly", "x"},
+		{s1, "perm", "id,v"},
+		{s1, "tonly", "Table 'app.tonly' doesn't exist"},
+	} {
+		if got := names(tc.s, tc.table); !strings.Contains(got, tc.want) {
+			t.Errorf("field list of %s: got %q, want %q", tc.table, got, tc.want)
+		}
+	}
+}
