@@ -126,19 +126,23 @@ func (s *Session) tempStatement(ctx context.Context, st transpile.Statement, arg
 			}
 			return res, true, err
 		}
-	case transpile.CreateTrigger, transpile.RenameTable:
+	case transpile.CreateTrigger:
 		if s.isTemp(st.Database, st.Table) {
-			return nil, true, myErr(mysql.ER_NOT_SUPPORTED_YET, "42000", "marmot: %s is not supported on the temporary table '%s'", strings.ToUpper(kindWords(st.Kind)), st.Table)
+			return nil, true, myErr(mysql.ER_TRG_ON_VIEW_OR_TEMP_TABLE, "HY000", "Trigger's '%s' is view or temporary table", st.Table)
+		}
+	case transpile.RenameTable:
+		if s.isTemp(st.Database, st.Table) {
+			if strings.Contains(st.SQL, ";") {
+				return nil, true, myErr(mysql.ER_NOT_SUPPORTED_YET, "42000", "marmot: RENAME TABLE of several tables is not supported when one is the temporary table '%s'", st.Table)
+			}
+			res, err = s.tempExec(ctx, st, args, true)
+			if err == nil {
+				err = s.refreshTemp(ctx, st.Database)
+			}
+			return res, true, err
 		}
 	}
 	return nil, false, nil
-}
-
-func kindWords(k transpile.Kind) string {
-	if k == transpile.CreateTrigger {
-		return "CREATE TRIGGER"
-	}
-	return "RENAME TABLE"
 }
 
 // openTempSpace returns the session's temp space in d, opening it. A

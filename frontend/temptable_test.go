@@ -88,6 +88,20 @@ func TestTemporaryTables(t *testing.T) {
 			{0, "COMMIT", "", 0},
 			{1, "SELECT v FROM perm WHERE id = 6", "a", 0},
 		}, nil},
+		{"rename, and no triggers", []tempStep{
+			{0, "CREATE TEMPORARY TABLE r1 (id INT)", "", 0},
+			{0, "INSERT INTO r1 VALUES (1)", "", 0},
+			{0, "RENAME TABLE r1 TO r2", "", 0},
+			{0, "SELECT COUNT(*) FROM r2", "1", 0},
+			{0, "SELECT COUNT(*) FROM r1", "", mysql.ER_NO_SUCH_TABLE},
+			{0, "ALTER TABLE r2 RENAME TO r3", "", 0},
+			{0, "INSERT INTO r3 VALUES (2)", "", 0},
+			{0, "SELECT COUNT(*) FROM r3", "2", 0},
+			{1, "SELECT COUNT(*) FROM r3", "", mysql.ER_NO_SUCH_TABLE},
+			{0, "CREATE TRIGGER trg AFTER INSERT ON r3 FOR EACH ROW INSERT INTO perm VALUES (NEW.id + 100, 't')", "", mysql.ER_TRG_ON_VIEW_OR_TEMP_TABLE},
+			{0, "RENAME TABLE r3 TO r4, perm TO perm9", "", mysql.ER_NOT_SUPPORTED_YET},
+			{0, "SELECT COUNT(*) FROM perm", "2", 0},
+		}, nil},
 		{"first temp table inside a transaction", []tempStep{
 			// no implicit commit: the transaction goes on, joins the new
 			// temp table with its own uncommitted rows, and can roll back
