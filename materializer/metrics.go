@@ -22,10 +22,10 @@ var (
 		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 18)})
 
 	metricWriterWait = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "marmot_materializer_writer_wait_seconds",
-		Help:    "Time spent waiting for a database's single SQLite writer, by who waited (capture: a client transaction; apply: the applier).",
+		Help:    "Time spent waiting for a database's single SQLite writer, by who waited (capture: a client transaction; apply: the applier, or the commit of a kept group).",
 		Buckets: prometheus.ExponentialBuckets(0.00002, 2, 20)}, []string{"role"})
 	metricWriterHold = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "marmot_materializer_writer_hold_seconds",
-		Help:    "Time a database's SQLite writer was held, by who held it (capture: a client transaction; apply: the applier).",
+		Help:    "Time a database's SQLite writer was held, by who held it (capture: a client transaction; apply: the applier, or the commit of a kept group).",
 		Buckets: prometheus.ExponentialBuckets(0.00002, 2, 20)}, []string{"role"})
 	writerWaitCapture, writerWaitApply = metricWriterWait.WithLabelValues("capture"), metricWriterWait.WithLabelValues("apply")
 	writerHoldCapture, writerHoldApply = metricWriterHold.WithLabelValues("capture"), metricWriterHold.WithLabelValues("apply")
