@@ -87,14 +87,7 @@ func (s *Session) execInTxn(ctx context.Context, st transpile.Statement, args []
 }
 
 func (s *Session) autocommitOnce(ctx context.Context, d *materializer.DB, st transpile.Statement, args []any, latest bool) (*mysql.Result, error) {
-	var t *materializer.Txn
-	err := materializer.ErrNotKept
-	if !latest && s.keepable(d) {
-		t, err = s.beginKept(ctx, d)
-	}
-	if errors.Is(err, materializer.ErrNotKept) {
-		t, err = s.beginCapture(ctx, d, latest)
-	}
+	t, err := s.beginCapture(ctx, d, latest)
 	if err != nil {
 		if errors.Is(err, materializer.ErrLockWait) {
 			s.observeCommit(err) // the statement's transaction timed out
@@ -160,12 +153,6 @@ func (s *Session) keepable(d *materializer.DB) bool {
 	return local && s.sessionConn(d) == nil
 }
 
-func (s *Session) beginKept(ctx context.Context, d *materializer.DB) (*materializer.Txn, error) {
-	lctx, cancel := context.WithTimeout(ctx, s.srv.opts.LockWaitTimeout)
-	defer cancel()
-	return d.BeginKept(lctx)
-}
-
 // consistency is the session's write consistency level.
 func (s *Session) consistency() txlog.Consistency {
 	if v, ok := s.sysVars["marmot_write_consistency"]; ok {
@@ -199,9 +186,17 @@ func (s *Session) waitVersion(ctx context.Context, d *materializer.DB, v txlog.V
 	return d.WaitApplied(wctx, v.HLC.Node, v.Seq)
 }
 
+// beginCapture starts a capture within the lock wait timeout. Without
+// latest (an autocommit statement's first attempt) it is kept when it can
+// be (keepable).
 func (s *Session) beginCapture(ctx context.Context, d *materializer.DB, latest bool) (*materializer.Txn, error) {
 	lctx, cancel := context.WithTimeout(ctx, s.srv.opts.LockWaitTimeout)
 	defer cancel()
+	if !latest && s.keepable(d) {
+		if t, err := d.BeginKept(lctx); !errors.Is(err, materializer.ErrNotKept) {
+			return t, err
+		}
+	}
 	return d.BeginOn(lctx, latest, s.sessionConn(d))
 }
 

@@ -18,7 +18,6 @@ type writerLock struct {
 	held    bool
 	urgentQ []*lockWaiter // appliers waiting
 	normalQ []*lockWaiter // captures waiting
-	urgent  int           // len(urgentQ), read by tests
 }
 
 type lockWaiter struct {
@@ -40,7 +39,6 @@ func (w *writerLock) lock(ctx context.Context, stop <-chan struct{}, urgent bool
 	me := &lockWaiter{ch: make(chan struct{})}
 	if urgent {
 		w.urgentQ = append(w.urgentQ, me)
-		w.urgent++
 	} else {
 		w.normalQ = append(w.normalQ, me)
 	}
@@ -60,7 +58,6 @@ func (w *writerLock) lock(ctx context.Context, stop <-chan struct{}, urgent bool
 		w.handOffLocked()
 	} else if urgent {
 		w.urgentQ = remove(w.urgentQ, me)
-		w.urgent--
 	} else {
 		w.normalQ = remove(w.normalQ, me)
 	}
@@ -81,7 +78,6 @@ func (w *writerLock) handOffLocked() {
 	switch {
 	case len(w.urgentQ) > 0:
 		next, w.urgentQ = w.urgentQ[0], w.urgentQ[1:]
-		w.urgent--
 	case len(w.normalQ) > 0:
 		next, w.normalQ = w.normalQ[0], w.normalQ[1:]
 	default:

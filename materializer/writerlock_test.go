@@ -38,7 +38,7 @@ func TestWriterLockApplierFirst(t *testing.T) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		w.mu.Lock()
-		n := w.urgent
+		n := len(w.urgentQ)
 		w.mu.Unlock()
 		if n == 1 || time.Now().After(deadline) {
 			break
