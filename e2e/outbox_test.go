@@ -143,8 +143,8 @@ func (c *consumer) topic(name string) []cdcEvent {
 }
 
 // insertedIDs is the set of primary keys with a create (or snapshot read)
-// event on topic, and
-// whether any event id arrived twice with different content.
+// event on topic, and whether any event id arrived twice with different
+// content.
 func (c *consumer) insertedIDs(t *testing.T, topic string) map[int64]bool {
 	out := map[int64]bool{}
 	seen := map[string]string{}
