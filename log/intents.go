@@ -35,6 +35,12 @@ type intent struct {
 	// origin is set once the transaction is known to be decided (HoldDecided):
 	// such an intent does not expire.
 	origin uint64
+	// coord is the coordinator of a transaction prepared here for another
+	// node (0: this node's own), since its clock when it sent the prepare.
+	// Past its lease such an intent is overdue, not free: only the
+	// coordinator knows whether the transaction committed (Overdue).
+	coord uint64
+	since Timestamp
 }
 
 // Consistency is how many nodes must hold a change set durably before its
@@ -132,7 +138,7 @@ func (l *Log) PrepareLocal(cs *marmotv1.ChangeSet, seen Watermark, lock bool, tt
 		}
 		keys = append(keys, DDLLockKey)
 	}
-	l.claimLocked(txn, keys, now.Add(ttl))
+	l.claimLocked(txn, keys, intent{txn: txn, expires: now.Add(ttl)})
 	return rows, nil
 }
 
@@ -140,7 +146,8 @@ func (l *Log) PrepareLocal(cs *marmotv1.ChangeSet, seen Watermark, lock bool, tt
 // fails the check when another unexpired intent holds it, or when this
 // node holds a version of it newer than the one the transaction read: then
 // the transaction executed on stale data and must not commit.
-func (l *Log) Prepare(txn []byte, db string, rows []IntentRow, lock bool, ttl time.Duration) error {
+// coord is the coordinator and since its clock at the prepare (see Overdue).
+func (l *Log) Prepare(txn []byte, db string, rows []IntentRow, lock bool, ttl time.Duration, coord uint64, since Timestamp) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err := l.usable(); err != nil {
@@ -174,7 +181,7 @@ func (l *Log) Prepare(txn []byte, db string, rows []IntentRow, lock bool, ttl ti
 		}
 		keys = append(keys, DDLLockKey)
 	}
-	l.claimLocked(id, keys, now.Add(ttl))
+	l.claimLocked(id, keys, intent{txn: id, expires: now.Add(ttl), coord: coord, since: since})
 	return nil
 }
 
@@ -196,15 +203,16 @@ func (l *Log) HoldDecided(txn []byte, origin uint64) {
 	}
 }
 
-// ReleaseDecidedFrom drops the held intents of decided transactions whose
-// coordinator was origin: an operator removed that node, so its change
-// sets may never arrive. It returns how many transactions it released.
+// ReleaseDecidedFrom drops the held intents of transactions whose
+// coordinator was origin, decided or overdue: an operator removed that
+// node, so its change sets may never arrive and it will never answer for
+// them. It returns how many transactions it released.
 func (l *Log) ReleaseDecidedFrom(origin uint64) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	txns := map[string]bool{}
 	for _, in := range l.intents {
-		if in.origin == origin {
+		if in.origin == origin || in.coord == origin {
 			txns[in.txn] = true
 		}
 	}
@@ -234,10 +242,21 @@ func (l *Log) intentFreeLocked(key, txn string, now time.Time, table string, pk 
 		return nil
 	}
 	if now.After(in.expires) {
-		// The coordinator stopped (it would have committed or aborted by
-		// now): its claim no longer blocks the row.
-		l.releaseLocked(in.txn)
-		return nil
+		if in.coord == 0 {
+			// This node's own transaction stalled past its lease: it is
+			// given up (Append refuses it now), the row is free.
+			l.releaseLocked(in.txn)
+			return nil
+		}
+		// Another node's transaction: it may have committed there (the
+		// commit point is its coordinator's log) with its change set still
+		// on the way, so freeing the row could let a transaction that
+		// read the row before it overwrite it. The resolver asks.
+		select {
+		case l.overdue <- struct{}{}:
+		default:
+		}
+		return &ConflictError{Table: table, Key: pkString(pk), Intent: true, Reason: fmt.Sprintf("row %s of %s is held by transaction %x of node %d, which outlived its lease; its outcome is being settled with that node", pkString(pk), table, in.txn, in.coord)}
 	}
 	if key == DDLLockKey {
 		return &ConflictError{Table: "(DDL lock)", Key: "cluster", Intent: true}
@@ -245,13 +264,13 @@ func (l *Log) intentFreeLocked(key, txn string, now time.Time, table string, pk 
 	return &ConflictError{Table: table, Key: pkString(pk), Intent: true}
 }
 
-func (l *Log) claimLocked(txn string, keys []string, expires time.Time) {
+func (l *Log) claimLocked(txn string, keys []string, in intent) {
 	if l.intents == nil {
 		l.intents = map[string]intent{}
 		l.intentKeys = map[string][]string{}
 	}
 	for _, k := range keys {
-		l.intents[k] = intent{txn: txn, expires: expires}
+		l.intents[k] = in
 	}
 	l.intentKeys[txn] = append(l.intentKeys[txn], keys...)
 }

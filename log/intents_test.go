@@ -31,63 +31,92 @@ func TestIntents(t *testing.T) {
 	}{
 		{"fresh read prepares", func(t *testing.T) {
 			cs := rowCS("db", 1, marmotv1.Op_OP_UPDATE)
-			if err := l.Prepare(cs.Id, "db", intentRow(cs, &v1), false, time.Minute); err != nil {
+			if err := l.Prepare(cs.Id, "db", intentRow(cs, &v1), false, time.Minute, 7, Timestamp{}); err != nil {
 				t.Fatal(err)
 			}
 			l.Release(cs.Id)
 		}},
 		{"stale read refused", func(t *testing.T) {
 			cs := rowCS("db", 1, marmotv1.Op_OP_UPDATE)
-			if err := l.Prepare(cs.Id, "db", intentRow(cs, &stale), false, time.Minute); !isStale(err) {
+			if err := l.Prepare(cs.Id, "db", intentRow(cs, &stale), false, time.Minute, 7, Timestamp{}); !isStale(err) {
 				t.Fatalf("want stale conflict, got %v", err)
 			}
-			if err := l.Prepare(cs.Id, "db", intentRow(cs, nil), false, time.Minute); !isStale(err) {
+			if err := l.Prepare(cs.Id, "db", intentRow(cs, nil), false, time.Minute, 7, Timestamp{}); !isStale(err) {
 				t.Fatalf("row had a version the txn did not see: want conflict, got %v", err)
 			}
 		}},
 		{"held row refuses prepare and append", func(t *testing.T) {
 			a, b := rowCS("db", 1, marmotv1.Op_OP_UPDATE), rowCS("db", 1, marmotv1.Op_OP_UPDATE)
-			if err := l.Prepare(a.Id, "db", intentRow(a, &v1), false, time.Minute); err != nil {
+			if err := l.Prepare(a.Id, "db", intentRow(a, &v1), false, time.Minute, 7, Timestamp{}); err != nil {
 				t.Fatal(err)
 			}
-			if err := l.Prepare(b.Id, "db", intentRow(b, &v1), false, time.Minute); !isIntent(err) {
+			if err := l.Prepare(b.Id, "db", intentRow(b, &v1), false, time.Minute, 7, Timestamp{}); !isIntent(err) {
 				t.Fatalf("want intent conflict, got %v", err)
 			}
 			if _, err := l.Append(b, Watermark{1: 100}); !isIntent(err) {
 				t.Fatalf("append over an intent: want intent conflict, got %v", err)
 			}
 			l.Release(a.Id)
-			if err := l.Prepare(a.Id, "db", intentRow(a, &v1), false, time.Minute); !errors.Is(err, ErrFinished) {
+			if err := l.Prepare(a.Id, "db", intentRow(a, &v1), false, time.Minute, 7, Timestamp{}); !errors.Is(err, ErrFinished) {
 				t.Fatalf("prepare after release: want ErrFinished, got %v", err)
 			}
-			if err := l.Prepare(b.Id, "db", intentRow(b, &v1), false, time.Minute); err != nil {
+			if err := l.Prepare(b.Id, "db", intentRow(b, &v1), false, time.Minute, 7, Timestamp{}); err != nil {
 				t.Fatalf("after release: %v", err)
 			}
 			l.Release(b.Id)
 		}},
-		{"expired intent yields", func(t *testing.T) {
+		{"another node's expired intent is overdue until settled", func(t *testing.T) {
 			a, b := rowCS("db", 1, marmotv1.Op_OP_UPDATE), rowCS("db", 1, marmotv1.Op_OP_UPDATE)
-			if err := l.Prepare(a.Id, "db", intentRow(a, &v1), false, time.Millisecond); err != nil {
+			since := Timestamp{WallMS: 42, Node: 7}
+			if err := l.Prepare(a.Id, "db", intentRow(a, &v1), false, time.Millisecond, 7, since); err != nil {
 				t.Fatal(err)
 			}
-			deadline := time.Now().Add(5 * time.Second)
-			for {
-				err := l.Prepare(b.Id, "db", intentRow(b, &v1), false, time.Minute)
-				if err == nil {
-					break
-				}
-				if !isIntent(err) || time.Now().After(deadline) {
-					t.Fatalf("expired intent still blocks: %v", err)
-				}
+			time.Sleep(2 * time.Millisecond) // the lease itself is what is under test
+			if err := l.Prepare(b.Id, "db", intentRow(b, &v1), false, time.Minute, 7, Timestamp{}); !isIntent(err) {
+				t.Fatalf("overdue intent must still block, got %v", err)
+			}
+			select {
+			case <-l.OverdueNotify():
+			default:
+				t.Fatal("meeting an overdue intent did not wake the resolver")
+			}
+			od := l.Overdue()
+			if len(od) != 1 || string(od[0].Txn) != string(a.Id) || od[0].Coord != 7 || od[0].Since != since {
+				t.Fatalf("Overdue() = %+v, want transaction a of node 7 since %v", od, since)
+			}
+			l.Settle(a.Id, 7, true) // committed: held until its change set arrives
+			if len(l.Overdue()) != 0 {
+				t.Fatal("a decided transaction is still listed overdue")
+			}
+			if err := l.Prepare(b.Id, "db", intentRow(b, &v1), false, time.Minute, 7, Timestamp{}); !isIntent(err) {
+				t.Fatalf("decided intent must block, got %v", err)
+			}
+			l.Settle(a.Id, 7, false) // (as if the coordinator was removed)
+			if err := l.Prepare(b.Id, "db", intentRow(b, &v1), false, time.Minute, 7, Timestamp{}); err != nil {
+				t.Fatalf("after settling: %v", err)
 			}
 			l.Release(b.Id)
 		}},
-		{"ddl lock is exclusive", func(t *testing.T) {
-			a, b := rowCS("db", 2, marmotv1.Op_OP_INSERT), rowCS("db", 3, marmotv1.Op_OP_INSERT)
-			if err := l.Prepare(a.Id, "db", nil, true, time.Minute); err != nil {
+		{"own expired intent yields and its append is refused", func(t *testing.T) {
+			a, b := rowCS("db", 1, marmotv1.Op_OP_UPDATE), rowCS("db", 1, marmotv1.Op_OP_UPDATE)
+			if _, err := l.PrepareLocal(a, l.Durable(), false, time.Millisecond); err != nil {
 				t.Fatal(err)
 			}
-			if err := l.Prepare(b.Id, "other", nil, true, time.Minute); !isIntent(err) {
+			time.Sleep(2 * time.Millisecond)
+			if err := l.Prepare(b.Id, "db", intentRow(b, &v1), false, time.Minute, 7, Timestamp{}); err != nil {
+				t.Fatalf("own expired intent still blocks: %v", err)
+			}
+			l.Release(b.Id)
+			if _, err := l.Append(a, l.Durable()); !isIntent(err) {
+				t.Fatalf("append of a transaction given up past its lease: want conflict, got %v", err)
+			}
+		}},
+		{"ddl lock is exclusive", func(t *testing.T) {
+			a, b := rowCS("db", 2, marmotv1.Op_OP_INSERT), rowCS("db", 3, marmotv1.Op_OP_INSERT)
+			if err := l.Prepare(a.Id, "db", nil, true, time.Minute, 7, Timestamp{}); err != nil {
+				t.Fatal(err)
+			}
+			if err := l.Prepare(b.Id, "other", nil, true, time.Minute, 7, Timestamp{}); !isIntent(err) {
 				t.Fatalf("second DDL lock: want intent conflict, got %v", err)
 			}
 			l.Release(a.Id)
@@ -175,5 +204,53 @@ func TestUncleanStart(t *testing.T) {
 	defer l.Close()
 	if !l.UncleanStart() {
 		t.Fatal("crashed log reports a clean start")
+	}
+}
+
+// TestOwnOutcome: what a coordinator answers a member holding an overdue
+// intent, and that a "not committed" answer stays true.
+func TestOwnOutcome(t *testing.T) {
+	l := mustOpen(t, Options{NodeID: 1})
+	ctx := t.Context()
+	before, _ := l.Clock().Now()
+	mustCommit(t, l, rowCS("db", 1, marmotv1.Op_OP_INSERT), nil)
+
+	committed := rowCS("db", 2, marmotv1.Op_OP_INSERT)
+	if _, err := l.PrepareLocal(committed, l.Durable(), false, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	a, err := l.Append(committed, l.Durable())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	seq, ok, err := l.OwnOutcome(ctx, committed.Id, before)
+	if err != nil || !ok || seq != committed.Seq {
+		t.Fatalf("committed transaction: OwnOutcome = %d, %v, %v; want %d, true", seq, ok, err, committed.Seq)
+	}
+
+	pending := rowCS("db", 3, marmotv1.Op_OP_INSERT)
+	if _, err := l.PrepareLocal(pending, l.Durable(), false, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := l.OwnOutcome(ctx, pending.Id, before); err != nil || ok {
+		t.Fatalf("prepared transaction: OwnOutcome = %v, %v; want not committed", ok, err)
+	}
+	var ce *ConflictError
+	if _, err := l.Append(pending, l.Durable()); !errors.As(err, &ce) {
+		t.Fatalf("append after answering 'not committed': want conflict, got %v", err)
+	}
+	if l.Intents() != 0 {
+		t.Fatalf("intents = %d after giving the transaction up, want 0", l.Intents())
+	}
+
+	unknown := rowCS("db", 4, marmotv1.Op_OP_INSERT)
+	if _, ok, err := l.OwnOutcome(ctx, unknown.Id, before); err != nil || ok {
+		t.Fatalf("unknown transaction: OwnOutcome = %v, %v; want not committed", ok, err)
+	}
+	if _, err := l.Append(unknown, l.Durable()); !errors.As(err, &ce) {
+		t.Fatalf("append after answering 'not committed': want conflict, got %v", err)
 	}
 }

@@ -75,6 +75,9 @@ type Log struct {
 	recent        recent // newest durable change sets, decoded (recent.go)
 	finished      map[string]bool
 	finishedOrder []string
+	// overdue wakes the resolver when a check meets another node's
+	// intent past its lease (intents.go).
+	overdue chan struct{}
 	unclean       bool
 	failed        error
 	closed        bool
@@ -128,7 +131,7 @@ func Open(opts Options) (*Log, error) {
 	if err != nil {
 		return nil, fmt.Errorf("log: open %s: %w", opts.Dir, err)
 	}
-	l := &Log{db: db, logger: opts.Logger, lastSeq: Watermark{}, pending: map[string]Version{}, shadow: map[string]*shadowVersion{}, changed: make(chan struct{}), done: make(chan struct{})}
+	l := &Log{db: db, logger: opts.Logger, lastSeq: Watermark{}, pending: map[string]Version{}, shadow: map[string]*shadowVersion{}, changed: make(chan struct{}), done: make(chan struct{}), overdue: make(chan struct{}, 1)}
 	if l.logger == nil {
 		l.logger = slog.Default()
 	}
@@ -327,6 +330,14 @@ func (l *Log) Append(cs *marmotv1.ChangeSet, seen Watermark) (*Appending, error)
 	if err := l.usable(); err != nil {
 		l.mu.Unlock()
 		return nil, err
+	}
+	if l.finished[string(cs.Id)] {
+		// Its intents were released before it got here: its coordinator
+		// gave it up past its lease, or told a member asking that it had
+		// not committed (OwnOutcome). Appending now could overwrite rows
+		// other transactions took since.
+		l.mu.Unlock()
+		return nil, &ConflictError{Intent: true, Reason: "the transaction outlived its intents' lease and was given up; nothing was written"}
 	}
 	writes := make([]rowWrite, len(cs.Rows))
 	now := time.Now()

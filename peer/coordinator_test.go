@@ -28,6 +28,7 @@ type testNode struct {
 	log    *txlog.Log
 	addr   string
 	srv    *http.Server
+	mux    *http.ServeMux
 	coord  *Coordinator
 	puller *Puller
 	cancel context.CancelFunc
@@ -55,6 +56,7 @@ func startTestCluster(t *testing.T, n int) []*testNode {
 		}
 		mux := http.NewServeMux()
 		mux.Handle(path, h)
+		nd.mux = mux
 		nd.srv = &http.Server{Handler: mux, Protocols: ServerProtocols()}
 		go nd.srv.Serve(ln)
 		nodes[i] = nd
@@ -273,7 +275,7 @@ func TestCoordinatorDDLLock(t *testing.T) {
 	// An in-flight DDL coordinated by node 1 holds the lock on 1 and 3.
 	held := []byte("ddl-in-flight")
 	for _, nd := range []*testNode{nodes[0], nodes[2]} {
-		if err := nd.log.Prepare(held, "db", nil, true, time.Minute); err != nil {
+		if err := nd.log.Prepare(held, "db", nil, true, time.Minute, 1, txlog.Timestamp{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -340,7 +342,7 @@ func TestCommitFailureKeepsIntents(t *testing.T) {
 	nodes := startTestCluster(t, 2)
 	p := nodes[1]
 	rows := []txlog.IntentRow{{Table: "t", PK: []*marmotv1.Value{{Kind: &marmotv1.Value_Int{Int: 1}}}}}
-	if err := p.log.Prepare([]byte("decided"), "db", rows, false, time.Minute); err != nil {
+	if err := p.log.Prepare([]byte("decided"), "db", rows, false, time.Minute, 77, txlog.Timestamp{}); err != nil {
 		t.Fatal(err)
 	}
 	cs := changeSet(row(1, "x"))
@@ -350,11 +352,11 @@ func TestCommitFailureKeepsIntents(t *testing.T) {
 	if _, err := svc.Commit(context.Background(), connect.NewRequest(&marmotv1.CommitRequest{ChangeSet: cs})); err == nil {
 		t.Fatal("commit with a gap succeeded")
 	}
-	if err := p.log.Prepare([]byte("other"), "db", rows, false, time.Minute); err == nil {
+	if err := p.log.Prepare([]byte("other"), "db", rows, false, time.Minute, 77, txlog.Timestamp{}); err == nil {
 		t.Fatal("another transaction prepared on a row of a decided, not yet ingested transaction")
 	}
 	// Not even after its prepare's ttl: it is decided.
-	if err := p.log.Prepare([]byte("decided2"), "db", []txlog.IntentRow{{Table: "t", PK: []*marmotv1.Value{{Kind: &marmotv1.Value_Int{Int: 2}}}}}, false, time.Millisecond); err != nil {
+	if err := p.log.Prepare([]byte("decided2"), "db", []txlog.IntentRow{{Table: "t", PK: []*marmotv1.Value{{Kind: &marmotv1.Value_Int{Int: 2}}}}}, false, time.Millisecond, 77, txlog.Timestamp{}); err != nil {
 		t.Fatal(err)
 	}
 	cs2 := changeSet(row(2, "y"))
@@ -363,14 +365,14 @@ func TestCommitFailureKeepsIntents(t *testing.T) {
 		t.Fatal("commit with a gap succeeded")
 	}
 	row2 := []txlog.IntentRow{{Table: "t", PK: []*marmotv1.Value{{Kind: &marmotv1.Value_Int{Int: 2}}}}}
-	if err := p.log.Prepare([]byte("other2"), "db", row2, false, time.Minute); err == nil {
+	if err := p.log.Prepare([]byte("other2"), "db", row2, false, time.Minute, 77, txlog.Timestamp{}); err == nil {
 		t.Fatal("a decided transaction's intent expired")
 	}
 	// Its origin removed from the cluster: the rows are free again.
 	if n := p.log.ReleaseDecidedFrom(77); n != 2 {
 		t.Fatalf("ReleaseDecidedFrom = %d, want 2", n)
 	}
-	if err := p.log.Prepare([]byte("other3"), "db", row2, false, time.Minute); err != nil {
+	if err := p.log.Prepare([]byte("other3"), "db", row2, false, time.Minute, 77, txlog.Timestamp{}); err != nil {
 		t.Fatalf("rows still held after the origin was removed: %v", err)
 	}
 }
@@ -384,7 +386,7 @@ func TestCommitHoldsIntents(t *testing.T) {
 	p := nodes[0]
 	svc := &Service{Log: p.log, Logger: slog.Default(), CommitWait: 300 * time.Millisecond}
 	rows := []txlog.IntentRow{{Table: "t", PK: []*marmotv1.Value{{Kind: &marmotv1.Value_Int{Int: 9}}}}}
-	if err := p.log.Prepare([]byte("decided"), "db", rows, false, 50*time.Millisecond); err != nil {
+	if err := p.log.Prepare([]byte("decided"), "db", rows, false, 50*time.Millisecond, 77, txlog.Timestamp{}); err != nil {
 		t.Fatal(err)
 	}
 	cs := changeSet(row(9, "x"))
@@ -395,7 +397,7 @@ func TestCommitHoldsIntents(t *testing.T) {
 		done <- err
 	}()
 	time.Sleep(150 * time.Millisecond) // past the prepare's 50 ms ttl, inside the 300 ms wait
-	if err := p.log.Prepare([]byte("other"), "db", rows, false, time.Minute); err == nil {
+	if err := p.log.Prepare([]byte("other"), "db", rows, false, time.Minute, 77, txlog.Timestamp{}); err == nil {
 		t.Fatal("another transaction took a row of a decided transaction while its commit waited")
 	}
 	if err := <-done; err == nil {
@@ -431,5 +433,88 @@ func TestCoordinatorAbortsAfterLeaseSpent(t *testing.T) {
 			}
 			time.Sleep(10 * time.Millisecond) // polling interval
 		}
+	}
+}
+
+// TestOverdueIntentsAskTheCoordinator: the fault-run trace in
+// docs/testing.md. A coordinator commits in its own log (the commit point)
+// and stops before telling the members. The members' intents outlive their
+// lease; freeing them would let the survivors commit over the rows and the
+// returning coordinator's change set half-apply. Instead the rows stay held
+// while the coordinator is unreachable; once it answers, the committed
+// transaction's rows stay held until its change set arrives and a
+// transaction it never committed is released, and can no longer commit.
+func TestOverdueIntentsAskTheCoordinator(t *testing.T) {
+	nodes := startTestCluster(t, 3)
+	ctx := t.Context()
+	c, m := nodes[0], nodes[1]
+	since, _ := c.log.Clock().Now()
+	committed, pending := changeSet(row(1, "committed")), changeSet(row(2, "never"))
+	for _, cs := range []*marmotv1.ChangeSet{committed, pending} {
+		if _, err := c.log.PrepareLocal(cs, nil, false, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		for _, nd := range nodes[1:] {
+			rows := []txlog.IntentRow{{Table: "t", PK: cs.Rows[0].Pk}}
+			if err := nd.log.Prepare(cs.Id, "db", rows, false, 50*time.Millisecond, c.log.Node(), since); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// The coordinator goes away, then (as far as its own log knows)
+	// commits one of them: nobody else learns of it.
+	c.srv.Close()
+	a, err := c.log.Append(committed, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	stale := func(pk int64) error { // a writer that read the row before either transaction
+		return m.log.Prepare([]byte(fmt.Sprintf("stale-%d-%d", pk, txnSeq.Add(1))), "db", []txlog.IntentRow{{Table: "t", PK: row(pk, "").Pk}}, false, time.Minute, 3, txlog.Timestamp{})
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(m.log.Overdue()) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("intents not overdue after their 50 ms lease: %d", len(m.log.Overdue()))
+		}
+		time.Sleep(5 * time.Millisecond) // polling
+	}
+	m.coord.ResolveOnce(ctx) // unreachable: nothing settles
+	for _, pk := range []int64{1, 2} {
+		if err := stale(pk); err == nil {
+			t.Fatalf("row %d freed while its coordinator could not say whether it committed", pk)
+		}
+	}
+
+	// The coordinator is back.
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.srv = &http.Server{Handler: c.mux, Protocols: ServerProtocols()}
+	go c.srv.Serve(ln)
+	m.coord.ResolveOnce(ctx)
+	if err := stale(2); err != nil {
+		t.Fatalf("row of the transaction the coordinator never committed still held: %v", err)
+	}
+	if _, err := c.log.Append(pending, nil); err == nil {
+		t.Fatal("the coordinator committed a transaction after telling a member it had not")
+	}
+	if err := stale(1); err == nil {
+		t.Fatal("a stale writer took a row of the committed transaction")
+	}
+	// The committed change set arrives (Pull) and releases its intents;
+	// after it, the stale writer is refused by the row's version.
+	for !m.log.Durable().Covers(committed.Origin, committed.Seq) || m.log.Intents() > 1 {
+		if time.Now().After(deadline.Add(10 * time.Second)) {
+			t.Fatalf("committed change set not delivered: durable %v, intents %d", m.log.Durable(), m.log.Intents())
+		}
+		time.Sleep(10 * time.Millisecond) // polling
+	}
+	if err := stale(1); err == nil {
+		t.Fatal("a stale writer overwrote the committed transaction's row")
 	}
 }

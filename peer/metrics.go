@@ -17,10 +17,13 @@ var (
 		Help: "Prepare answers received from peers: yes, no (conflict), error (unreachable, refused)."}, []string{"vote"})
 	metricLeaseAborts = prometheus.NewCounter(prometheus.CounterOpts{Name: "marmot_commit_lease_aborts_total",
 		Help: "Transactions aborted after a quorum voted yes because the prepare round left too little of the intents' lease (heartbeat_timeout_seconds) for the commit round: the coordinator stalled."})
+	metricOverdue = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "marmot_overdue_intents_total",
+		Help: "Questions about other nodes' transactions whose intents here outlived their lease, by answer: committed (held until the change set arrives), aborted (released), unreachable (held, asked again)."},
+		[]string{"outcome"})
 )
 
 func init() {
-	prometheus.MustRegister(metricCommits, metricCommitSeconds, metricVotes, metricLeaseAborts)
+	prometheus.MustRegister(metricCommits, metricCommitSeconds, metricVotes, metricLeaseAborts, metricOverdue)
 }
 
 // RegisterMembershipMetrics exports the members by state

@@ -39,7 +39,11 @@ func (s *Service) Prepare(ctx context.Context, req *connect.Request[marmotv1.Pre
 		}
 	}
 	ttl := time.Duration(m.TtlMs) * time.Millisecond
-	err := s.Log.Prepare(m.TxnId, m.Database, rows, m.DdlLock, ttl)
+	var since txlog.Timestamp
+	if m.Now != nil {
+		since = txlog.FromProto(m.Now)
+	}
+	err := s.Log.Prepare(m.TxnId, m.Database, rows, m.DdlLock, ttl, m.Coordinator, since)
 	var ce *txlog.ConflictError
 	switch {
 	case err == nil:

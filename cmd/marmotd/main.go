@@ -330,6 +330,7 @@ func startCluster(ctx context.Context, cfg config.Config, l *txlog.Log, mat *mat
 			}
 			return out
 		}}
+	go coord.Resolve(ctx, time.Second)
 	logger.Info("cluster member", "advertise", advertise, "gossip_port", cfg.Cluster.GossipPort(), "seeds", cfg.Cluster.SeedNodes,
 		"write_consistency", cfg.Replication.DefaultWriteConsistency)
 	return committer{coord}, func() { _ = members.Close() }, nil

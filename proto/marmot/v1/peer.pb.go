@@ -954,6 +954,208 @@ func (*AbortResponse) Descriptor() ([]byte, []int) {
 	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{14}
 }
 
+type TxnStatusRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Txns          []*TxnQuery            `protobuf:"bytes,1,rep,name=txns,proto3" json:"txns,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TxnStatusRequest) Reset() {
+	*x = TxnStatusRequest{}
+	mi := &file_marmot_v1_peer_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TxnStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TxnStatusRequest) ProtoMessage() {}
+
+func (x *TxnStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_marmot_v1_peer_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TxnStatusRequest.ProtoReflect.Descriptor instead.
+func (*TxnStatusRequest) Descriptor() ([]byte, []int) {
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *TxnStatusRequest) GetTxns() []*TxnQuery {
+	if x != nil {
+		return x.Txns
+	}
+	return nil
+}
+
+type TxnQuery struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	TxnId []byte                 `protobuf:"bytes,1,opt,name=txn_id,json=txnId,proto3" json:"txn_id,omitempty"`
+	// The coordinator's clock in the prepare: a commit is at or after it.
+	Since         *HLC `protobuf:"bytes,2,opt,name=since,proto3" json:"since,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TxnQuery) Reset() {
+	*x = TxnQuery{}
+	mi := &file_marmot_v1_peer_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TxnQuery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TxnQuery) ProtoMessage() {}
+
+func (x *TxnQuery) ProtoReflect() protoreflect.Message {
+	mi := &file_marmot_v1_peer_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TxnQuery.ProtoReflect.Descriptor instead.
+func (*TxnQuery) Descriptor() ([]byte, []int) {
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *TxnQuery) GetTxnId() []byte {
+	if x != nil {
+		return x.TxnId
+	}
+	return nil
+}
+
+func (x *TxnQuery) GetSince() *HLC {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
+type TxnStatusResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Outcomes      []*TxnOutcome          `protobuf:"bytes,1,rep,name=outcomes,proto3" json:"outcomes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TxnStatusResponse) Reset() {
+	*x = TxnStatusResponse{}
+	mi := &file_marmot_v1_peer_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TxnStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TxnStatusResponse) ProtoMessage() {}
+
+func (x *TxnStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_marmot_v1_peer_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TxnStatusResponse.ProtoReflect.Descriptor instead.
+func (*TxnStatusResponse) Descriptor() ([]byte, []int) {
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *TxnStatusResponse) GetOutcomes() []*TxnOutcome {
+	if x != nil {
+		return x.Outcomes
+	}
+	return nil
+}
+
+type TxnOutcome struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	TxnId     []byte                 `protobuf:"bytes,1,opt,name=txn_id,json=txnId,proto3" json:"txn_id,omitempty"`
+	Committed bool                   `protobuf:"varint,2,opt,name=committed,proto3" json:"committed,omitempty"`
+	// The change set's sequence in the coordinator's log, if committed.
+	Seq           uint64 `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TxnOutcome) Reset() {
+	*x = TxnOutcome{}
+	mi := &file_marmot_v1_peer_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TxnOutcome) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TxnOutcome) ProtoMessage() {}
+
+func (x *TxnOutcome) ProtoReflect() protoreflect.Message {
+	mi := &file_marmot_v1_peer_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TxnOutcome.ProtoReflect.Descriptor instead.
+func (*TxnOutcome) Descriptor() ([]byte, []int) {
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *TxnOutcome) GetTxnId() []byte {
+	if x != nil {
+		return x.TxnId
+	}
+	return nil
+}
+
+func (x *TxnOutcome) GetCommitted() bool {
+	if x != nil {
+		return x.Committed
+	}
+	return false
+}
+
+func (x *TxnOutcome) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
 type PullRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The caller's durable watermark: origin node id -> highest sequence held.
@@ -974,7 +1176,7 @@ type PullRequest struct {
 
 func (x *PullRequest) Reset() {
 	*x = PullRequest{}
-	mi := &file_marmot_v1_peer_proto_msgTypes[15]
+	mi := &file_marmot_v1_peer_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -986,7 +1188,7 @@ func (x *PullRequest) String() string {
 func (*PullRequest) ProtoMessage() {}
 
 func (x *PullRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_marmot_v1_peer_proto_msgTypes[15]
+	mi := &file_marmot_v1_peer_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -999,7 +1201,7 @@ func (x *PullRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PullRequest.ProtoReflect.Descriptor instead.
 func (*PullRequest) Descriptor() ([]byte, []int) {
-	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{15}
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *PullRequest) GetWatermark() map[uint64]uint64 {
@@ -1045,7 +1247,7 @@ type PullResponse struct {
 
 func (x *PullResponse) Reset() {
 	*x = PullResponse{}
-	mi := &file_marmot_v1_peer_proto_msgTypes[16]
+	mi := &file_marmot_v1_peer_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1057,7 +1259,7 @@ func (x *PullResponse) String() string {
 func (*PullResponse) ProtoMessage() {}
 
 func (x *PullResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_marmot_v1_peer_proto_msgTypes[16]
+	mi := &file_marmot_v1_peer_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1070,7 +1272,7 @@ func (x *PullResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PullResponse.ProtoReflect.Descriptor instead.
 func (*PullResponse) Descriptor() ([]byte, []int) {
-	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{16}
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *PullResponse) GetOrigin() uint64 {
@@ -1177,7 +1379,19 @@ const file_marmot_v1_peer_proto_rawDesc = "" +
 	"\x0eCommitResponse\"%\n" +
 	"\fAbortRequest\x12\x15\n" +
 	"\x06txn_id\x18\x01 \x01(\fR\x05txnId\"\x0f\n" +
-	"\rAbortResponse\"\xda\x01\n" +
+	"\rAbortResponse\";\n" +
+	"\x10TxnStatusRequest\x12'\n" +
+	"\x04txns\x18\x01 \x03(\v2\x13.marmot.v1.TxnQueryR\x04txns\"G\n" +
+	"\bTxnQuery\x12\x15\n" +
+	"\x06txn_id\x18\x01 \x01(\fR\x05txnId\x12$\n" +
+	"\x05since\x18\x02 \x01(\v2\x0e.marmot.v1.HLCR\x05since\"F\n" +
+	"\x11TxnStatusResponse\x121\n" +
+	"\boutcomes\x18\x01 \x03(\v2\x15.marmot.v1.TxnOutcomeR\boutcomes\"S\n" +
+	"\n" +
+	"TxnOutcome\x12\x15\n" +
+	"\x06txn_id\x18\x01 \x01(\fR\x05txnId\x12\x1c\n" +
+	"\tcommitted\x18\x02 \x01(\bR\tcommitted\x12\x10\n" +
+	"\x03seq\x18\x03 \x01(\x04R\x03seq\"\xda\x01\n" +
 	"\vPullRequest\x12C\n" +
 	"\twatermark\x18\x01 \x03(\v2%.marmot.v1.PullRequest.WatermarkEntryR\twatermark\x12\x17\n" +
 	"\anode_id\x18\x02 \x01(\x04R\x06nodeId\x12\x12\n" +
@@ -1190,12 +1404,13 @@ const file_marmot_v1_peer_proto_rawDesc = "" +
 	"\x06origin\x18\x03 \x01(\x04R\x06origin\x12\x10\n" +
 	"\x03seq\x18\x04 \x01(\x04R\x03seq\x12\x1d\n" +
 	"\n" +
-	"change_set\x18\x02 \x01(\fR\tchangeSetJ\x04\b\x01\x10\x022\xf1\x03\n" +
+	"change_set\x18\x02 \x01(\fR\tchangeSetJ\x04\b\x01\x10\x022\xb9\x04\n" +
 	"\vPeerService\x129\n" +
 	"\x04Pull\x12\x16.marmot.v1.PullRequest\x1a\x17.marmot.v1.PullResponse0\x01\x12@\n" +
 	"\aPrepare\x12\x19.marmot.v1.PrepareRequest\x1a\x1a.marmot.v1.PrepareResponse\x12=\n" +
 	"\x06Commit\x12\x18.marmot.v1.CommitRequest\x1a\x19.marmot.v1.CommitResponse\x12:\n" +
-	"\x05Abort\x12\x17.marmot.v1.AbortRequest\x1a\x18.marmot.v1.AbortResponse\x12I\n" +
+	"\x05Abort\x12\x17.marmot.v1.AbortRequest\x1a\x18.marmot.v1.AbortResponse\x12F\n" +
+	"\tTxnStatus\x12\x1b.marmot.v1.TxnStatusRequest\x1a\x1c.marmot.v1.TxnStatusResponse\x12I\n" +
 	"\n" +
 	"SyncStatus\x12\x1c.marmot.v1.SyncStatusRequest\x1a\x1d.marmot.v1.SyncStatusResponse\x12Q\n" +
 	"\x0fPrepareSnapshot\x12!.marmot.v1.PrepareSnapshotRequest\x1a\x1b.marmot.v1.SnapshotManifest\x12L\n" +
@@ -1213,7 +1428,7 @@ func file_marmot_v1_peer_proto_rawDescGZIP() []byte {
 	return file_marmot_v1_peer_proto_rawDescData
 }
 
-var file_marmot_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_marmot_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_marmot_v1_peer_proto_goTypes = []any{
 	(*SyncStatusRequest)(nil),      // 0: marmot.v1.SyncStatusRequest
 	(*SyncStatusResponse)(nil),     // 1: marmot.v1.SyncStatusResponse
@@ -1230,52 +1445,61 @@ var file_marmot_v1_peer_proto_goTypes = []any{
 	(*CommitResponse)(nil),         // 12: marmot.v1.CommitResponse
 	(*AbortRequest)(nil),           // 13: marmot.v1.AbortRequest
 	(*AbortResponse)(nil),          // 14: marmot.v1.AbortResponse
-	(*PullRequest)(nil),            // 15: marmot.v1.PullRequest
-	(*PullResponse)(nil),           // 16: marmot.v1.PullResponse
-	nil,                            // 17: marmot.v1.SyncStatusRequest.WatermarkEntry
-	nil,                            // 18: marmot.v1.SyncStatusResponse.DurableEntry
-	nil,                            // 19: marmot.v1.SyncStatusResponse.FloorsEntry
-	nil,                            // 20: marmot.v1.PrepareSnapshotRequest.AtLeastEntry
-	nil,                            // 21: marmot.v1.SnapshotManifest.WatermarkEntry
-	nil,                            // 22: marmot.v1.PullRequest.WatermarkEntry
-	(*HLC)(nil),                    // 23: marmot.v1.HLC
-	(*Value)(nil),                  // 24: marmot.v1.Value
-	(*ChangeSet)(nil),              // 25: marmot.v1.ChangeSet
+	(*TxnStatusRequest)(nil),       // 15: marmot.v1.TxnStatusRequest
+	(*TxnQuery)(nil),               // 16: marmot.v1.TxnQuery
+	(*TxnStatusResponse)(nil),      // 17: marmot.v1.TxnStatusResponse
+	(*TxnOutcome)(nil),             // 18: marmot.v1.TxnOutcome
+	(*PullRequest)(nil),            // 19: marmot.v1.PullRequest
+	(*PullResponse)(nil),           // 20: marmot.v1.PullResponse
+	nil,                            // 21: marmot.v1.SyncStatusRequest.WatermarkEntry
+	nil,                            // 22: marmot.v1.SyncStatusResponse.DurableEntry
+	nil,                            // 23: marmot.v1.SyncStatusResponse.FloorsEntry
+	nil,                            // 24: marmot.v1.PrepareSnapshotRequest.AtLeastEntry
+	nil,                            // 25: marmot.v1.SnapshotManifest.WatermarkEntry
+	nil,                            // 26: marmot.v1.PullRequest.WatermarkEntry
+	(*HLC)(nil),                    // 27: marmot.v1.HLC
+	(*Value)(nil),                  // 28: marmot.v1.Value
+	(*ChangeSet)(nil),              // 29: marmot.v1.ChangeSet
 }
 var file_marmot_v1_peer_proto_depIdxs = []int32{
-	17, // 0: marmot.v1.SyncStatusRequest.watermark:type_name -> marmot.v1.SyncStatusRequest.WatermarkEntry
-	18, // 1: marmot.v1.SyncStatusResponse.durable:type_name -> marmot.v1.SyncStatusResponse.DurableEntry
-	19, // 2: marmot.v1.SyncStatusResponse.floors:type_name -> marmot.v1.SyncStatusResponse.FloorsEntry
-	20, // 3: marmot.v1.PrepareSnapshotRequest.at_least:type_name -> marmot.v1.PrepareSnapshotRequest.AtLeastEntry
-	21, // 4: marmot.v1.SnapshotManifest.watermark:type_name -> marmot.v1.SnapshotManifest.WatermarkEntry
+	21, // 0: marmot.v1.SyncStatusRequest.watermark:type_name -> marmot.v1.SyncStatusRequest.WatermarkEntry
+	22, // 1: marmot.v1.SyncStatusResponse.durable:type_name -> marmot.v1.SyncStatusResponse.DurableEntry
+	23, // 2: marmot.v1.SyncStatusResponse.floors:type_name -> marmot.v1.SyncStatusResponse.FloorsEntry
+	24, // 3: marmot.v1.PrepareSnapshotRequest.at_least:type_name -> marmot.v1.PrepareSnapshotRequest.AtLeastEntry
+	25, // 4: marmot.v1.SnapshotManifest.watermark:type_name -> marmot.v1.SnapshotManifest.WatermarkEntry
 	3,  // 5: marmot.v1.SnapshotManifest.files:type_name -> marmot.v1.SnapshotFile
-	23, // 6: marmot.v1.RowVersion.hlc:type_name -> marmot.v1.HLC
-	24, // 7: marmot.v1.IntentRow.pk:type_name -> marmot.v1.Value
+	27, // 6: marmot.v1.RowVersion.hlc:type_name -> marmot.v1.HLC
+	28, // 7: marmot.v1.IntentRow.pk:type_name -> marmot.v1.Value
 	7,  // 8: marmot.v1.IntentRow.expected:type_name -> marmot.v1.RowVersion
 	8,  // 9: marmot.v1.PrepareRequest.rows:type_name -> marmot.v1.IntentRow
-	23, // 10: marmot.v1.PrepareRequest.now:type_name -> marmot.v1.HLC
+	27, // 10: marmot.v1.PrepareRequest.now:type_name -> marmot.v1.HLC
 	7,  // 11: marmot.v1.PrepareResponse.conflict_version:type_name -> marmot.v1.RowVersion
-	25, // 12: marmot.v1.CommitRequest.change_set:type_name -> marmot.v1.ChangeSet
-	22, // 13: marmot.v1.PullRequest.watermark:type_name -> marmot.v1.PullRequest.WatermarkEntry
-	15, // 14: marmot.v1.PeerService.Pull:input_type -> marmot.v1.PullRequest
-	9,  // 15: marmot.v1.PeerService.Prepare:input_type -> marmot.v1.PrepareRequest
-	11, // 16: marmot.v1.PeerService.Commit:input_type -> marmot.v1.CommitRequest
-	13, // 17: marmot.v1.PeerService.Abort:input_type -> marmot.v1.AbortRequest
-	0,  // 18: marmot.v1.PeerService.SyncStatus:input_type -> marmot.v1.SyncStatusRequest
-	2,  // 19: marmot.v1.PeerService.PrepareSnapshot:input_type -> marmot.v1.PrepareSnapshotRequest
-	5,  // 20: marmot.v1.PeerService.FetchSnapshot:input_type -> marmot.v1.FetchSnapshotRequest
-	16, // 21: marmot.v1.PeerService.Pull:output_type -> marmot.v1.PullResponse
-	10, // 22: marmot.v1.PeerService.Prepare:output_type -> marmot.v1.PrepareResponse
-	12, // 23: marmot.v1.PeerService.Commit:output_type -> marmot.v1.CommitResponse
-	14, // 24: marmot.v1.PeerService.Abort:output_type -> marmot.v1.AbortResponse
-	1,  // 25: marmot.v1.PeerService.SyncStatus:output_type -> marmot.v1.SyncStatusResponse
-	4,  // 26: marmot.v1.PeerService.PrepareSnapshot:output_type -> marmot.v1.SnapshotManifest
-	6,  // 27: marmot.v1.PeerService.FetchSnapshot:output_type -> marmot.v1.SnapshotChunk
-	21, // [21:28] is the sub-list for method output_type
-	14, // [14:21] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	29, // 12: marmot.v1.CommitRequest.change_set:type_name -> marmot.v1.ChangeSet
+	16, // 13: marmot.v1.TxnStatusRequest.txns:type_name -> marmot.v1.TxnQuery
+	27, // 14: marmot.v1.TxnQuery.since:type_name -> marmot.v1.HLC
+	18, // 15: marmot.v1.TxnStatusResponse.outcomes:type_name -> marmot.v1.TxnOutcome
+	26, // 16: marmot.v1.PullRequest.watermark:type_name -> marmot.v1.PullRequest.WatermarkEntry
+	19, // 17: marmot.v1.PeerService.Pull:input_type -> marmot.v1.PullRequest
+	9,  // 18: marmot.v1.PeerService.Prepare:input_type -> marmot.v1.PrepareRequest
+	11, // 19: marmot.v1.PeerService.Commit:input_type -> marmot.v1.CommitRequest
+	13, // 20: marmot.v1.PeerService.Abort:input_type -> marmot.v1.AbortRequest
+	15, // 21: marmot.v1.PeerService.TxnStatus:input_type -> marmot.v1.TxnStatusRequest
+	0,  // 22: marmot.v1.PeerService.SyncStatus:input_type -> marmot.v1.SyncStatusRequest
+	2,  // 23: marmot.v1.PeerService.PrepareSnapshot:input_type -> marmot.v1.PrepareSnapshotRequest
+	5,  // 24: marmot.v1.PeerService.FetchSnapshot:input_type -> marmot.v1.FetchSnapshotRequest
+	20, // 25: marmot.v1.PeerService.Pull:output_type -> marmot.v1.PullResponse
+	10, // 26: marmot.v1.PeerService.Prepare:output_type -> marmot.v1.PrepareResponse
+	12, // 27: marmot.v1.PeerService.Commit:output_type -> marmot.v1.CommitResponse
+	14, // 28: marmot.v1.PeerService.Abort:output_type -> marmot.v1.AbortResponse
+	17, // 29: marmot.v1.PeerService.TxnStatus:output_type -> marmot.v1.TxnStatusResponse
+	1,  // 30: marmot.v1.PeerService.SyncStatus:output_type -> marmot.v1.SyncStatusResponse
+	4,  // 31: marmot.v1.PeerService.PrepareSnapshot:output_type -> marmot.v1.SnapshotManifest
+	6,  // 32: marmot.v1.PeerService.FetchSnapshot:output_type -> marmot.v1.SnapshotChunk
+	25, // [25:33] is the sub-list for method output_type
+	17, // [17:25] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_marmot_v1_peer_proto_init() }
@@ -1290,7 +1514,7 @@ func file_marmot_v1_peer_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_marmot_v1_peer_proto_rawDesc), len(file_marmot_v1_peer_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   23,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

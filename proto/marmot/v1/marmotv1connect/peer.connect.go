@@ -41,6 +41,8 @@ const (
 	PeerServiceCommitProcedure = "/marmot.v1.PeerService/Commit"
 	// PeerServiceAbortProcedure is the fully-qualified name of the PeerService's Abort RPC.
 	PeerServiceAbortProcedure = "/marmot.v1.PeerService/Abort"
+	// PeerServiceTxnStatusProcedure is the fully-qualified name of the PeerService's TxnStatus RPC.
+	PeerServiceTxnStatusProcedure = "/marmot.v1.PeerService/TxnStatus"
 	// PeerServiceSyncStatusProcedure is the fully-qualified name of the PeerService's SyncStatus RPC.
 	PeerServiceSyncStatusProcedure = "/marmot.v1.PeerService/SyncStatus"
 	// PeerServicePrepareSnapshotProcedure is the fully-qualified name of the PeerService's
@@ -69,6 +71,10 @@ type PeerServiceClient interface {
 	Commit(context.Context, *connect.Request[v1.CommitRequest]) (*connect.Response[v1.CommitResponse], error)
 	// Abort releases a transaction's intents.
 	Abort(context.Context, *connect.Request[v1.AbortRequest]) (*connect.Response[v1.AbortResponse], error)
+	// TxnStatus asks the coordinator of transactions whose intents outlived
+	// their lease on the caller whether they committed. A transaction the
+	// callee has not committed is given up by the answer: it never will.
+	TxnStatus(context.Context, *connect.Request[v1.TxnStatusRequest]) (*connect.Response[v1.TxnStatusResponse], error)
 	// SyncStatus compares the caller's durable watermark with the callee's:
 	// how many change sets the caller lacks, how old the oldest of them is,
 	// and whether some were already trimmed (only a snapshot brings those).
@@ -118,6 +124,12 @@ func NewPeerServiceClient(httpClient connect.HTTPClient, baseURL string, opts ..
 			connect.WithSchema(peerServiceMethods.ByName("Abort")),
 			connect.WithClientOptions(opts...),
 		),
+		txnStatus: connect.NewClient[v1.TxnStatusRequest, v1.TxnStatusResponse](
+			httpClient,
+			baseURL+PeerServiceTxnStatusProcedure,
+			connect.WithSchema(peerServiceMethods.ByName("TxnStatus")),
+			connect.WithClientOptions(opts...),
+		),
 		syncStatus: connect.NewClient[v1.SyncStatusRequest, v1.SyncStatusResponse](
 			httpClient,
 			baseURL+PeerServiceSyncStatusProcedure,
@@ -145,6 +157,7 @@ type peerServiceClient struct {
 	prepare         *connect.Client[v1.PrepareRequest, v1.PrepareResponse]
 	commit          *connect.Client[v1.CommitRequest, v1.CommitResponse]
 	abort           *connect.Client[v1.AbortRequest, v1.AbortResponse]
+	txnStatus       *connect.Client[v1.TxnStatusRequest, v1.TxnStatusResponse]
 	syncStatus      *connect.Client[v1.SyncStatusRequest, v1.SyncStatusResponse]
 	prepareSnapshot *connect.Client[v1.PrepareSnapshotRequest, v1.SnapshotManifest]
 	fetchSnapshot   *connect.Client[v1.FetchSnapshotRequest, v1.SnapshotChunk]
@@ -168,6 +181,11 @@ func (c *peerServiceClient) Commit(ctx context.Context, req *connect.Request[v1.
 // Abort calls marmot.v1.PeerService.Abort.
 func (c *peerServiceClient) Abort(ctx context.Context, req *connect.Request[v1.AbortRequest]) (*connect.Response[v1.AbortResponse], error) {
 	return c.abort.CallUnary(ctx, req)
+}
+
+// TxnStatus calls marmot.v1.PeerService.TxnStatus.
+func (c *peerServiceClient) TxnStatus(ctx context.Context, req *connect.Request[v1.TxnStatusRequest]) (*connect.Response[v1.TxnStatusResponse], error) {
+	return c.txnStatus.CallUnary(ctx, req)
 }
 
 // SyncStatus calls marmot.v1.PeerService.SyncStatus.
@@ -203,6 +221,10 @@ type PeerServiceHandler interface {
 	Commit(context.Context, *connect.Request[v1.CommitRequest]) (*connect.Response[v1.CommitResponse], error)
 	// Abort releases a transaction's intents.
 	Abort(context.Context, *connect.Request[v1.AbortRequest]) (*connect.Response[v1.AbortResponse], error)
+	// TxnStatus asks the coordinator of transactions whose intents outlived
+	// their lease on the caller whether they committed. A transaction the
+	// callee has not committed is given up by the answer: it never will.
+	TxnStatus(context.Context, *connect.Request[v1.TxnStatusRequest]) (*connect.Response[v1.TxnStatusResponse], error)
 	// SyncStatus compares the caller's durable watermark with the callee's:
 	// how many change sets the caller lacks, how old the oldest of them is,
 	// and whether some were already trimmed (only a snapshot brings those).
@@ -248,6 +270,12 @@ func NewPeerServiceHandler(svc PeerServiceHandler, opts ...connect.HandlerOption
 		connect.WithSchema(peerServiceMethods.ByName("Abort")),
 		connect.WithHandlerOptions(opts...),
 	)
+	peerServiceTxnStatusHandler := connect.NewUnaryHandler(
+		PeerServiceTxnStatusProcedure,
+		svc.TxnStatus,
+		connect.WithSchema(peerServiceMethods.ByName("TxnStatus")),
+		connect.WithHandlerOptions(opts...),
+	)
 	peerServiceSyncStatusHandler := connect.NewUnaryHandler(
 		PeerServiceSyncStatusProcedure,
 		svc.SyncStatus,
@@ -276,6 +304,8 @@ func NewPeerServiceHandler(svc PeerServiceHandler, opts ...connect.HandlerOption
 			peerServiceCommitHandler.ServeHTTP(w, r)
 		case PeerServiceAbortProcedure:
 			peerServiceAbortHandler.ServeHTTP(w, r)
+		case PeerServiceTxnStatusProcedure:
+			peerServiceTxnStatusHandler.ServeHTTP(w, r)
 		case PeerServiceSyncStatusProcedure:
 			peerServiceSyncStatusHandler.ServeHTTP(w, r)
 		case PeerServicePrepareSnapshotProcedure:
@@ -305,6 +335,10 @@ func (UnimplementedPeerServiceHandler) Commit(context.Context, *connect.Request[
 
 func (UnimplementedPeerServiceHandler) Abort(context.Context, *connect.Request[v1.AbortRequest]) (*connect.Response[v1.AbortResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("marmot.v1.PeerService.Abort is not implemented"))
+}
+
+func (UnimplementedPeerServiceHandler) TxnStatus(context.Context, *connect.Request[v1.TxnStatusRequest]) (*connect.Response[v1.TxnStatusResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("marmot.v1.PeerService.TxnStatus is not implemented"))
 }
 
 func (UnimplementedPeerServiceHandler) SyncStatus(context.Context, *connect.Request[v1.SyncStatusRequest]) (*connect.Response[v1.SyncStatusResponse], error) {
