@@ -78,10 +78,10 @@ type Log struct {
 	// overdue wakes the resolver when a check meets another node's
 	// intent past its lease (intents.go).
 	overdue chan struct{}
-	unclean       bool
-	failed        error
-	closed        bool
-	done          chan struct{}
+	unclean bool
+	failed  error
+	closed  bool
+	done    chan struct{}
 }
 
 type appendReq struct {
