@@ -226,6 +226,7 @@ func (l *Log) ReleaseDecidedFrom(origin uint64) int {
 func (l *Log) Release(txn []byte) {
 	l.mu.Lock()
 	l.releaseLocked(string(txn))
+	l.forgetGivenUpLocked(string(txn))
 	l.mu.Unlock()
 }
 
@@ -245,7 +246,7 @@ func (l *Log) intentFreeLocked(key, txn string, now time.Time, table string, pk 
 		if in.coord == 0 {
 			// This node's own transaction stalled past its lease: it is
 			// given up (Append refuses it now), the row is free.
-			l.releaseLocked(in.txn)
+			l.giveUpLocked(in.txn)
 			return nil
 		}
 		// Another node's transaction: it may have committed there (the
@@ -302,3 +303,20 @@ func (l *Log) releaseLocked(txn string) {
 	}
 	delete(l.intentKeys, txn)
 }
+
+// giveUpLocked releases a transaction of this node that was prepared but
+// not appended, and makes Append refuse it: its rows may be taken by
+// others from now on. A transaction appended already is only released.
+func (l *Log) giveUpLocked(txn string) {
+	if _, ok := l.intentKeys[txn]; ok {
+		if l.givenUp == nil {
+			l.givenUp = map[string]struct{}{}
+		}
+		l.givenUp[txn] = struct{}{}
+	}
+	l.releaseLocked(txn)
+}
+
+// forgetGivenUpLocked drops the mark once the coordinator has ended the
+// transaction (Release after its Append was refused).
+func (l *Log) forgetGivenUpLocked(txn string) { delete(l.givenUp, txn) }

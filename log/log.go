@@ -75,6 +75,9 @@ type Log struct {
 	recent        recent // newest durable change sets, decoded (recent.go)
 	finished      map[string]bool
 	finishedOrder []string
+	// givenUp holds this node's own transactions whose intents were
+	// released before they were appended, which Append refuses (intents.go).
+	givenUp map[string]struct{}
 	// overdue wakes the resolver when a check meets another node's
 	// intent past its lease (intents.go).
 	overdue chan struct{}
@@ -331,7 +334,7 @@ func (l *Log) Append(cs *marmotv1.ChangeSet, seen Watermark) (*Appending, error)
 		l.mu.Unlock()
 		return nil, err
 	}
-	if l.finished[string(cs.Id)] {
+	if _, ok := l.givenUp[string(cs.Id)]; ok {
 		// Its intents were released before it got here: its coordinator
 		// gave it up past its lease, or told a member asking that it had
 		// not committed (OwnOutcome). Appending now could overwrite rows

@@ -80,13 +80,12 @@ func (l *Log) OwnOutcome(ctx context.Context, txn []byte, since Timestamp) (uint
 	}
 	id := string(txn)
 	if _, ok := l.intentKeys[id]; ok {
-		l.releaseLocked(id)
+		l.giveUpLocked(id)
 		l.mu.Unlock()
 		return 0, false, nil
 	}
-	// Not prepared here: appended already, or never will be. Either way
-	// it is finished, which also refuses an Append that has yet to run.
-	l.releaseLocked(id)
+	// Not prepared here: appended already, or never will be (given up,
+	// aborted, or prepared before a restart).
 	last := l.lastSeq[l.node]
 	l.mu.Unlock()
 	if err := l.WaitDurable(ctx, l.node, last); err != nil {
