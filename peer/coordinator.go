@@ -60,6 +60,10 @@ type Coordinator struct {
 	PrepareTimeout, CommitTimeout, IntentTTL, DDLLease time.Duration
 	Logger                                             *slog.Logger
 
+	// unreachableSince: when the resolver last warned about a coordinator
+	// it could not ask (resolve.go); used by the resolver goroutine only.
+	unreachableSince map[uint64]time.Time
+
 	once    sync.Once
 	hc      *http.Client
 	mu      sync.Mutex

@@ -20,10 +20,12 @@ var (
 	metricOverdue = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "marmot_overdue_intents_total",
 		Help: "Questions about other nodes' transactions whose intents here outlived their lease, by answer: committed (held until the change set arrives), aborted (released), unreachable (held, asked again)."},
 		[]string{"outcome"})
+	metricOverdueNow = prometheus.NewGauge(prometheus.GaugeOpts{Name: "marmot_overdue_transactions",
+		Help: "Other nodes' transactions whose intents here are overdue (past their lease, outcome not yet known): their rows stay locked until the coordinator answers."})
 )
 
 func init() {
-	prometheus.MustRegister(metricCommits, metricCommitSeconds, metricVotes, metricLeaseAborts, metricOverdue)
+	prometheus.MustRegister(metricCommits, metricCommitSeconds, metricVotes, metricLeaseAborts, metricOverdue, metricOverdueNow)
 }
 
 // RegisterMembershipMetrics exports the members by state

@@ -36,6 +36,9 @@ func (s *Service) TxnStatus(ctx context.Context, req *connect.Request[marmotv1.T
 // not turn into a stream of calls to it.
 const resolveGap = 250 * time.Millisecond
 
+// resolveWarnEvery spaces the warnings about an unreachable coordinator.
+const resolveWarnEvery = 30 * time.Second
+
 // Resolve settles this node's overdue intents with their coordinators
 // until ctx ends: at once when a transaction meets one, else every period.
 // An unreachable coordinator is asked again next round; its rows stay
@@ -59,12 +62,15 @@ func (c *Coordinator) Resolve(ctx context.Context, every time.Duration) {
 	}
 }
 
-// ResolveOnce asks each coordinator of an overdue transaction once.
+// ResolveOnce asks each coordinator of an overdue transaction once. Not
+// safe for concurrent use (Resolve runs it from one goroutine).
 func (c *Coordinator) ResolveOnce(ctx context.Context) {
 	byCoord := map[uint64][]txlog.OverdueTxn{}
-	for _, o := range c.Log.Overdue() {
+	overdue := c.Log.Overdue()
+	for _, o := range overdue {
 		byCoord[o.Coord] = append(byCoord[o.Coord], o)
 	}
+	metricOverdueNow.Set(float64(len(overdue)))
 	if len(byCoord) == 0 {
 		return
 	}
@@ -89,9 +95,18 @@ func (c *Coordinator) ResolveOnce(ctx context.Context) {
 		cancel()
 		if err != nil {
 			metricOverdue.WithLabelValues("unreachable").Add(float64(len(txns)))
-			c.Logger.Warn("rows held by transactions of an unreachable coordinator stay held until it answers", "coordinator", coord, "transactions", len(txns), "err", shortErr(err))
+			if c.unreachableSince == nil {
+				c.unreachableSince = map[uint64]time.Time{}
+			}
+			// Said once, then every resolveWarnEvery: the question repeats
+			// every round for as long as the coordinator is down.
+			if last, ok := c.unreachableSince[coord]; !ok || time.Since(last) >= resolveWarnEvery {
+				c.unreachableSince[coord] = time.Now()
+				c.Logger.Warn("rows held by transactions of an unreachable coordinator stay held until it answers (or is removed from the cluster)", "coordinator", coord, "transactions", len(txns), "err", shortErr(err))
+			}
 			continue
 		}
+		delete(c.unreachableSince, coord)
 		for _, o := range resp.Msg.Outcomes {
 			outcome := "aborted"
 			if o.Committed {
