@@ -35,7 +35,10 @@ type faultFile struct {
 	PausePeers    bool     `json:"pause_peers"`
 	StallFsync    bool     `json:"stall_fsync"`
 	FsyncDelayMS  int64    `json:"fsync_delay_ms"`
-	Tag           string   `json:"tag"`
+	// ExitAtCommitPoint: the node exits at its next distributed commit
+	// point, before telling the members (TestCoordinatorKilledAtCommitPoint).
+	ExitAtCommitPoint bool   `json:"exit_at_commit_point"`
+	Tag               string `json:"tag"`
 }
 
 // nodeFaults is a node's faults file and what the harness last wrote to it.

@@ -9,11 +9,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"weak"
 
 	sqlite3 "github.com/mattn/go-sqlite3"
 
@@ -36,6 +38,10 @@ type Options struct {
 	Log *txlog.Log
 	// ReadPoolSize is the number of read connections per database.
 	ReadPoolSize int
+	// ReadConnMaxIdle closes read connections idle this long, and
+	// ReadConnMaxLifetime recycles them after this long ([connection_pool];
+	// zero: never).
+	ReadConnMaxIdle, ReadConnMaxLifetime time.Duration
 	// BatchSize bounds the change sets applied in one SQLite transaction.
 	BatchSize int
 	// ConnectHook runs on every new SQLite connection (register functions
@@ -58,7 +64,10 @@ type Materializer struct {
 	log    *txlog.Log
 	driver string
 	logger *slog.Logger
-	envs   sync.Map // *sqlite3.SQLiteConn -> *Env
+	// envs maps each SQLite connection to its function environment. Keys
+	// are weak, and an entry goes with its connection (runtime cleanup),
+	// so a read pool that recycles connections does not grow it.
+	envs sync.Map // weak.Pointer[sqlite3.SQLiteConn] -> *Env
 
 	mu  sync.Mutex
 	dbs map[string]*DB
@@ -97,7 +106,9 @@ func Open(ctx context.Context, opts Options) (*Materializer, error) {
 	m.driver = fmt.Sprintf("marmot_sqlite3_%d", driverSeq.Add(1))
 	sql.Register(m.driver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
 		env := &Env{}
-		m.envs.Store(c, env)
+		key := weak.Make(c)
+		m.envs.Store(key, env)
+		runtime.AddCleanup(c, func(k weak.Pointer[sqlite3.SQLiteConn]) { m.envs.Delete(k) }, key)
 		if opts.ConnectHook != nil {
 			return opts.ConnectHook(c, env)
 		}
@@ -251,7 +262,7 @@ func (m *Materializer) Close() error {
 func (m *Materializer) envOf(c *sql.Conn) *Env {
 	var env *Env
 	_ = c.Raw(func(dc any) error {
-		if v, ok := m.envs.Load(dc); ok {
+		if v, ok := m.envs.Load(weak.Make(dc.(*sqlite3.SQLiteConn))); ok {
 			env = v.(*Env)
 		}
 		return nil
@@ -366,6 +377,8 @@ func (d *DB) openFiles() error {
 	}
 	r.SetMaxOpenConns(d.m.opts.ReadPoolSize)
 	r.SetMaxIdleConns(d.m.opts.ReadPoolSize)
+	r.SetConnMaxIdleTime(d.m.opts.ReadConnMaxIdle)
+	r.SetConnMaxLifetime(d.m.opts.ReadConnMaxLifetime)
 	d.wsql, d.wconn, d.rsql, d.wenv = w, conn, r, d.m.envOf(conn)
 	if err := d.openCheckpointer(); err != nil {
 		d.closeFiles()

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"testing"
+	"time"
 
 	txlog "github.com/marmotdb/marmot/log"
 	marmotv1 "github.com/marmotdb/marmot/proto/marmot/v1"
@@ -324,5 +326,39 @@ func TestLatestCaptureSeesUnappliedCommits(t *testing.T) {
 	}
 	if got := dump(t, d, "SELECT v FROM c"); got != "2;" {
 		t.Fatalf("v = %s, want 2", got)
+	}
+}
+
+// TestRecycledReadConnsLeaveNoEnvs: read connections recycled by
+// [connection_pool] max_lifetime_seconds take their function environment
+// with them, so a long-running node's map of them does not grow.
+func TestRecycledReadConnsLeaveNoEnvs(t *testing.T) {
+	dir := t.TempDir()
+	l, err := txlog.Open(txlog.Options{Dir: filepath.Join(dir, "log"), NodeID: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Open(context.Background(), Options{Dir: filepath.Join(dir, "db"), Log: l, ReadConnMaxLifetime: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close(); l.Close() })
+	d := createDB(t, l, m, "app", `CREATE TABLE t (id INTEGER PRIMARY KEY)`)
+	count := func() int {
+		n := 0
+		m.envs.Range(func(any, any) bool { n++; return true })
+		return n
+	}
+	for range 200 {
+		dump(t, d, "SELECT count(*) FROM t")
+		time.Sleep(2 * time.Millisecond) // outlive the connection's 1 ms lifetime
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for count() > 20 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connection environments kept after 200 recycled connections", count())
+		}
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond) // let the cleanups run
 	}
 }

@@ -58,7 +58,18 @@ type Coordinator struct {
 	// commit acknowledgements; IntentTTL how long an unresolved intent
 	// blocks a row; DDLLease how long the cluster DDL lock may be held.
 	PrepareTimeout, CommitTimeout, IntentTTL, DDLLease time.Duration
-	Logger                                             *slog.Logger
+	// AbortTimeout bounds each abort call (PrepareTimeout if zero).
+	AbortTimeout time.Duration
+	// MaxRetries is how many times a Commit call that failed to reach a
+	// member is sent again, RetryBackoff apart, within CommitTimeout:
+	// Commit is idempotent (the member ingests a change set once).
+	MaxRetries   int
+	RetryBackoff time.Duration
+	Logger       *slog.Logger
+	// AtCommitPoint, if set, runs once a distributed commit is durable in
+	// this node's log and before the members are told (the test faults
+	// hook kills the process there).
+	AtCommitPoint func(origin, seq uint64)
 
 	// unreachableSince: when the resolver last warned about a coordinator
 	// it could not ask (resolve.go); used by the resolver goroutine only.
@@ -302,15 +313,14 @@ func (d *distCommit) commit(ctx context.Context, a *txlog.Appending, live []Targ
 		d.abort(live)
 		return err
 	}
+	if c.AtCommitPoint != nil {
+		c.AtCommitPoint(d.cs.Origin, d.cs.Seq)
+	}
 	acks := make(chan error, len(live))
 	creq := &marmotv1.CommitRequest{ChangeSet: d.cs}
 	for _, t := range live {
 		go func() {
-			_, err := c.client(t.Addr).Commit(cctx, connect.NewRequest(creq))
-			if err != nil {
-				err = fmt.Errorf("node %d: %s", t.ID, shortErr(err))
-			}
-			acks <- err
+			acks <- c.sendCommit(cctx, t, creq)
 		}()
 	}
 	got, pending := 1, len(live)
@@ -346,6 +356,26 @@ wait:
 	return &InDoubtError{Level: d.level, Got: got, Need: needed, Origin: d.cs.Origin, Seq: d.cs.Seq, LastReason: reason}
 }
 
+// sendCommit delivers a decided change set to one member, retrying a call
+// that did not reach it (MaxRetries, RetryBackoff apart) while ctx lasts.
+// A member that answered with an error is not asked again.
+func (c *Coordinator) sendCommit(ctx context.Context, t Target, req *marmotv1.CommitRequest) error {
+	for attempt := 0; ; attempt++ {
+		_, err := c.client(t.Addr).Commit(ctx, connect.NewRequest(req))
+		if err == nil {
+			return nil
+		}
+		if attempt >= c.MaxRetries || connect.CodeOf(err) != connect.CodeUnavailable {
+			return fmt.Errorf("node %d: %s", t.ID, shortErr(err))
+		}
+		select {
+		case <-time.After(c.RetryBackoff):
+		case <-ctx.Done():
+			return fmt.Errorf("node %d: %s", t.ID, shortErr(err))
+		}
+	}
+}
+
 // abort releases the transaction's intents here and on the members.
 func (d *distCommit) abort(live []Target) {
 	c := d.c
@@ -353,7 +383,11 @@ func (d *distCommit) abort(live []Target) {
 	req := &marmotv1.AbortRequest{TxnId: d.cs.Id}
 	for _, t := range live {
 		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), c.PrepareTimeout)
+			timeout := c.AbortTimeout
+			if timeout <= 0 {
+				timeout = c.PrepareTimeout
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
 			defer cancel()
 			if _, err := c.client(t.Addr).Abort(ctx, connect.NewRequest(req)); err != nil {
 				c.Logger.Debug("abort not delivered; the intent expires", "peer", t.ID, "err", err)

@@ -68,6 +68,11 @@ type faultSpec struct {
 	StallFsync bool `json:"stall_fsync"`
 	// FsyncDelayMS slows every fsync of the log's files by this much.
 	FsyncDelayMS int64 `json:"fsync_delay_ms"`
+	// ExitAtCommitPoint makes the process exit, as a kill -9 would, the
+	// next time it coordinates a QUORUM or ALL commit: right after the
+	// change set is durable in its own log (the commit point) and before
+	// any member is told (Coordinator.AtCommitPoint).
+	ExitAtCommitPoint bool `json:"exit_at_commit_point"`
 	// Tag is echoed in the log line that reports the applied faults, so a
 	// harness can wait until the node runs with what it wrote.
 	Tag string `json:"tag,omitempty"`
@@ -79,6 +84,7 @@ type faultState struct {
 	blocked    map[uint64]bool
 	paused     bool
 	stallFsync bool
+	exitCommit bool
 	changed    chan struct{}
 }
 
@@ -195,7 +201,7 @@ func sameFile(a, b fs.FileInfo) bool {
 // applyLocked makes spec current and cuts the calls under way on links it
 // cuts. Called with f.mu held.
 func (f *Faults) applyLocked(spec faultSpec) {
-	next := &faultState{blocked: map[uint64]bool{}, paused: spec.PausePeers, stallFsync: spec.StallFsync, changed: make(chan struct{})}
+	next := &faultState{blocked: map[uint64]bool{}, paused: spec.PausePeers, stallFsync: spec.StallFsync, exitCommit: spec.ExitAtCommitPoint, changed: make(chan struct{})}
 	for _, id := range spec.Blocked {
 		next.blocked[id] = true
 	}
@@ -218,7 +224,24 @@ func (f *Faults) applyLocked(spec faultSpec) {
 		}
 	})
 	f.logger.Warn("test faults applied", "blocked", blocked, "clock_offset_ms", spec.ClockOffsetMS,
-		"pause_peers", spec.PausePeers, "stall_fsync", spec.StallFsync, "fsync_delay_ms", spec.FsyncDelayMS, "tag", spec.Tag)
+		"pause_peers", spec.PausePeers, "stall_fsync", spec.StallFsync, "fsync_delay_ms", spec.FsyncDelayMS,
+		"exit_at_commit_point", spec.ExitAtCommitPoint, "tag", spec.Tag)
+}
+
+// AtCommitPoint is the coordinator's hook (Coordinator.AtCommitPoint), or
+// nil without the faults hook.
+func (f *Faults) AtCommitPoint() func(origin, seq uint64) {
+	if f == nil {
+		return nil
+	}
+	return f.atCommitPoint
+}
+
+func (f *Faults) atCommitPoint(origin, seq uint64) {
+	if f.state.Load().exitCommit {
+		f.logger.Error("test faults: exiting at the commit point", "origin", origin, "seq", seq)
+		os.Exit(137) // what a kill -9 leaves: no Commit calls, no clean shutdown
+	}
 }
 
 // Now is the physical clock shifted by the current offset, for the HLC

@@ -12,7 +12,23 @@ import (
 var (
 	transportOnce sync.Once
 	sharedH2C     *http.Transport
+	// keepalive and pingTimeout: [grpc_client] keepalive_time_seconds and
+	// keepalive_timeout_seconds (ConfigureTransport).
+	keepalive, pingTimeout = 10 * time.Second, 3 * time.Second
 )
+
+// ConfigureTransport sets the peer connections' keepalive: an idle
+// connection is pinged every interval, and closed (its calls fail, so a
+// dead peer is noticed) when a ping goes unanswered for timeout. Call it
+// before the first peer call; zero values keep the defaults.
+func ConfigureTransport(interval, timeout time.Duration) {
+	if interval > 0 {
+		keepalive = interval
+	}
+	if timeout > 0 {
+		pingTimeout = timeout
+	}
+}
 
 // peerTransport is the HTTP client transport for peer calls: HTTP/2 over
 // cleartext TCP (h2c with prior knowledge), so every prepare, commit and
@@ -21,14 +37,14 @@ var (
 func peerTransport() http.RoundTripper {
 	transportOnce.Do(func() {
 		t := &http.Transport{
-			DialContext:         (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 10 * time.Second}).DialContext,
+			DialContext:         (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: keepalive}).DialContext,
 			ForceAttemptHTTP2:   true,
 			MaxIdleConnsPerHost: 16,
 			IdleConnTimeout:     90 * time.Second,
 		}
 		t.Protocols = new(http.Protocols)
 		t.Protocols.SetUnencryptedHTTP2(true)
-		t.HTTP2 = &http.HTTP2Config{PingTimeout: 3 * time.Second, SendPingTimeout: 10 * time.Second}
+		t.HTTP2 = &http.HTTP2Config{PingTimeout: pingTimeout, SendPingTimeout: keepalive}
 		sharedH2C = t
 	})
 	return sharedH2C

@@ -99,6 +99,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	logger := newLogger(cfg.Logging, stderr)
+	peer.ConfigureTransport(time.Duration(cfg.GRPCClient.KeepaliveTimeSeconds)*time.Second, time.Duration(cfg.GRPCClient.KeepaliveTimeoutSeconds)*time.Second)
+	for _, w := range cfg.Inert() {
+		logger.Warn("config setting has no effect", "setting", w)
+	}
 	faults, err := peer.FaultsFromEnv(ctx, logger) // nil unless a test set MARMOT_TEST_FAULTS
 	if err != nil {
 		return err
@@ -128,7 +132,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("finish interrupted snapshot install: %w", err)
 	}
 	mat, err := materializer.Open(ctx, materializer.Options{Dir: filepath.Join(cfg.DataDir, "db"), Log: l,
-		ReadPoolSize: cfg.ConnectionPool.PoolSize, ConnectHook: frontend.ConnectHook, Logger: logger})
+		ReadPoolSize: cfg.ConnectionPool.PoolSize, ReadConnMaxIdle: time.Duration(cfg.ConnectionPool.MaxIdleTimeSeconds) * time.Second,
+		ReadConnMaxLifetime: time.Duration(cfg.ConnectionPool.MaxLifetimeSeconds) * time.Second,
+		ConnectHook:         frontend.ConnectHook, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -154,7 +160,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		// Replica mode: read-only, following a cluster it is not a member of.
 		startReplica(ctx, cfg, l, mat, admin, logger)
 	} else if cfg.Cluster.ClusterSecret != "" || len(cfg.Cluster.SeedNodes) > 0 {
-		c, stop, err := startCluster(ctx, cfg, l, mat, mux, admin, logger)
+		c, stop, err := startCluster(ctx, cfg, l, mat, mux, admin, faults, logger)
 		if err != nil {
 			return err
 		}
@@ -260,7 +266,7 @@ func newLogger(c config.LoggingConfig, w io.Writer) *slog.Logger {
 // startCluster joins the cluster: gossip membership, the peer service
 // (log streams and the participant side of commits), pulling from every
 // member, and the commit coordinator the frontend writes through.
-func startCluster(ctx context.Context, cfg config.Config, l *txlog.Log, mat *materializer.Materializer, mux *http.ServeMux, admin *peer.AdminService, logger *slog.Logger) (frontend.Committer, func(), error) {
+func startCluster(ctx context.Context, cfg config.Config, l *txlog.Log, mat *materializer.Materializer, mux *http.ServeMux, admin *peer.AdminService, faults *peer.Faults, logger *slog.Logger) (frontend.Committer, func(), error) {
 	secret := cfg.Cluster.ClusterSecret
 	if secret == "" {
 		return nil, nil, peer.ErrNoSecret
@@ -320,7 +326,8 @@ func startCluster(ctx context.Context, cfg config.Config, l *txlog.Log, mat *mat
 	}
 	coord := &peer.Coordinator{Log: l, Secret: secret, Logger: logger, Joined: members.Joined,
 		PrepareTimeout: millis(cfg.Coordinator.PrepareTimeoutMS), CommitTimeout: millis(cfg.Coordinator.CommitTimeoutMS),
-		IntentTTL: ttl, DDLLease: time.Duration(cfg.DDL.LockLeaseSeconds) * time.Second,
+		IntentTTL: ttl, DDLLease: time.Duration(cfg.DDL.LockLeaseSeconds) * time.Second, AtCommitPoint: faults.AtCommitPoint(),
+		AbortTimeout: millis(cfg.Coordinator.AbortTimeoutMS), MaxRetries: cfg.GRPCClient.MaxRetries, RetryBackoff: millis(cfg.GRPCClient.RetryBackoffMS),
 		Members: func() []peer.Target {
 			var out []peer.Target
 			for _, m := range members.Members() {

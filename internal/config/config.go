@@ -46,13 +46,16 @@ type Config struct {
 
 // TransactionConfig bounds how long a transaction may hold resources.
 type TransactionConfig struct {
-	// HeartbeatTimeoutSeconds is how long a transaction may go without a heartbeat
-	// from its coordinator before participants treat it as abandoned and release its
-	// intents, so a crashed coordinator cannot block rows forever. Default 10.
+	// HeartbeatTimeoutSeconds is the lease of a prepared transaction's write
+	// intents. Past it a member asks the coordinator whether the transaction
+	// committed, and holds or releases its rows by the answer: only the coordinator
+	// knows, so the rows of one that is down stay locked until it answers or is
+	// removed from the cluster. Default 10.
 	HeartbeatTimeoutSeconds int `toml:"heartbeat_timeout_seconds" env:"HEARTBEAT_TIMEOUT_SECONDS"`
 
-	// ConflictWindowSeconds is how far apart two writes to the same row may be and
-	// still be checked against each other for a conflict. Default 10.
+	// ConflictWindowSeconds is accepted for compatibility and has no effect:
+	// conflicts are detected against each row's exact committed version, with no
+	// time window (Config.Inert says so at start-up). Default 10.
 	ConflictWindowSeconds int `toml:"conflict_window_seconds" env:"CONFLICT_WINDOW_SECONDS"`
 
 	// LockWaitTimeoutSeconds is how long a statement waits for a row lock before the
@@ -200,15 +203,17 @@ type ReplicationConfig struct {
 	// QUORUM (the default) survives a minority of failures and detects conflicts.
 	DefaultWriteConsistency string `toml:"default_write_consistency" env:"DEFAULT_WRITE_CONSISTENCY"`
 
-	// DefaultReadConsistency is LOCAL_ONE, ONE, QUORUM or ALL. LOCAL_ONE (the
-	// default) serves reads from the local SQLite view without a network hop.
+	// DefaultReadConsistency is LOCAL_ONE (the default; ONE means the same): reads
+	// are served from the local SQLite view without a network hop. QUORUM and ALL
+	// are refused by Validate rather than silently served locally.
 	DefaultReadConsistency string `toml:"default_read_consistency" env:"DEFAULT_READ_CONSISTENCY"`
 
 	// WriteTimeoutMS bounds a replicated write; past it the client gets an error
 	// rather than hanging on an unreachable quorum. Default 5000.
 	WriteTimeoutMS int `toml:"write_timeout_ms" env:"WRITE_TIMEOUT_MS"`
 
-	// ReadTimeoutMS bounds a read that needs other replicas. Default 2000.
+	// ReadTimeoutMS is accepted for compatibility and has no effect: no read waits
+	// for other nodes (Config.Inert). Default 2000.
 	ReadTimeoutMS int `toml:"read_timeout_ms" env:"READ_TIMEOUT_MS"`
 
 	// EnableAntiEntropy runs background comparison with peers and repairs lag by
@@ -244,8 +249,9 @@ type QueryPipelineConfig struct {
 	// repeated queries skip parsing; 0 disables the cache. Default 10000.
 	TranspilerCacheSize int `toml:"transpiler_cache_size" env:"TRANSPILER_CACHE_SIZE"`
 
-	// ValidatorPoolSize is the number of SQLite connections used to check transpiled
-	// statements, bounding validation concurrency. At least 1. Default 8.
+	// ValidatorPoolSize is accepted for compatibility and has no effect: statements
+	// are checked by the transpiler, not on a pool of SQLite connections
+	// (Config.Inert). At least 1. Default 8.
 	ValidatorPoolSize int `toml:"validator_pool_size" env:"VALIDATOR_POOL_SIZE"`
 }
 
@@ -272,6 +278,7 @@ type DDLConfig struct {
 	LockLeaseSeconds int `toml:"lock_lease_seconds" env:"LOCK_LEASE_SECONDS"`
 
 	// EnableIdempotent rewrites DDL (CREATE TABLE → CREATE TABLE IF NOT EXISTS, …) so
-	// replaying it during catch-up is harmless. Default true.
+	// replaying it during catch-up is harmless. Always on: false is ignored, with a
+	// warning at start-up (Config.Inert). Default true.
 	EnableIdempotent bool `toml:"enable_idempotent" env:"ENABLE_IDEMPOTENT"`
 }

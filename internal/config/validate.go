@@ -117,7 +117,13 @@ func (v *validator) replica(r ReplicaConfig, c ClusterConfig) {
 
 func (v *validator) replication(r ReplicationConfig) {
 	v.oneOf("replication.default_write_consistency", r.DefaultWriteConsistency, "ONE", "QUORUM", "ALL")
-	v.oneOf("replication.default_read_consistency", r.DefaultReadConsistency, "LOCAL_ONE", "ONE", "QUORUM", "ALL")
+	if v.oneOf("replication.default_read_consistency", r.DefaultReadConsistency, "LOCAL_ONE", "ONE", "QUORUM", "ALL") &&
+		!strings.EqualFold(r.DefaultReadConsistency, "LOCAL_ONE") && !strings.EqualFold(r.DefaultReadConsistency, "ONE") {
+		// Refused rather than silently served locally: a reader who asked
+		// for QUORUM expects to see what a quorum holds.
+		v.add("replication.default_read_consistency", r.DefaultReadConsistency,
+			"is not supported: reads are served from this node's SQLite view (LOCAL_ONE; ONE means the same). Write at QUORUM or ALL and read on the writing node, which always sees its own acknowledged writes")
+	}
 	v.positive("replication.write_timeout_ms", r.WriteTimeoutMS)
 	v.positive("replication.read_timeout_ms", r.ReadTimeoutMS)
 	v.positive("replication.anti_entropy_interval_seconds", r.AntiEntropyIntervalSeconds)
@@ -307,4 +313,25 @@ func hours(seconds int) string {
 		return fmt.Sprintf("%dh", seconds/3600)
 	}
 	return (time.Duration(seconds) * time.Second).String()
+}
+
+// Inert lists the settings this configuration changes from their defaults
+// that have no effect, each with why, so marmotd can say so at start-up
+// instead of letting an operator believe they tuned something.
+func (c Config) Inert() []string {
+	d := Default()
+	var out []string
+	if c.Transaction.ConflictWindowSeconds != d.Transaction.ConflictWindowSeconds {
+		out = append(out, "transaction.conflict_window_seconds: conflicts are detected against each row's exact committed version, with no time window")
+	}
+	if c.Replication.ReadTimeoutMS != d.Replication.ReadTimeoutMS {
+		out = append(out, "replication.read_timeout_ms: reads are served from this node's view and never wait for other nodes")
+	}
+	if c.QueryPipeline.ValidatorPoolSize != d.QueryPipeline.ValidatorPoolSize {
+		out = append(out, "query_pipeline.validator_pool_size: statements are checked by the transpiler, not on a pool of SQLite connections")
+	}
+	if !c.DDL.EnableIdempotent {
+		out = append(out, "ddl.enable_idempotent = false: replicated DDL is always rewritten to be safe to replay (IF [NOT] EXISTS), since catch-up may apply it twice")
+	}
+	return out
 }

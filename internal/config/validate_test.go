@@ -64,6 +64,7 @@ func TestValidateRules(t *testing.T) {
 		{"reconnect", func(c *Config) { c.Replica.ReconnectIntervalSeconds = 0 }, "replica.reconnect_interval_seconds = 0", "greater than 0"},
 		{"write consistency", func(c *Config) { c.Replication.DefaultWriteConsistency = "LOCAL_ONE" }, `replication.default_write_consistency = "LOCAL_ONE"`, "one of ONE, QUORUM, ALL"},
 		{"read consistency", func(c *Config) { c.Replication.DefaultReadConsistency = "TWO" }, `replication.default_read_consistency = "TWO"`, "one of LOCAL_ONE, ONE, QUORUM, ALL"},
+		{"quorum reads", func(c *Config) { c.Replication.DefaultReadConsistency = "QUORUM" }, `replication.default_read_consistency = "QUORUM"`, "reads are served from this node's SQLite view"},
 		{"write timeout", func(c *Config) { c.Replication.WriteTimeoutMS = 0 }, "replication.write_timeout_ms = 0", "greater than 0"},
 		{"read timeout", func(c *Config) { c.Replication.ReadTimeoutMS = 0 }, "replication.read_timeout_ms = 0", "greater than 0"},
 		{"anti-entropy interval", func(c *Config) { c.Replication.AntiEntropyIntervalSeconds = 0 }, "replication.anti_entropy_interval_seconds = 0", "greater than 0"},
@@ -202,5 +203,32 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		if !strings.Contains(err.Error(), "config: "+key+" = ") {
 			t.Errorf("%q not reported in:\n%v", key, err)
 		}
+	}
+}
+
+// TestInert: settings that are accepted but change nothing are reported
+// when set away from their defaults, and only then.
+func TestInert(t *testing.T) {
+	if got := Default().Inert(); len(got) != 0 {
+		t.Fatalf("defaults reported inert: %q", got)
+	}
+	for _, tc := range []struct {
+		name string
+		edit func(*Config)
+		key  string
+	}{
+		{"conflict window", func(c *Config) { c.Transaction.ConflictWindowSeconds = 30 }, "transaction.conflict_window_seconds"},
+		{"read timeout", func(c *Config) { c.Replication.ReadTimeoutMS = 100 }, "replication.read_timeout_ms"},
+		{"validator pool", func(c *Config) { c.QueryPipeline.ValidatorPoolSize = 2 }, "query_pipeline.validator_pool_size"},
+		{"idempotent DDL off", func(c *Config) { c.DDL.EnableIdempotent = false }, "ddl.enable_idempotent"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			tc.edit(&c)
+			got := c.Inert()
+			if len(got) != 1 || !strings.HasPrefix(got[0], tc.key) {
+				t.Fatalf("Inert() = %q, want one line about %s", got, tc.key)
+			}
+		})
 	}
 }

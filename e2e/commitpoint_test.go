@@ -1,0 +1,86 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestCoordinatorKilledAtCommitPoint: the window a fault run reached
+// (docs/testing.md, seed 1795698578879542065). Node 1 exits, as a kill -9
+// would, right after a transfer is durable in its own log (the commit
+// point) and before any member hears of it. The members' intents outlive
+// their lease, but the rows stay locked: a transfer on node 2 that reads
+// them gets 1213 rather than committing over a transaction it cannot see.
+// Once node 1 is back, its transfer reaches every node whole, node 2's
+// retry commits on top of it, and the total never changed anywhere.
+func TestCoordinatorKilledAtCommitPoint(t *testing.T) {
+	const lease = 5 // seconds; must exceed a prepare and a commit round (2 s each by default)
+	nodes := startClusterAt(t, 3, "commit-point", "QUORUM", fmt.Sprintf("MARMOT_TRANSACTION_HEARTBEAT_TIMEOUT_SECONDS=%d", lease))
+	setupTable(t, nodes, "bank", "CREATE TABLE acct (id INT PRIMARY KEY, balance INT NOT NULL)")
+	mustExec(t, nodes[0].DB(t, "bank"), "INSERT INTO acct VALUES (1, 100), (2, 100)")
+	total := func(v int64) error {
+		if v != 200 {
+			return fmt.Errorf("total %d, want 200", v)
+		}
+		return nil
+	}
+	converged(t, nodes, "bank", "SELECT SUM(balance) FROM acct", 30*time.Second, total)
+
+	setFaults(t, nodes[:1], func(_ *Node, f *faultFile) { f.ExitAtCommitPoint = true })
+	if err := transfer(nodes[0].DB(t, "bank"), 1, 2, 30); err == nil {
+		t.Fatal("node 1 acknowledged a commit it was to die in")
+	}
+	select {
+	case <-nodes[0].exited:
+	case <-time.After(30 * time.Second):
+		t.Fatal("node 1 did not exit at its commit point")
+	}
+	if !strings.Contains(nodes[0].Logs(), "exiting at the commit point") {
+		t.Fatalf("node 1 exited, but not at its commit point:\n%s", nodes[0].Logs())
+	}
+	nodes[0].Kill() // reap
+
+	// Past the lease, node 2 knows the transaction is overdue and cannot
+	// ask node 1: the rows stay locked.
+	eventually(t, time.Duration(lease+20)*time.Second, func() error {
+		if v := metricValue(scrape(t, nodes[1]), "marmot_overdue_transactions", nil); v < 1 {
+			return fmt.Errorf("node 2 reports %v overdue transactions, want 1", v)
+		}
+		return nil
+	})
+	for i := range 3 {
+		err := transfer(nodes[1].DB(t, "bank"), 1, 2, 5)
+		if err == nil {
+			t.Fatalf("attempt %d: node 2 committed a transfer over the rows of a transaction its coordinator may have committed", i+1)
+		}
+		if !isRetryable(err) {
+			t.Fatalf("attempt %d: want 1213 while the rows are held, got %v", i+1, err)
+		}
+	}
+
+	setFaults(t, nodes[:1], func(_ *Node, f *faultFile) { f.ExitAtCommitPoint = false })
+	nodes[0].Start()
+	// The transfer was committed (durable at its commit point): it reaches
+	// every node whole.
+	converged(t, nodes, "bank", "SELECT balance FROM acct WHERE id = 1", 60*time.Second, func(v int64) error {
+		if v != 70 {
+			return fmt.Errorf("account 1 has %d, want 70 (node 1's transfer applied)", v)
+		}
+		return nil
+	})
+	converged(t, nodes, "bank", "SELECT SUM(balance) FROM acct", 30*time.Second, total)
+	var retries atomic.Int64
+	if err := untilCommitted(&retries, func() error { return transfer(nodes[1].DB(t, "bank"), 1, 2, 5) }); err != nil {
+		t.Fatal(err)
+	}
+	converged(t, nodes, "bank", "SELECT balance FROM acct WHERE id = 1", 30*time.Second, func(v int64) error {
+		if v != 65 {
+			return fmt.Errorf("account 1 has %d, want 65", v)
+		}
+		return nil
+	})
+	converged(t, nodes, "bank", "SELECT SUM(balance) FROM acct", 30*time.Second, total)
+}
