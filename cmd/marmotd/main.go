@@ -298,7 +298,7 @@ func startCluster(ctx context.Context, cfg config.Config, l *txlog.Log, mat *mat
 		// Intents this node granted before it crashed are gone; vote no
 		// until every one of them would have expired.
 		svc.RefuseUntil = time.Now().Add(ttl)
-		logger.Warn("previous run did not stop cleanly: refusing prepares until lost intents expire", "for", ttl)
+		logger.Warn("previous run did not stop cleanly: refusing prepares and QUORUM/ALL commits until lost intents expire", "for", ttl)
 	}
 	path, h, err := svc.Handler(secret)
 	if err != nil {
@@ -327,7 +327,7 @@ func startCluster(ctx context.Context, cfg config.Config, l *txlog.Log, mat *mat
 	coord := &peer.Coordinator{Log: l, Secret: secret, Logger: logger, Joined: members.Joined,
 		PrepareTimeout: millis(cfg.Coordinator.PrepareTimeoutMS), CommitTimeout: millis(cfg.Coordinator.CommitTimeoutMS),
 		IntentTTL: ttl, DDLLease: time.Duration(cfg.DDL.LockLeaseSeconds) * time.Second, AtCommitPoint: faults.AtCommitPoint(),
-		AbortTimeout: millis(cfg.Coordinator.AbortTimeoutMS), MaxRetries: cfg.GRPCClient.MaxRetries, RetryBackoff: millis(cfg.GRPCClient.RetryBackoffMS),
+		RefuseUntil: svc.RefuseUntil, AbortTimeout: millis(cfg.Coordinator.AbortTimeoutMS), MaxRetries: cfg.GRPCClient.MaxRetries, RetryBackoff: millis(cfg.GRPCClient.RetryBackoffMS),
 		Members: func() []peer.Target {
 			var out []peer.Target
 			for _, m := range members.Members() {
