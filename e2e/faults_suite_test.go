@@ -184,6 +184,18 @@ func TestFaults(t *testing.T) {
 	res.sinceHeal = clientsDone.Sub(healed) + conv
 	res.duration = duration
 	r.report(res)
+	if len(res.anomalies) > 0 {
+		// The nodes' data (logs, SQLite views) is what explains an anomaly
+		// (marmotctl log show); it would go with the test's temp dirs.
+		for i, n := range r.nodes {
+			dst := filepath.Join(out, fmt.Sprintf("node%d-data", i+1))
+			if err := os.CopyFS(dst, os.DirFS(n.Dir)); err != nil {
+				t.Logf("keeping node %d's data: %v", i+1, err)
+			} else {
+				t.Logf("node %d's data kept in %s", i+1, dst)
+			}
+		}
+	}
 	strict := os.Getenv("MARMOT_FAULTS_STRICT") == "1"
 	for _, a := range res.anomalies {
 		if bug, known := knownBugs[a.kind]; known && !strict {
