@@ -72,6 +72,11 @@ func startPublishingNode(t *testing.T) (*Node, *consumer) {
 	n := &Node{t: t, Dir: t.TempDir(), MySQLPort: freePort(t), HTTPPort: freePort(t), Env: publisherEnv(broker, 30000)}
 	n.Start()
 	t.Cleanup(n.Stop)
+	t.Cleanup(func() {
+		if t.Failed() { // registered after Stop, so it runs before it
+			t.Logf("node log:\n%s", n.Logs())
+		}
+	})
 	return n, consume(t, broker)
 }
 
