@@ -226,7 +226,8 @@ func (l *Log) ReleaseDecidedFrom(origin uint64) int {
 func (l *Log) Release(txn []byte) {
 	l.mu.Lock()
 	l.releaseLocked(string(txn))
-	l.forgetGivenUpLocked(string(txn))
+	// The coordinator has ended it: a given-up mark has done its job.
+	delete(l.givenUp, string(txn))
 	l.mu.Unlock()
 }
 
@@ -316,7 +317,3 @@ func (l *Log) giveUpLocked(txn string) {
 	}
 	l.releaseLocked(txn)
 }
-
-// forgetGivenUpLocked drops the mark once the coordinator has ended the
-// transaction (Release after its Append was refused).
-func (l *Log) forgetGivenUpLocked(txn string) { delete(l.givenUp, txn) }
