@@ -143,7 +143,8 @@ func (l *Log) PrepareLocal(cs *marmotv1.ChangeSet, seen Watermark, lock bool, tt
 }
 
 // Prepare claims rows for a transaction coordinated by another node. A row
-// fails the check when another unexpired intent holds it, or when this
+// fails the check when another intent holds it (this node's own only until
+// its lease ends, another node's until it is settled), or when this
 // node holds a version of it newer than the one the transaction read: then
 // the transaction executed on stale data and must not commit.
 // coord is the coordinator and since its clock at the prepare (see Overdue).
