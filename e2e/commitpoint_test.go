@@ -14,8 +14,10 @@ import (
 // point) and before any member hears of it. The members' intents outlive
 // their lease, but the rows stay locked: a transfer on node 2 that reads
 // them gets 1213 rather than committing over a transaction it cannot see.
-// Once node 1 is back, its transfer reaches every node whole, node 2's
-// retry commits on top of it, and the total never changed anywhere.
+// Both members then crash and restart: the claims they granted survive,
+// and the rows stay locked. Once node 1 is back, its transfer reaches
+// every node whole, node 2's retry commits on top of it, and the total
+// never changed anywhere.
 func TestCoordinatorKilledAtCommitPoint(t *testing.T) {
 	const lease = 5 // seconds; must exceed a prepare and a commit round (2 s each by default)
 	nodes := startClusterAt(t, 3, "commit-point", "QUORUM", fmt.Sprintf("MARMOT_TRANSACTION_HEARTBEAT_TIMEOUT_SECONDS=%d", lease))
@@ -66,15 +68,42 @@ func TestCoordinatorKilledAtCommitPoint(t *testing.T) {
 		}
 		return nil
 	})
-	for i := range 3 {
-		err := transfer(nodes[1].DB(t, "bank"), 1, 2, 5)
-		if err == nil {
-			t.Fatalf("attempt %d: node 2 committed a transfer over the rows of a transaction its coordinator may have committed", i+1)
-		}
-		if !isRetryable(err) {
-			t.Fatalf("attempt %d: want 1213 while the rows are held, got %v", i+1, err)
+	held := func(when string) {
+		t.Helper()
+		for i := range 3 {
+			err := transfer(nodes[1].DB(t, "bank"), 1, 2, 5)
+			if err == nil {
+				t.Fatalf("%s, attempt %d: node 2 committed a transfer over the rows of a transaction its coordinator may have committed", when, i+1)
+			}
+			if !isRetryable(err) {
+				t.Fatalf("%s, attempt %d: want 1213 while the rows are held, got %v", when, i+1, err)
+			}
 		}
 	}
+	held("node 1 down")
+
+	// Both members crash and come back while node 1 is still down. Their
+	// yes votes were durable promises: the claims are restored, overdue
+	// at once, and still hold the rows (a member that forgot them would
+	// let nodes 2 and 3 form a quorum over them).
+	for _, n := range nodes[1:] {
+		n.Kill()
+	}
+	for _, n := range nodes[1:] {
+		n.Start()
+	}
+	waitMembers(t, nodes[1:], 2)
+	eventually(t, 30*time.Second, func() error {
+		var overdue float64
+		for _, n := range nodes[1:] {
+			overdue += max(0, metricValue(scrape(t, n), "marmot_overdue_transactions", nil))
+		}
+		if overdue < 1 {
+			return fmt.Errorf("after restarting, nodes 2 and 3 report %v overdue transactions, want at least 1", overdue)
+		}
+		return nil
+	})
+	held("node 1 down, nodes 2 and 3 restarted")
 
 	setFaults(t, nodes[:1], func(_ *Node, f *faultFile) { f.ExitAtCommitPoint = false })
 	nodes[0].Start()

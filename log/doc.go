@@ -10,6 +10,7 @@
 //	o/<origin:8><seq:8>                -> <hlc:20>                 per-origin, gap-free
 //	d/<db>\x00<origin:8><seq:8>        -> <hlc:20>                 per-database (materializer)
 //	v/<db>\x00<table>\x00<pk>          -> Version                  row versions (LWW, tombstones)
+//	i/<txn id>                         -> granted intent           (a member's yes vote, intents.go)
 //	m/hlc                              -> wall-ms high-water mark  (clock never goes back)
 //	m/node                             -> node id                  (generated once when 0)
 //

@@ -6,13 +6,15 @@ package log
 // concurrent writers of one row cannot both gather a quorum (quorums
 // intersect). Intents live in memory next to the row versions they guard:
 // the check and the claim happen under the same mutex as Append and Ingest,
-// so "version checked, then someone else commits" cannot interleave. A
-// node that restarts has lost its intents; peer refuses prepares until the
-// longest intent it may have held has expired.
+// so "version checked, then someone else commits" cannot interleave. The
+// claims a node grants other coordinators are also recorded in Pebble and
+// restored when it restarts (intentrec.go).
 
 import (
 	"fmt"
 	"time"
+
+	"github.com/cockroachdb/pebble/v2"
 
 	marmotv1 "github.com/marmotdb/marmot/proto/marmot/v1"
 )
@@ -148,42 +150,58 @@ func (l *Log) PrepareLocal(cs *marmotv1.ChangeSet, seen Watermark, lock bool, tt
 // node holds a version of it newer than the one the transaction read: then
 // the transaction executed on stale data and must not commit.
 // coord is the coordinator and since its clock at the prepare (see Overdue).
+//
+// The claim is durable when Prepare returns nil (intentrec.go): a restart
+// keeps the promise the vote made.
 func (l *Log) Prepare(txn []byte, db string, rows []IntentRow, lock bool, ttl time.Duration, coord uint64, since Timestamp) error {
+	b, err := l.prepareLocked(txn, db, rows, lock, ttl, coord, since)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	if err := b.SyncWait(); err != nil {
+		return fmt.Errorf("log: record intent: %w", err)
+	}
+	return nil
+}
+
+func (l *Log) prepareLocked(txn []byte, db string, rows []IntentRow, lock bool, ttl time.Duration, coord uint64, since Timestamp) (*pebble.Batch, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err := l.usable(); err != nil {
-		return err
+		return nil, err
 	}
 	id := string(txn)
 	if l.finished[id] {
 		// The transaction already committed or aborted (its prepare was
 		// overtaken by the outcome): a claim now would never be released.
-		return ErrFinished
+		return nil, ErrFinished
 	}
 	now := time.Now()
 	keys := make([]string, 0, len(rows)+1)
 	for _, r := range rows {
 		k := string(RowKey(db, r.Table, r.PK))
 		if err := l.intentFreeLocked(k, id, now, r.Table, r.PK); err != nil {
-			return err
+			return nil, err
 		}
 		cur, ok, err := l.versionLocked(k)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if ok && (r.Expected == nil || cur.Newer(*r.Expected)) {
-			return &ConflictError{Table: r.Table, Key: pkString(r.PK), Version: cur}
+			return nil, &ConflictError{Table: r.Table, Key: pkString(r.PK), Version: cur}
 		}
 		keys = append(keys, k)
 	}
 	if lock {
 		if err := l.intentFreeLocked(DDLLockKey, id, now, "", nil); err != nil {
-			return err
+			return nil, err
 		}
 		keys = append(keys, DDLLockKey)
 	}
-	l.claimLocked(id, keys, intent{txn: id, expires: now.Add(ttl), coord: coord, since: since})
-	return nil
+	in := intent{txn: id, expires: now.Add(ttl), coord: coord, since: since}
+	l.claimLocked(id, keys, in)
+	return l.recordIntentLocked(id, intentRec{coord: coord, since: since, expires: in.expires, keys: l.intentKeys[id]})
 }
 
 // HoldDecided keeps a transaction's intents until its change set is
@@ -196,6 +214,10 @@ func (l *Log) Prepare(txn []byte, db string, rows []IntentRow, lock bool, ttl ti
 func (l *Log) HoldDecided(txn []byte, origin uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.holdDecidedLocked(txn, origin)
+}
+
+func (l *Log) holdDecidedLocked(txn []byte, origin uint64) {
 	for _, k := range l.intentKeys[string(txn)] {
 		if in, ok := l.intents[k]; ok && in.txn == string(txn) {
 			in.expires, in.origin = time.Unix(1<<62, 0), origin
@@ -294,6 +316,7 @@ func (l *Log) releaseLocked(txn string) {
 		l.finished[txn] = true
 		l.finishedOrder = append(l.finishedOrder, txn)
 	}
+	l.forgetIntentLocked(txn)
 	keys, ok := l.intentKeys[txn]
 	if !ok {
 		return

@@ -2,8 +2,11 @@ package log
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
 
 	marmotv1 "github.com/marmotdb/marmot/proto/marmot/v1"
 )
@@ -84,14 +87,14 @@ func TestIntents(t *testing.T) {
 			if len(od) != 1 || string(od[0].Txn) != string(a.Id) || od[0].Coord != 7 || od[0].Since != since {
 				t.Fatalf("Overdue() = %+v, want transaction a of node 7 since %v", od, since)
 			}
-			l.Settle(a.Id, 7, true) // committed: held until its change set arrives
+			l.Settle(a.Id, 7, true, 0) // committed: held until its change set arrives
 			if len(l.Overdue()) != 0 {
 				t.Fatal("a decided transaction is still listed overdue")
 			}
 			if err := l.Prepare(b.Id, "db", intentRow(b, &v1), false, time.Minute, 7, Timestamp{}); !isIntent(err) {
 				t.Fatalf("decided intent must block, got %v", err)
 			}
-			l.Settle(a.Id, 7, false) // (as if the coordinator was removed)
+			l.Settle(a.Id, 7, false, 0) // (as if the coordinator was removed)
 			if err := l.Prepare(b.Id, "db", intentRow(b, &v1), false, time.Minute, 7, Timestamp{}); err != nil {
 				t.Fatalf("after settling: %v", err)
 			}
@@ -172,7 +175,7 @@ func TestParseConsistency(t *testing.T) {
 }
 
 // TestUncleanStart: a log reopened after Close starts clean; one that was
-// never closed (a crash) says so, so the node waits out lost intents.
+// never closed (a crash) says so.
 func TestUncleanStart(t *testing.T) {
 	dir := t.TempDir()
 	l, err := Open(Options{Dir: dir, NodeID: 1})
@@ -256,5 +259,105 @@ func TestOwnOutcome(t *testing.T) {
 		anon.Id = nil
 		mustCommit(t, l, anon, nil)
 		anon = rowCS("db", 6, marmotv1.Op_OP_INSERT)
+	}
+}
+
+// TestGrantedIntentsSurviveCrash: a member's yes vote outlives a crash that
+// keeps only what was synced. The claim of a transaction still in doubt is
+// back after the restart, with its coordinator and lease; one whose change
+// set arrived is not; a coordinator's "committed" for a change set already
+// here releases; and a clean stop keeps released claims gone.
+func TestGrantedIntentsSurviveCrash(t *testing.T) {
+	mem := vfs.NewCrashableMem()
+	l := mustOpen(t, Options{Dir: "/data", FS: mem, NodeID: 1})
+	isIntent := func(err error) bool { var ce *ConflictError; return errors.As(err, &ce) && ce.Intent }
+	since := Timestamp{WallMS: 42, Node: 7}
+
+	arrived := remoteCS("db", 7, 1, Timestamp{WallMS: 50}, 2, marmotv1.Op_OP_INSERT)
+	if err := l.Prepare(arrived.Id, "db", intentRow(arrived, nil), false, time.Minute, 7, since); err != nil {
+		t.Fatal(err)
+	}
+	mustIngest(t, l, arrived)
+	aborted := rowCS("db", 3, marmotv1.Op_OP_INSERT)
+	if err := l.Prepare(aborted.Id, "db", intentRow(aborted, nil), false, time.Minute, 8, since); err != nil {
+		t.Fatal(err)
+	}
+	l.Release(aborted.Id)
+	doubt := rowCS("db", 1, marmotv1.Op_OP_INSERT)
+	if err := l.Prepare(doubt.Id, "db", intentRow(doubt, nil), false, time.Millisecond, 7, since); err != nil {
+		t.Fatal(err)
+	}
+
+	// Only synced data survives: Prepare must have synced its claim.
+	crashed := mem.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: 0})
+	r, err := Open(Options{Dir: "/data", FS: crashed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.UncleanStart() {
+		t.Fatal("crash image reports a clean start")
+	}
+	other := rowCS("db", 1, marmotv1.Op_OP_INSERT)
+	if err := r.Prepare(other.Id, "db", intentRow(other, nil), false, time.Minute, 9, Timestamp{}); !isIntent(err) {
+		t.Fatalf("the claim granted before the crash is gone: prepare over it got %v", err)
+	}
+	if _, err := r.Append(other, r.Durable()); !isIntent(err) {
+		t.Fatalf("the claim granted before the crash is gone: append over it got %v", err)
+	}
+	od := r.Overdue()
+	if len(od) != 1 || string(od[0].Txn) != string(doubt.Id) || od[0].Coord != 7 || od[0].Since != since {
+		t.Fatalf("Overdue() after restart = %+v, want the transaction in doubt, of node 7 since %v", od, since)
+	}
+	next := remoteCS("db", 7, 2, Timestamp{WallMS: 60}, 2, marmotv1.Op_OP_UPDATE)
+	v, _, err := r.RowVersion("db", "t", arrived.Rows[0].Pk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Prepare(next.Id, "db", intentRow(next, &v), false, time.Minute, 7, since); err != nil {
+		t.Fatalf("the claim of a change set that arrived before the crash came back: %v", err)
+	}
+	r.Release(next.Id)
+
+	// The coordinator answers "committed as seq 1", which is here already
+	// (as if the doubt's change set had arrived): nothing to wait for.
+	r.Settle(doubt.Id, 7, true, 1)
+	if err := r.Prepare(other.Id, "db", intentRow(other, nil), false, time.Minute, 9, Timestamp{}); err != nil {
+		t.Fatalf("after settling: %v", err)
+	}
+	r.Release(other.Id)
+	// The abort's delete was not synced, so its claim may be back too; its
+	// coordinator would answer "not committed". Released now, a clean stop
+	// keeps it gone.
+	r.Settle(aborted.Id, 8, false, 0)
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r = mustOpen(t, Options{Dir: "/data", FS: crashed})
+	if n := r.Intents(); n != 0 {
+		t.Fatalf("%d intents after a clean stop with none held, want 0", n)
+	}
+	if r.UncleanStart() {
+		t.Fatal("clean stop reports an unclean start")
+	}
+}
+
+func TestIntentRecRoundTrip(t *testing.T) {
+	for _, r := range []intentRec{
+		{coord: 7, since: Timestamp{WallMS: 42, Logical: 3, Node: 7}, expires: time.Unix(0, 1_700_000_000_123_456_789), keys: []string{"v/db\x00t\x00k", DDLLockKey}},
+		{coord: 1 << 40, expires: time.Unix(0, 0)},
+	} {
+		got, err := decodeIntentRec(r.encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.coord != r.coord || got.since != r.since || !got.expires.Equal(r.expires) || !slices.Equal(got.keys, r.keys) {
+			t.Fatalf("round trip: got %+v, want %+v", got, r)
+		}
+		b := r.encode()
+		for i := range len(b) {
+			if _, err := decodeIntentRec(b[:i]); err == nil {
+				t.Fatalf("truncated record (%d of %d bytes) decoded", i, len(b))
+			}
+		}
 	}
 }

@@ -15,6 +15,7 @@ const (
 	prefixDB      = 'd'
 	prefixVersion = 'v'
 	prefixMeta    = 'm'
+	prefixIntent  = 'i'
 )
 
 var (
@@ -26,6 +27,12 @@ var (
 
 func entryKey(ts Timestamp) []byte {
 	return ts.Append(append(make([]byte, 0, 2+TimestampLen), prefixEntry, '/'))
+}
+
+// intentKey holds the claim a member granted a transaction of another
+// coordinator (intents.go), so that a restart does not forget it.
+func intentKey(txn string) []byte {
+	return append(append(make([]byte, 0, 2+len(txn)), prefixIntent, '/'), txn...)
 }
 
 func originKey(origin, seq uint64) []byte {

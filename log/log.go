@@ -71,6 +71,9 @@ type Log struct {
 	// intentKeys lists each transaction's keys so it can be released whole.
 	intents    map[string]intent
 	intentKeys map[string][]string
+	// intentRecs: transactions whose claim here is recorded in Pebble
+	// (intentrec.go).
+	intentRecs map[string]bool
 	// finished remembers recently ended transactions (intents.go).
 	recent        recent // newest durable change sets, decoded (recent.go)
 	finished      map[string]bool
@@ -91,8 +94,11 @@ type appendReq struct {
 	cs     *marmotv1.ChangeSet
 	data   []byte
 	writes []rowWrite // row versions this entry raises
-	done   chan error
-	err    error // result, once received from done
+	// dropIntent: the batch that makes the entry durable also deletes the
+	// record of the claim this node granted it (intentrec.go).
+	dropIntent bool
+	done       chan error
+	err        error // result, once received from done
 }
 
 // rowWrite is a row version an entry raises. prior is the durable version
@@ -183,6 +189,14 @@ func Open(opts Options) (*Log, error) {
 		db.Close()
 		return nil, err
 	}
+	restored, err := l.loadIntents()
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("log: restore intents: %w", err)
+	}
+	if restored > 0 {
+		l.logger.Info("restored the write intents this node granted before it stopped; their coordinators are asked how each ended", "transactions", restored)
+	}
 	go l.run()
 	return l, nil
 }
@@ -202,16 +216,9 @@ func (l *Log) Close() error {
 	}
 	l.closed = true
 	l.cond.Broadcast()
-	held := false
-	now := time.Now()
-	for _, in := range l.intents {
-		held = held || now.Before(in.expires)
-	}
 	l.mu.Unlock()
 	<-l.done
-	if !held && l.failed == nil {
-		// A clean stop: no intent was lost, the next start need not wait
-		// for lost ones to expire.
+	if l.failed == nil {
 		if err := l.db.Delete(keyRunning, pebble.Sync); err != nil {
 			l.logger.Warn("log: could not record clean shutdown", "err", err)
 		}
@@ -220,8 +227,9 @@ func (l *Log) Close() error {
 }
 
 // UncleanStart reports whether the previous run of this log ended without
-// Close (a crash or kill -9), or with intents still held: intents it held
-// then are gone.
+// Close (a crash or kill -9). Nothing acknowledged is lost by that (the
+// claims granted to other coordinators are restored, and every entry and
+// vote was durable before it counted); operators like to know.
 func (l *Log) UncleanStart() bool { return l.unclean }
 
 func (l *Log) nodeID(want uint64) (uint64, error) {
@@ -525,7 +533,11 @@ func (l *Log) queueLocked(req *appendReq) error {
 		sh.refs++
 	}
 	// The entry's versions now guard its rows: its intents have done
-	// their job.
+	// their job. A recorded claim goes with the entry's own batch.
+	if id := string(req.cs.Id); l.intentRecs[id] {
+		delete(l.intentRecs, id)
+		req.dropIntent = true
+	}
 	l.releaseLocked(string(req.cs.Id))
 	l.queue = append(l.queue, req)
 	l.cond.Signal()
@@ -668,6 +680,11 @@ func (l *Log) write(batch []*appendReq) error {
 		}
 		for _, w := range r.writes {
 			if err := b.Set([]byte(w.key), w.v.encode(), nil); err != nil {
+				return err
+			}
+		}
+		if r.dropIntent {
+			if err := b.Delete(intentKey(string(r.cs.Id)), nil); err != nil {
 				return err
 			}
 		}

@@ -57,13 +57,18 @@ func (l *Log) Overdue() []OverdueTxn {
 	return out
 }
 
-// Settle applies a coordinator's answer for an overdue transaction.
-func (l *Log) Settle(txn []byte, coord uint64, committed bool) {
-	if committed {
-		l.HoldDecided(txn, coord)
+// Settle applies a coordinator's answer for an overdue transaction: one
+// that committed as seq is held until that change set is here, which it
+// may already be (it arrived before a restart brought the claim back, or
+// with a snapshot).
+func (l *Log) Settle(txn []byte, coord uint64, committed bool, seq uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if committed && (seq == 0 || seq > l.lastSeq[coord]) {
+		l.holdDecidedLocked(txn, coord)
 		return
 	}
-	l.Release(txn)
+	l.releaseLocked(string(txn))
 }
 
 // OwnOutcome answers whether txn, a transaction this node coordinated and

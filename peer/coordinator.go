@@ -66,12 +66,6 @@ type Coordinator struct {
 	MaxRetries   int
 	RetryBackoff time.Duration
 	Logger       *slog.Logger
-	// RefuseUntil: like Service.RefuseUntil for its votes, a node that did
-	// not shut down cleanly lost the intents it held, so its own claim on a
-	// transaction's rows (it counts as one yes) proves nothing until every
-	// one of them would have expired: QUORUM and ALL commits it coordinates
-	// are refused (1213, retry) until then.
-	RefuseUntil time.Time
 	// AtCommitPoint, if set, runs once a distributed commit is durable in
 	// this node's log and before the members are told (the test faults
 	// hook kills the process there).
@@ -139,9 +133,6 @@ func (c *Coordinator) Append(cs *marmotv1.ChangeSet, seen txlog.Watermark, level
 			return nil, err
 		}
 		return a, nil
-	}
-	if until := c.RefuseUntil; time.Now().Before(until) {
-		return nil, &txlog.ConflictError{Intent: true, Reason: fmt.Sprintf("this node restarted after a crash and lost the write intents it held; it coordinates QUORUM and ALL commits again in %v", time.Until(until).Round(100*time.Millisecond))}
 	}
 	ddl := cs.Ddl != "" || cs.DatabaseOp != marmotv1.DatabaseOp_DATABASE_OP_UNSPECIFIED
 	ttl := c.IntentTTL

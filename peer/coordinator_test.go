@@ -518,31 +518,3 @@ func TestOverdueIntentsAskTheCoordinator(t *testing.T) {
 		t.Fatal("a stale writer overwrote the committed transaction's row")
 	}
 }
-
-// TestRestartedCoordinatorRefuses: a node restarted after a crash lost the
-// intents it held, so its own claim proves nothing: it refuses to
-// coordinate QUORUM and ALL commits (1213, retry) until they would all
-// have expired, as it refuses to vote. ONE, which promises no conflict
-// detection, still commits.
-func TestRestartedCoordinatorRefuses(t *testing.T) {
-	nodes := startTestCluster(t, 3)
-	c := nodes[0].coord
-	c.RefuseUntil = time.Now().Add(time.Minute)
-	for _, level := range []txlog.Consistency{txlog.Quorum, txlog.All} {
-		err := commit(t.Context(), nodes[0], changeSet(row(1, "x")), nil, level)
-		var ce *txlog.ConflictError
-		if !errors.As(err, &ce) || !ce.Intent || !strings.Contains(err.Error(), "restarted") {
-			t.Fatalf("%s on a node that lost its intents: %v, want an intent conflict naming the restart", level, err)
-		}
-	}
-	if nodes[0].log.Intents() != 0 {
-		t.Fatalf("a refused commit left %d intents", nodes[0].log.Intents())
-	}
-	if err := commit(t.Context(), nodes[0], changeSet(row(1, "one")), nil, txlog.One); err != nil {
-		t.Fatalf("ONE while restarting: %v", err)
-	}
-	c.RefuseUntil = time.Time{}
-	if err := commit(t.Context(), nodes[0], changeSet(row(2, "y")), nodes[0].log.Durable(), txlog.Quorum); err != nil {
-		t.Fatalf("QUORUM after the window: %v", err)
-	}
-}

@@ -71,7 +71,8 @@ type faultSpec struct {
 	// ExitAtCommitPoint makes the process exit, as a kill -9 would, the
 	// next time it coordinates a QUORUM or ALL commit: right after the
 	// change set is durable in its own log (the commit point) and before
-	// any member is told (Coordinator.AtCommitPoint).
+	// any member is told (Coordinator.AtCommitPoint; its Pull streams hold
+	// its own change sets back meanwhile, see HoldOwn).
 	ExitAtCommitPoint bool `json:"exit_at_commit_point"`
 	// Tag is echoed in the log line that reports the applied faults, so a
 	// harness can wait until the node runs with what it wrote.
@@ -242,6 +243,17 @@ func (f *Faults) atCommitPoint(origin, seq uint64) {
 		f.logger.Error("test faults: exiting at the commit point", "origin", origin, "seq", seq)
 		os.Exit(137) // what a kill -9 leaves: no Commit calls, no clean shutdown
 	}
+}
+
+// HoldOwn is Service.HoldOwn: while exit_at_commit_point is set, Pull
+// streams send none of this node's own change sets, so the process dies at
+// its commit point before any member hears of the transaction, from a
+// Commit call or from the stream. nil without the hook.
+func (f *Faults) HoldOwn() func() bool {
+	if f == nil {
+		return nil
+	}
+	return func() bool { return f.state.Load().exitCommit }
 }
 
 // Now is the physical clock shifted by the current offset, for the HLC

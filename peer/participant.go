@@ -27,9 +27,6 @@ func (s *Service) Prepare(ctx context.Context, req *connect.Request[marmotv1.Pre
 			return nil, connect.NewError(connect.CodeFailedPrecondition, err)
 		}
 	}
-	if time.Now().Before(s.RefuseUntil) {
-		return connect.NewResponse(&marmotv1.PrepareResponse{ConflictIntent: true, ConflictTable: "(restarting node)"}), nil
-	}
 	rows := make([]txlog.IntentRow, len(m.Rows))
 	for i, r := range m.Rows {
 		rows[i] = txlog.IntentRow{Table: r.Table, PK: r.Pk}

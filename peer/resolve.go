@@ -113,7 +113,7 @@ func (c *Coordinator) ResolveOnce(ctx context.Context) {
 				outcome = "committed"
 			}
 			metricOverdue.WithLabelValues(outcome).Inc()
-			c.Log.Settle(o.TxnId, coord, o.Committed)
+			c.Log.Settle(o.TxnId, coord, o.Committed, o.Seq)
 		}
 		c.Logger.Info("settled overdue intents with their coordinator", "coordinator", coord, "transactions", len(resp.Msg.Outcomes))
 	}

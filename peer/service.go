@@ -28,10 +28,9 @@ type Service struct {
 	// caller (host as seen on the connection, port as the caller states);
 	// the node pulls from it in turn. Called from request goroutines.
 	OnCaller func(addr string)
-	// RefuseUntil: a node that did not shut down cleanly lost the intents
-	// it held, so until every one of them would have expired it votes no;
-	// otherwise two transactions could both gather a quorum through it.
-	RefuseUntil time.Time
+	// HoldOwn, if set and true, keeps this node's own change sets off the
+	// Pull streams (test faults only; see Faults.HoldOwn).
+	HoldOwn func() bool
 	// CommitWait bounds how long Commit waits for earlier change sets of
 	// the same origin (they arrive on the Pull stream).
 	CommitWait time.Duration
@@ -148,6 +147,9 @@ func (s *Service) Pull(ctx context.Context, req *connect.Request[marmotv1.PullRe
 				continue
 			}
 			if caughtUp && !relayAll && origin != self && origin != req.Msg.NodeId && s.Relay != nil && !s.Relay(origin) {
+				continue
+			}
+			if origin == self && s.HoldOwn != nil && s.HoldOwn() {
 				continue
 			}
 			err := s.Log.ScanOriginRaw(origin, wm[origin], func(seq uint64, data []byte) error {

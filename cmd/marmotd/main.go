@@ -116,7 +116,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	defer l.Close()
 	logger = logger.With("node", l.Node())
 	logger.Info("marmotd starting", "version", frontend.Version, "data_dir", cfg.DataDir,
-		"mysql", cfg.MySQL.Addr(), "http", cfg.Cluster.GRPCAddr(), "unix_socket", cfg.MySQL.UnixSocket)
+		"mysql", cfg.MySQL.Addr(), "http", cfg.Cluster.GRPCAddr(), "unix_socket", cfg.MySQL.UnixSocket, "previous_run_crashed", l.UncleanStart())
 
 	mode := txlog.IDCompact
 	if cfg.MySQL.AutoIDMode == "extended" {
@@ -284,7 +284,7 @@ func startCluster(ctx context.Context, cfg config.Config, l *txlog.Log, mat *mat
 	if err != nil {
 		return nil, nil, err
 	}
-	svc := &peer.Service{Log: l, Logger: logger, OnCaller: pl.AddPeer, CommitWait: millis(cfg.Coordinator.CommitTimeoutMS), ReplicaSecret: cfg.Replica.Secret,
+	svc := &peer.Service{Log: l, Logger: logger, OnCaller: pl.AddPeer, CommitWait: millis(cfg.Coordinator.CommitTimeoutMS), ReplicaSecret: cfg.Replica.Secret, HoldOwn: faults.HoldOwn(),
 		Relay: func(origin uint64) bool {
 			for _, m := range members.Members() {
 				if m.ID == origin {
@@ -294,12 +294,6 @@ func startCluster(ctx context.Context, cfg config.Config, l *txlog.Log, mat *mat
 			return true
 		}}
 	ttl := time.Duration(cfg.Transaction.HeartbeatTimeoutSeconds) * time.Second
-	if l.UncleanStart() {
-		// Intents this node granted before it crashed are gone; vote no
-		// until every one of them would have expired.
-		svc.RefuseUntil = time.Now().Add(ttl)
-		logger.Warn("previous run did not stop cleanly: refusing prepares and QUORUM/ALL commits until lost intents expire", "for", ttl)
-	}
 	path, h, err := svc.Handler(secret)
 	if err != nil {
 		members.Close()
@@ -327,7 +321,7 @@ func startCluster(ctx context.Context, cfg config.Config, l *txlog.Log, mat *mat
 	coord := &peer.Coordinator{Log: l, Secret: secret, Logger: logger, Joined: members.Joined,
 		PrepareTimeout: millis(cfg.Coordinator.PrepareTimeoutMS), CommitTimeout: millis(cfg.Coordinator.CommitTimeoutMS),
 		IntentTTL: ttl, DDLLease: time.Duration(cfg.DDL.LockLeaseSeconds) * time.Second, AtCommitPoint: faults.AtCommitPoint(),
-		RefuseUntil: svc.RefuseUntil, AbortTimeout: millis(cfg.Coordinator.AbortTimeoutMS), MaxRetries: cfg.GRPCClient.MaxRetries, RetryBackoff: millis(cfg.GRPCClient.RetryBackoffMS),
+		AbortTimeout: millis(cfg.Coordinator.AbortTimeoutMS), MaxRetries: cfg.GRPCClient.MaxRetries, RetryBackoff: millis(cfg.GRPCClient.RetryBackoffMS),
 		Members: func() []peer.Target {
 			var out []peer.Target
 			for _, m := range members.Members() {
