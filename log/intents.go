@@ -23,7 +23,8 @@ import (
 // no table is named "", so it never collides with a row.
 var DDLLockKey = string(RowKey("", "", nil))
 
-// IntentRow is one row a transaction prepares: its key and the version the
+// IntentRow is one row a transaction prepares: its key, and for a claim
+// without Seen (from a coordinator that predates it) the version the
 // transaction read (Expected nil when the row had none).
 type IntentRow struct {
 	Table    string
@@ -101,8 +102,8 @@ func equalFold(a, b string) bool {
 
 // PrepareLocal claims a change set's rows for a transaction coordinated by
 // this node, checking each against seen (the state the transaction
-// executed on) exactly as Append does. It returns, per row, the version the
-// transaction read, which the participants check against theirs. lock
+// executed on) exactly as Append does; the members check theirs against
+// seen too (Claim.Seen). It returns the rows to claim on them. lock
 // adds the cluster DDL lock. The claim ends when the change set is
 // appended (Append) or the transaction is abandoned (Release), or after ttl.
 func (l *Log) PrepareLocal(cs *marmotv1.ChangeSet, seen Watermark, lock bool, ttl time.Duration) ([]IntentRow, error) {
@@ -120,7 +121,7 @@ func (l *Log) PrepareLocal(cs *marmotv1.ChangeSet, seen Watermark, lock bool, tt
 		if err := l.intentFreeLocked(k, txn, now, r.Table, r.Pk); err != nil {
 			return nil, err
 		}
-		cur, ok, err := l.versionLocked(k)
+		cur, ok, err := l.seenVersionLocked(k, cs.Database, seen)
 		if err != nil {
 			return nil, err
 		}
@@ -128,10 +129,6 @@ func (l *Log) PrepareLocal(cs *marmotv1.ChangeSet, seen Watermark, lock bool, tt
 			return nil, &ConflictError{Table: r.Table, Key: pkString(r.Pk), Version: cur}
 		}
 		rows[i] = IntentRow{Table: r.Table, PK: r.Pk}
-		if ok {
-			v := cur
-			rows[i].Expected = &v
-		}
 		keys = append(keys, k)
 	}
 	if lock {
@@ -144,17 +141,35 @@ func (l *Log) PrepareLocal(cs *marmotv1.ChangeSet, seen Watermark, lock bool, tt
 	return rows, nil
 }
 
+// Claim is what a coordinator asks a member to prepare.
+type Claim struct {
+	Txn  []byte
+	DB   string
+	Rows []IntentRow
+	// Lock adds the cluster DDL lock.
+	Lock bool
+	TTL  time.Duration
+	// Coord is the coordinator and Since its clock at the prepare (see
+	// Overdue).
+	Coord uint64
+	Since Timestamp
+	// Seen is the state the transaction executed on. When set, a row
+	// fails if this node holds a version of it outside Seen (the check
+	// Append and PrepareLocal make), and the rows' Expected are ignored;
+	// when nil, a row fails if this node's version is newer than Expected.
+	Seen Watermark
+}
+
 // Prepare claims rows for a transaction coordinated by another node. A row
 // fails the check when another intent holds it (this node's own only until
 // its lease ends, another node's until it is settled), or when this
-// node holds a version of it newer than the one the transaction read: then
-// the transaction executed on stale data and must not commit.
-// coord is the coordinator and since its clock at the prepare (see Overdue).
+// node holds a version of it the transaction did not see: then the
+// transaction executed on stale data and must not commit.
 //
 // The claim is durable when Prepare returns nil (intentrec.go): a restart
 // keeps the promise the vote made.
-func (l *Log) Prepare(txn []byte, db string, rows []IntentRow, lock bool, ttl time.Duration, coord uint64, since Timestamp) error {
-	b, err := l.prepareLocked(txn, db, rows, lock, ttl, coord, since)
+func (l *Log) Prepare(c Claim) error {
+	b, err := l.prepareLocked(c)
 	if err != nil {
 		return err
 	}
@@ -165,43 +180,54 @@ func (l *Log) Prepare(txn []byte, db string, rows []IntentRow, lock bool, ttl ti
 	return nil
 }
 
-func (l *Log) prepareLocked(txn []byte, db string, rows []IntentRow, lock bool, ttl time.Duration, coord uint64, since Timestamp) (*pebble.Batch, error) {
+func (l *Log) prepareLocked(c Claim) (*pebble.Batch, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err := l.usable(); err != nil {
 		return nil, err
 	}
-	id := string(txn)
+	id := string(c.Txn)
 	if l.finished[id] {
 		// The transaction already committed or aborted (its prepare was
 		// overtaken by the outcome): a claim now would never be released.
 		return nil, ErrFinished
 	}
 	now := time.Now()
-	keys := make([]string, 0, len(rows)+1)
-	for _, r := range rows {
-		k := string(RowKey(db, r.Table, r.PK))
+	keys := make([]string, 0, len(c.Rows)+1)
+	for _, r := range c.Rows {
+		k := string(RowKey(c.DB, r.Table, r.PK))
 		if err := l.intentFreeLocked(k, id, now, r.Table, r.PK); err != nil {
 			return nil, err
 		}
-		cur, ok, err := l.versionLocked(k)
-		if err != nil {
-			return nil, err
+		var stale bool
+		var cur Version
+		if c.Seen != nil {
+			v, ok, err := l.seenVersionLocked(k, c.DB, c.Seen)
+			if err != nil {
+				return nil, err
+			}
+			cur, stale = v, ok && !c.Seen.Covers(v.HLC.Node, v.Seq)
+		} else {
+			v, ok, err := l.versionLocked(k)
+			if err != nil {
+				return nil, err
+			}
+			cur, stale = v, ok && (r.Expected == nil || v.Newer(*r.Expected))
 		}
-		if ok && (r.Expected == nil || cur.Newer(*r.Expected)) {
+		if stale {
 			return nil, &ConflictError{Table: r.Table, Key: pkString(r.PK), Version: cur}
 		}
 		keys = append(keys, k)
 	}
-	if lock {
+	if c.Lock {
 		if err := l.intentFreeLocked(DDLLockKey, id, now, "", nil); err != nil {
 			return nil, err
 		}
 		keys = append(keys, DDLLockKey)
 	}
-	in := intent{txn: id, expires: now.Add(ttl), coord: coord, since: since}
+	in := intent{txn: id, expires: now.Add(c.TTL), coord: c.Coord, since: c.Since}
 	l.claimLocked(id, keys, in)
-	return l.recordIntentLocked(id, intentRec{coord: coord, since: since, expires: in.expires, keys: l.intentKeys[id]})
+	return l.recordIntentLocked(id, intentRec{coord: c.Coord, since: c.Since, expires: in.expires, keys: l.intentKeys[id]})
 }
 
 // HoldDecided keeps a transaction's intents until its change set is

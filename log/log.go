@@ -568,6 +568,24 @@ func (l *Log) lookupLocked(w *rowWrite, db string, seen Watermark) (Version, boo
 	return v, ok, err
 }
 
+// seenVersionLocked is versionLocked for a conflict check against seen: a
+// row missing from the version cache is not read when seen covers
+// everything the cache lacks of db (it reports no version, since none it
+// could find would be outside seen). A prepare of a new row then costs no
+// Pebble read (20–40 µs under mu).
+func (l *Log) seenVersionLocked(key, db string, seen Watermark) (Version, bool, error) {
+	if v, ok := l.pending[key]; ok {
+		return v, true, nil
+	}
+	if v, ok := l.vc.get(key); ok {
+		return v, true, nil
+	}
+	if l.vc.covered(db, seen) {
+		return Version{}, false, nil
+	}
+	return l.storedVersion([]byte(key))
+}
+
 // versionLocked returns the latest version of a row, queued appends included.
 func (l *Log) versionLocked(key string) (Version, bool, error) {
 	if v, ok := l.pending[key]; ok {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	marmotv1 "github.com/marmotdb/marmot/proto/marmot/v1"
 )
@@ -104,4 +105,56 @@ func TestConflictCheckWithoutReads(t *testing.T) {
 		t.Fatalf("floors after restart: %v", l2.vc.dbFloor)
 	}
 	mustCommit(t, l2, rowCS("db", 500, marmotv1.Op_OP_UPDATE), last)
+}
+
+// TestPrepareAgainstSeen: a member checks a claim against the state the
+// transaction executed on (Claim.Seen), whether the row's version is in
+// the cache, was evicted from it, or predates a restart; a new row needs no
+// read when Seen covers what the cache lacks.
+func TestPrepareAgainstSeen(t *testing.T) {
+	dir := t.TempDir()
+	l := mustOpen(t, Options{Dir: dir, NodeID: 1})
+	old := remoteCS("db", 5, 1, Timestamp{WallMS: 10}, 1, marmotv1.Op_OP_INSERT)
+	mustIngest(t, l, old)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l = mustOpen(t, Options{Dir: dir})
+	l.mu.Lock()
+	l.vc = newVersionCache(1) // so the next ingest evicts
+	if err := l.loadVersionFloors(l.vc); err != nil {
+		l.mu.Unlock()
+		t.Fatal(err)
+	}
+	l.mu.Unlock()
+	evicted := remoteCS("db", 5, 2, Timestamp{WallMS: 20}, 2, marmotv1.Op_OP_INSERT)
+	cached := remoteCS("db", 5, 3, Timestamp{WallMS: 30}, 3, marmotv1.Op_OP_INSERT)
+	mustIngest(t, l, evicted)
+	mustIngest(t, l, cached)
+
+	isStale := func(err error) bool { var ce *ConflictError; return errors.As(err, &ce) && !ce.Intent }
+	for _, tc := range []struct {
+		name  string
+		pk    int64
+		seen  Watermark
+		stale bool
+	}{
+		{"row from before the restart, seen", 1, Watermark{5: 3}, false},
+		{"row from before the restart, not seen", 1, Watermark{5: 0}, true},
+		{"evicted row, seen", 2, Watermark{5: 2}, false},
+		{"evicted row, not seen", 2, Watermark{5: 1}, true},
+		{"cached row, seen", 3, Watermark{5: 3}, false},
+		{"cached row, not seen", 3, Watermark{5: 2}, true},
+		{"new row", 4, Watermark{5: 3}, false},
+		{"new row, seen behind the floors", 4, Watermark{}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cs := rowCS("db", tc.pk, marmotv1.Op_OP_UPDATE)
+			err := l.Prepare(Claim{Txn: cs.Id, DB: "db", Rows: intentRow(cs, nil), TTL: time.Minute, Coord: 7, Seen: tc.seen})
+			if tc.stale != isStale(err) || (!tc.stale && err != nil) {
+				t.Fatalf("Prepare = %v, want stale %v", err, tc.stale)
+			}
+			l.Release(cs.Id)
+		})
+	}
 }

@@ -211,13 +211,10 @@ func (d *distCommit) wait(ctx context.Context) error {
 		return &LevelError{Level: d.level, Got: 1, Need: needed, Nodes: nodes, Reason: fmt.Sprintf("%d of %d other members are down", len(d.members)-len(live), len(d.members))}
 	}
 
-	req := &marmotv1.PrepareRequest{TxnId: d.cs.Id, Coordinator: c.Log.Node(), Database: d.cs.Database, DdlLock: d.ddl, TtlMs: uint32(d.ttl / time.Millisecond)}
+	req := &marmotv1.PrepareRequest{TxnId: d.cs.Id, Coordinator: c.Log.Node(), Database: d.cs.Database, DdlLock: d.ddl, TtlMs: uint32(d.ttl / time.Millisecond), Seen: d.seen}
 	req.Rows = make([]*marmotv1.IntentRow, len(d.rows))
 	for i, r := range d.rows {
 		req.Rows[i] = &marmotv1.IntentRow{Table: r.Table, Pk: r.PK}
-		if r.Expected != nil {
-			req.Rows[i].Expected = versionProto(*r.Expected)
-		}
 	}
 	if now, err := c.Log.Clock().Now(); err == nil {
 		req.Now = now.Proto()

@@ -275,7 +275,7 @@ func TestCoordinatorDDLLock(t *testing.T) {
 	// An in-flight DDL coordinated by node 1 holds the lock on 1 and 3.
 	held := []byte("ddl-in-flight")
 	for _, nd := range []*testNode{nodes[0], nodes[2]} {
-		if err := nd.log.Prepare(held, "db", nil, true, time.Minute, 1, txlog.Timestamp{}); err != nil {
+		if err := nd.log.Prepare(txlog.Claim{Txn: held, DB: "db", Lock: true, TTL: time.Minute, Coord: 1}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -342,7 +342,7 @@ func TestCommitFailureKeepsIntents(t *testing.T) {
 	nodes := startTestCluster(t, 2)
 	p := nodes[1]
 	rows := []txlog.IntentRow{{Table: "t", PK: []*marmotv1.Value{{Kind: &marmotv1.Value_Int{Int: 1}}}}}
-	if err := p.log.Prepare([]byte("decided"), "db", rows, false, time.Minute, 77, txlog.Timestamp{}); err != nil {
+	if err := p.log.Prepare(txlog.Claim{Txn: []byte("decided"), DB: "db", Rows: rows, TTL: time.Minute, Coord: 77}); err != nil {
 		t.Fatal(err)
 	}
 	cs := changeSet(row(1, "x"))
@@ -352,11 +352,11 @@ func TestCommitFailureKeepsIntents(t *testing.T) {
 	if _, err := svc.Commit(context.Background(), connect.NewRequest(&marmotv1.CommitRequest{ChangeSet: cs})); err == nil {
 		t.Fatal("commit with a gap succeeded")
 	}
-	if err := p.log.Prepare([]byte("other"), "db", rows, false, time.Minute, 77, txlog.Timestamp{}); err == nil {
+	if err := p.log.Prepare(txlog.Claim{Txn: []byte("other"), DB: "db", Rows: rows, TTL: time.Minute, Coord: 77}); err == nil {
 		t.Fatal("another transaction prepared on a row of a decided, not yet ingested transaction")
 	}
 	// Not even after its prepare's ttl: it is decided.
-	if err := p.log.Prepare([]byte("decided2"), "db", []txlog.IntentRow{{Table: "t", PK: []*marmotv1.Value{{Kind: &marmotv1.Value_Int{Int: 2}}}}}, false, time.Millisecond, 77, txlog.Timestamp{}); err != nil {
+	if err := p.log.Prepare(txlog.Claim{Txn: []byte("decided2"), DB: "db", Rows: []txlog.IntentRow{{Table: "t", PK: []*marmotv1.Value{{Kind: &marmotv1.Value_Int{Int: 2}}}}}, TTL: time.Millisecond, Coord: 77}); err != nil {
 		t.Fatal(err)
 	}
 	cs2 := changeSet(row(2, "y"))
@@ -365,14 +365,14 @@ func TestCommitFailureKeepsIntents(t *testing.T) {
 		t.Fatal("commit with a gap succeeded")
 	}
 	row2 := []txlog.IntentRow{{Table: "t", PK: []*marmotv1.Value{{Kind: &marmotv1.Value_Int{Int: 2}}}}}
-	if err := p.log.Prepare([]byte("other2"), "db", row2, false, time.Minute, 77, txlog.Timestamp{}); err == nil {
+	if err := p.log.Prepare(txlog.Claim{Txn: []byte("other2"), DB: "db", Rows: row2, TTL: time.Minute, Coord: 77}); err == nil {
 		t.Fatal("a decided transaction's intent expired")
 	}
 	// Its origin removed from the cluster: the rows are free again.
 	if n := p.log.ReleaseDecidedFrom(77); n != 2 {
 		t.Fatalf("ReleaseDecidedFrom = %d, want 2", n)
 	}
-	if err := p.log.Prepare([]byte("other3"), "db", row2, false, time.Minute, 77, txlog.Timestamp{}); err != nil {
+	if err := p.log.Prepare(txlog.Claim{Txn: []byte("other3"), DB: "db", Rows: row2, TTL: time.Minute, Coord: 77}); err != nil {
 		t.Fatalf("rows still held after the origin was removed: %v", err)
 	}
 }
@@ -386,7 +386,7 @@ func TestCommitHoldsIntents(t *testing.T) {
 	p := nodes[0]
 	svc := &Service{Log: p.log, Logger: slog.Default(), CommitWait: 300 * time.Millisecond}
 	rows := []txlog.IntentRow{{Table: "t", PK: []*marmotv1.Value{{Kind: &marmotv1.Value_Int{Int: 9}}}}}
-	if err := p.log.Prepare([]byte("decided"), "db", rows, false, 50*time.Millisecond, 77, txlog.Timestamp{}); err != nil {
+	if err := p.log.Prepare(txlog.Claim{Txn: []byte("decided"), DB: "db", Rows: rows, TTL: 50*time.Millisecond, Coord: 77}); err != nil {
 		t.Fatal(err)
 	}
 	cs := changeSet(row(9, "x"))
@@ -397,7 +397,7 @@ func TestCommitHoldsIntents(t *testing.T) {
 		done <- err
 	}()
 	time.Sleep(150 * time.Millisecond) // past the prepare's 50 ms ttl, inside the 300 ms wait
-	if err := p.log.Prepare([]byte("other"), "db", rows, false, time.Minute, 77, txlog.Timestamp{}); err == nil {
+	if err := p.log.Prepare(txlog.Claim{Txn: []byte("other"), DB: "db", Rows: rows, TTL: time.Minute, Coord: 77}); err == nil {
 		t.Fatal("another transaction took a row of a decided transaction while its commit waited")
 	}
 	if err := <-done; err == nil {
@@ -456,7 +456,7 @@ func TestOverdueIntentsAskTheCoordinator(t *testing.T) {
 		}
 		for _, nd := range nodes[1:] {
 			rows := []txlog.IntentRow{{Table: "t", PK: cs.Rows[0].Pk}}
-			if err := nd.log.Prepare(cs.Id, "db", rows, false, 50*time.Millisecond, c.log.Node(), since); err != nil {
+			if err := nd.log.Prepare(txlog.Claim{Txn: cs.Id, DB: "db", Rows: rows, TTL: 50*time.Millisecond, Coord: c.log.Node(), Since: since}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -473,7 +473,7 @@ func TestOverdueIntentsAskTheCoordinator(t *testing.T) {
 	}
 
 	stale := func(pk int64) error { // a writer that read the row before either transaction
-		return m.log.Prepare([]byte(fmt.Sprintf("stale-%d-%d", pk, txnSeq.Add(1))), "db", []txlog.IntentRow{{Table: "t", PK: row(pk, "").Pk}}, false, time.Minute, 3, txlog.Timestamp{})
+		return m.log.Prepare(txlog.Claim{Txn: []byte(fmt.Sprintf("stale-%d-%d", pk, txnSeq.Add(1))), DB: "db", Rows: []txlog.IntentRow{{Table: "t", PK: row(pk, "").Pk}}, TTL: time.Minute, Coord: 3})
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for len(m.log.Overdue()) < 2 {

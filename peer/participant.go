@@ -40,7 +40,11 @@ func (s *Service) Prepare(ctx context.Context, req *connect.Request[marmotv1.Pre
 	if m.Now != nil {
 		since = txlog.FromProto(m.Now)
 	}
-	err := s.Log.Prepare(m.TxnId, m.Database, rows, m.DdlLock, ttl, m.Coordinator, since)
+	claim := txlog.Claim{Txn: m.TxnId, DB: m.Database, Rows: rows, Lock: m.DdlLock, TTL: ttl, Coord: m.Coordinator, Since: since}
+	if m.Seen != nil {
+		claim.Seen = txlog.Watermark(m.Seen)
+	}
+	err := s.Log.Prepare(claim)
 	var ce *txlog.ConflictError
 	switch {
 	case err == nil:

@@ -632,7 +632,12 @@ type PrepareRequest struct {
 	TtlMs uint32 `protobuf:"varint,6,opt,name=ttl_ms,json=ttlMs,proto3" json:"ttl_ms,omitempty"`
 	// The coordinator's clock: the callee merges it and refuses a coordinator
 	// whose clock is beyond the configured skew.
-	Now           *HLC `protobuf:"bytes,7,opt,name=now,proto3" json:"now,omitempty"`
+	Now *HLC `protobuf:"bytes,7,opt,name=now,proto3" json:"now,omitempty"`
+	// The state the transaction executed on (the coordinator's applied
+	// watermark of the database, per origin): the callee refuses if it holds
+	// a version of a row outside it. When set, rows carry no expected
+	// version (a coordinator that predates it sends those instead).
+	Seen          map[uint64]uint64 `protobuf:"bytes,8,rep,name=seen,proto3" json:"seen,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -712,6 +717,13 @@ func (x *PrepareRequest) GetTtlMs() uint32 {
 func (x *PrepareRequest) GetNow() *HLC {
 	if x != nil {
 		return x.Now
+	}
+	return nil
+}
+
+func (x *PrepareRequest) GetSeen() map[uint64]uint64 {
+	if x != nil {
+		return x.Seen
 	}
 	return nil
 }
@@ -1358,7 +1370,7 @@ const file_marmot_v1_peer_proto_rawDesc = "" +
 	"\tIntentRow\x12\x14\n" +
 	"\x05table\x18\x01 \x01(\tR\x05table\x12 \n" +
 	"\x02pk\x18\x02 \x03(\v2\x10.marmot.v1.ValueR\x02pk\x121\n" +
-	"\bexpected\x18\x03 \x01(\v2\x15.marmot.v1.RowVersionR\bexpected\"\xe3\x01\n" +
+	"\bexpected\x18\x03 \x01(\v2\x15.marmot.v1.RowVersionR\bexpected\"\xd5\x02\n" +
 	"\x0ePrepareRequest\x12\x15\n" +
 	"\x06txn_id\x18\x01 \x01(\fR\x05txnId\x12 \n" +
 	"\vcoordinator\x18\x02 \x01(\x04R\vcoordinator\x12\x1a\n" +
@@ -1366,7 +1378,11 @@ const file_marmot_v1_peer_proto_rawDesc = "" +
 	"\x04rows\x18\x04 \x03(\v2\x14.marmot.v1.IntentRowR\x04rows\x12\x19\n" +
 	"\bddl_lock\x18\x05 \x01(\bR\addlLock\x12\x15\n" +
 	"\x06ttl_ms\x18\x06 \x01(\rR\x05ttlMs\x12 \n" +
-	"\x03now\x18\a \x01(\v2\x0e.marmot.v1.HLCR\x03now\"\xd6\x01\n" +
+	"\x03now\x18\a \x01(\v2\x0e.marmot.v1.HLCR\x03now\x127\n" +
+	"\x04seen\x18\b \x03(\v2#.marmot.v1.PrepareRequest.SeenEntryR\x04seen\x1a7\n" +
+	"\tSeenEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\xd6\x01\n" +
 	"\x0fPrepareResponse\x12\x0e\n" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12%\n" +
 	"\x0econflict_table\x18\x02 \x01(\tR\rconflictTable\x12!\n" +
@@ -1428,7 +1444,7 @@ func file_marmot_v1_peer_proto_rawDescGZIP() []byte {
 	return file_marmot_v1_peer_proto_rawDescData
 }
 
-var file_marmot_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_marmot_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_marmot_v1_peer_proto_goTypes = []any{
 	(*SyncStatusRequest)(nil),      // 0: marmot.v1.SyncStatusRequest
 	(*SyncStatusResponse)(nil),     // 1: marmot.v1.SyncStatusResponse
@@ -1456,10 +1472,11 @@ var file_marmot_v1_peer_proto_goTypes = []any{
 	nil,                            // 23: marmot.v1.SyncStatusResponse.FloorsEntry
 	nil,                            // 24: marmot.v1.PrepareSnapshotRequest.AtLeastEntry
 	nil,                            // 25: marmot.v1.SnapshotManifest.WatermarkEntry
-	nil,                            // 26: marmot.v1.PullRequest.WatermarkEntry
-	(*HLC)(nil),                    // 27: marmot.v1.HLC
-	(*Value)(nil),                  // 28: marmot.v1.Value
-	(*ChangeSet)(nil),              // 29: marmot.v1.ChangeSet
+	nil,                            // 26: marmot.v1.PrepareRequest.SeenEntry
+	nil,                            // 27: marmot.v1.PullRequest.WatermarkEntry
+	(*HLC)(nil),                    // 28: marmot.v1.HLC
+	(*Value)(nil),                  // 29: marmot.v1.Value
+	(*ChangeSet)(nil),              // 30: marmot.v1.ChangeSet
 }
 var file_marmot_v1_peer_proto_depIdxs = []int32{
 	21, // 0: marmot.v1.SyncStatusRequest.watermark:type_name -> marmot.v1.SyncStatusRequest.WatermarkEntry
@@ -1468,38 +1485,39 @@ var file_marmot_v1_peer_proto_depIdxs = []int32{
 	24, // 3: marmot.v1.PrepareSnapshotRequest.at_least:type_name -> marmot.v1.PrepareSnapshotRequest.AtLeastEntry
 	25, // 4: marmot.v1.SnapshotManifest.watermark:type_name -> marmot.v1.SnapshotManifest.WatermarkEntry
 	3,  // 5: marmot.v1.SnapshotManifest.files:type_name -> marmot.v1.SnapshotFile
-	27, // 6: marmot.v1.RowVersion.hlc:type_name -> marmot.v1.HLC
-	28, // 7: marmot.v1.IntentRow.pk:type_name -> marmot.v1.Value
+	28, // 6: marmot.v1.RowVersion.hlc:type_name -> marmot.v1.HLC
+	29, // 7: marmot.v1.IntentRow.pk:type_name -> marmot.v1.Value
 	7,  // 8: marmot.v1.IntentRow.expected:type_name -> marmot.v1.RowVersion
 	8,  // 9: marmot.v1.PrepareRequest.rows:type_name -> marmot.v1.IntentRow
-	27, // 10: marmot.v1.PrepareRequest.now:type_name -> marmot.v1.HLC
-	7,  // 11: marmot.v1.PrepareResponse.conflict_version:type_name -> marmot.v1.RowVersion
-	29, // 12: marmot.v1.CommitRequest.change_set:type_name -> marmot.v1.ChangeSet
-	16, // 13: marmot.v1.TxnStatusRequest.txns:type_name -> marmot.v1.TxnQuery
-	27, // 14: marmot.v1.TxnQuery.since:type_name -> marmot.v1.HLC
-	18, // 15: marmot.v1.TxnStatusResponse.outcomes:type_name -> marmot.v1.TxnOutcome
-	26, // 16: marmot.v1.PullRequest.watermark:type_name -> marmot.v1.PullRequest.WatermarkEntry
-	19, // 17: marmot.v1.PeerService.Pull:input_type -> marmot.v1.PullRequest
-	9,  // 18: marmot.v1.PeerService.Prepare:input_type -> marmot.v1.PrepareRequest
-	11, // 19: marmot.v1.PeerService.Commit:input_type -> marmot.v1.CommitRequest
-	13, // 20: marmot.v1.PeerService.Abort:input_type -> marmot.v1.AbortRequest
-	15, // 21: marmot.v1.PeerService.TxnStatus:input_type -> marmot.v1.TxnStatusRequest
-	0,  // 22: marmot.v1.PeerService.SyncStatus:input_type -> marmot.v1.SyncStatusRequest
-	2,  // 23: marmot.v1.PeerService.PrepareSnapshot:input_type -> marmot.v1.PrepareSnapshotRequest
-	5,  // 24: marmot.v1.PeerService.FetchSnapshot:input_type -> marmot.v1.FetchSnapshotRequest
-	20, // 25: marmot.v1.PeerService.Pull:output_type -> marmot.v1.PullResponse
-	10, // 26: marmot.v1.PeerService.Prepare:output_type -> marmot.v1.PrepareResponse
-	12, // 27: marmot.v1.PeerService.Commit:output_type -> marmot.v1.CommitResponse
-	14, // 28: marmot.v1.PeerService.Abort:output_type -> marmot.v1.AbortResponse
-	17, // 29: marmot.v1.PeerService.TxnStatus:output_type -> marmot.v1.TxnStatusResponse
-	1,  // 30: marmot.v1.PeerService.SyncStatus:output_type -> marmot.v1.SyncStatusResponse
-	4,  // 31: marmot.v1.PeerService.PrepareSnapshot:output_type -> marmot.v1.SnapshotManifest
-	6,  // 32: marmot.v1.PeerService.FetchSnapshot:output_type -> marmot.v1.SnapshotChunk
-	25, // [25:33] is the sub-list for method output_type
-	17, // [17:25] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	28, // 10: marmot.v1.PrepareRequest.now:type_name -> marmot.v1.HLC
+	26, // 11: marmot.v1.PrepareRequest.seen:type_name -> marmot.v1.PrepareRequest.SeenEntry
+	7,  // 12: marmot.v1.PrepareResponse.conflict_version:type_name -> marmot.v1.RowVersion
+	30, // 13: marmot.v1.CommitRequest.change_set:type_name -> marmot.v1.ChangeSet
+	16, // 14: marmot.v1.TxnStatusRequest.txns:type_name -> marmot.v1.TxnQuery
+	28, // 15: marmot.v1.TxnQuery.since:type_name -> marmot.v1.HLC
+	18, // 16: marmot.v1.TxnStatusResponse.outcomes:type_name -> marmot.v1.TxnOutcome
+	27, // 17: marmot.v1.PullRequest.watermark:type_name -> marmot.v1.PullRequest.WatermarkEntry
+	19, // 18: marmot.v1.PeerService.Pull:input_type -> marmot.v1.PullRequest
+	9,  // 19: marmot.v1.PeerService.Prepare:input_type -> marmot.v1.PrepareRequest
+	11, // 20: marmot.v1.PeerService.Commit:input_type -> marmot.v1.CommitRequest
+	13, // 21: marmot.v1.PeerService.Abort:input_type -> marmot.v1.AbortRequest
+	15, // 22: marmot.v1.PeerService.TxnStatus:input_type -> marmot.v1.TxnStatusRequest
+	0,  // 23: marmot.v1.PeerService.SyncStatus:input_type -> marmot.v1.SyncStatusRequest
+	2,  // 24: marmot.v1.PeerService.PrepareSnapshot:input_type -> marmot.v1.PrepareSnapshotRequest
+	5,  // 25: marmot.v1.PeerService.FetchSnapshot:input_type -> marmot.v1.FetchSnapshotRequest
+	20, // 26: marmot.v1.PeerService.Pull:output_type -> marmot.v1.PullResponse
+	10, // 27: marmot.v1.PeerService.Prepare:output_type -> marmot.v1.PrepareResponse
+	12, // 28: marmot.v1.PeerService.Commit:output_type -> marmot.v1.CommitResponse
+	14, // 29: marmot.v1.PeerService.Abort:output_type -> marmot.v1.AbortResponse
+	17, // 30: marmot.v1.PeerService.TxnStatus:output_type -> marmot.v1.TxnStatusResponse
+	1,  // 31: marmot.v1.PeerService.SyncStatus:output_type -> marmot.v1.SyncStatusResponse
+	4,  // 32: marmot.v1.PeerService.PrepareSnapshot:output_type -> marmot.v1.SnapshotManifest
+	6,  // 33: marmot.v1.PeerService.FetchSnapshot:output_type -> marmot.v1.SnapshotChunk
+	26, // [26:34] is the sub-list for method output_type
+	18, // [18:26] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_marmot_v1_peer_proto_init() }
@@ -1514,7 +1532,7 @@ func file_marmot_v1_peer_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_marmot_v1_peer_proto_rawDesc), len(file_marmot_v1_peer_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   27,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
