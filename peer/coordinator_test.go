@@ -386,7 +386,7 @@ func TestCommitHoldsIntents(t *testing.T) {
 	p := nodes[0]
 	svc := &Service{Log: p.log, Logger: slog.Default(), CommitWait: 300 * time.Millisecond}
 	rows := []txlog.IntentRow{{Table: "t", PK: []*marmotv1.Value{{Kind: &marmotv1.Value_Int{Int: 9}}}}}
-	if err := p.log.Prepare(txlog.Claim{Txn: []byte("decided"), DB: "db", Rows: rows, TTL: 50*time.Millisecond, Coord: 77}); err != nil {
+	if err := p.log.Prepare(txlog.Claim{Txn: []byte("decided"), DB: "db", Rows: rows, TTL: 50 * time.Millisecond, Coord: 77}); err != nil {
 		t.Fatal(err)
 	}
 	cs := changeSet(row(9, "x"))
@@ -456,7 +456,7 @@ func TestOverdueIntentsAskTheCoordinator(t *testing.T) {
 		}
 		for _, nd := range nodes[1:] {
 			rows := []txlog.IntentRow{{Table: "t", PK: cs.Rows[0].Pk}}
-			if err := nd.log.Prepare(txlog.Claim{Txn: cs.Id, DB: "db", Rows: rows, TTL: 50*time.Millisecond, Coord: c.log.Node(), Since: since}); err != nil {
+			if err := nd.log.Prepare(txlog.Claim{Txn: cs.Id, DB: "db", Rows: rows, TTL: 50 * time.Millisecond, Coord: c.log.Node(), Since: since}); err != nil {
 				t.Fatal(err)
 			}
 		}
