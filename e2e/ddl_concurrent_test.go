@@ -180,7 +180,7 @@ var autoIncClause = regexp.MustCompile(` AUTO_INCREMENT=\d+`)
 
 func showCreate(db *sql.DB, table string) (string, error) {
 	var name, ddl string
-	if err := db.QueryRow("SHOW CREATE TABLE " + table).Scan(&name, &ddl); err != nil {
+	if err := db.QueryRow("SHOW CREATE TABLE "+table).Scan(&name, &ddl); err != nil {
 		return "", err
 	}
 	return autoIncClause.ReplaceAllString(ddl, ""), nil
