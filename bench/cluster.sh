@@ -102,5 +102,21 @@ if r=$(git rev-parse --short HEAD 2>/dev/null); then
 	git diff --quiet HEAD || rev+="+dirty"
 fi
 echo "$NODES nodes at $CONSISTENCY, $(nproc) cores, commit $rev" >&2
+
+# CPU the three nodes use (user + system, in clock ticks): on a small
+# machine it is what bounds the cluster, and it is steadier from run to run
+# than throughput.
+node_ticks() {
+	local total=0 p st
+	for p in "${pids[@]}"; do
+		read -r -a st <"/proc/$p/stat" || continue
+		total=$((total + st[13] + st[14]))
+	done
+	echo "$total"
+}
+ticks0=$(node_ticks)
 bin/marmotctl bench --hosts "${hosts%,}" "$@"
+ticks=$(($(node_ticks) - ticks0))
+hz=$(getconf CLK_TCK)
+echo "nodes' CPU during the benchmark: $((ticks / hz)).$(printf '%02d' $((ticks % hz * 100 / hz))) s (user + system, all phases)" >&2
 failed=0
