@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	txlog "github.com/marmotdb/marmot/log"
@@ -55,6 +56,12 @@ type keptGroup struct {
 	last   uint64 // this node's newest change set in it (0: none yet)
 	n      int
 	sealed bool
+	// newest mirrors last and ended is set once the group committed or
+	// rolled back, both readable without wl: a closer that others joined
+	// since, or whose group ended, need not queue for the writer to find
+	// out (under oltp_insert six closers did per group commit).
+	newest atomic.Uint64
+	ended  atomic.Bool
 }
 
 func (g *keptGroup) top() uint64 {
@@ -138,6 +145,7 @@ func (t *Txn) finishKept(ctx context.Context, appendFn func(cs *marmotv1.ChangeS
 		return cs, nil
 	}
 	g.last = cs.Seq
+	g.newest.Store(cs.Seq)
 	g.n++
 	t.seq = cs.Seq
 	appended = true
@@ -203,7 +211,7 @@ func (t *Txn) Settle() {
 		return
 	}
 	d := t.d
-	if t.closer {
+	if t.closer && !t.kept.ended.Load() && t.kept.newest.Load() == t.seq {
 		if err := d.lockAs(context.Background(), true, true); err != nil {
 			return // shutting down: the next start applies the change sets
 		}
@@ -238,6 +246,7 @@ func (d *DB) finishGroupLocked() {
 	if g.n == 0 {
 		_, _ = d.wconn.ExecContext(context.Background(), "ROLLBACK")
 		d.group = nil
+		g.ended.Store(true)
 		return
 	}
 	self := d.m.log.Node()
@@ -257,6 +266,7 @@ func (d *DB) finishGroupLocked() {
 		return
 	}
 	d.group = nil
+	g.ended.Store(true)
 	metricKeptGroup.Observe(float64(g.n))
 	metricApplied.WithLabelValues(d.name).Add(float64(g.n))
 	d.committed()
@@ -277,6 +287,7 @@ func (d *DB) abortGroupLocked() {
 		return
 	}
 	_, _ = d.wconn.ExecContext(context.Background(), "ROLLBACK")
+	d.group.ended.Store(true)
 	d.group = nil
 	d.mu.Lock()
 	d.keptUpTo = 0
