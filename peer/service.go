@@ -146,7 +146,14 @@ func (s *Service) Pull(ctx context.Context, req *connect.Request[marmotv1.PullRe
 			if upto <= wm[origin] {
 				continue
 			}
-			if caughtUp && !relayAll && origin != self && origin != req.Msg.NodeId && s.Relay != nil && !s.Relay(origin) {
+			if caughtUp && origin == req.Msg.NodeId {
+				// The caller's own change sets: it wrote them, so after
+				// the catch-up (which returns a tail the caller lost, as
+				// after a restore) sending them back as this log ingests
+				// them only echoed every change set to its origin.
+				continue
+			}
+			if caughtUp && !relayAll && origin != self && s.Relay != nil && !s.Relay(origin) {
 				continue
 			}
 			if origin == self && s.HoldOwn != nil && s.HoldOwn() {

@@ -1,0 +1,89 @@
+package peer
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+
+	txlog "github.com/marmotdb/marmot/log"
+	marmotv1 "github.com/marmotdb/marmot/proto/marmot/v1"
+	"github.com/marmotdb/marmot/proto/marmot/v1/marmotv1connect"
+)
+
+// TestPullDoesNotEchoCallersOwn: once a stream has caught up, the change
+// sets of the caller's own origin that this node ingests are not sent back
+// to the caller (it wrote them); this node's own change sets still are.
+func TestPullDoesNotEchoCallersOwn(t *testing.T) {
+	const caller = 7
+	l, err := txlog.Open(txlog.Options{Dir: t.TempDir(), NodeID: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	// The catch-up returns the caller's own tail it lacks.
+	ingest := func(seq uint64) {
+		t.Helper()
+		cs := changeSet(row(int64(seq), "from the caller"))
+		cs.Origin, cs.Seq = caller, seq
+		cs.Hlc = txlog.Timestamp{WallMS: time.Now().UnixMilli(), Node: caller}.Proto()
+		if err := l.Ingest(ctx, cs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ingest(1)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := &Service{Log: l, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	path, h, err := svc.Handler(testSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(path, h)
+	srv := &http.Server{Handler: mux, Protocols: ServerProtocols()}
+	go srv.Serve(ln)
+	defer srv.Close()
+
+	hc := &http.Client{Transport: signingTransport{secret: []byte(testSecret), node: caller, next: peerTransport()}}
+	client := marmotv1connect.NewPeerServiceClient(hc, "http://"+ln.Addr().String(), noClientCompression())
+	stream, err := client.Pull(ctx, connect.NewRequest(&marmotv1.PullRequest{NodeId: caller, Watermark: map[uint64]uint64{}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Close()
+	next := func() *marmotv1.PullResponse {
+		t.Helper()
+		for stream.Receive() {
+			if m := stream.Msg(); len(m.ChangeSet) > 0 {
+				return m
+			}
+		}
+		t.Fatalf("stream ended: %v", stream.Err())
+		return nil
+	}
+	if m := next(); m.Origin != caller || m.Seq != 1 {
+		t.Fatalf("catch-up sent %d/%d, want the caller's %d/1", m.Origin, m.Seq, caller)
+	}
+	for seq := uint64(2); seq <= 6; seq++ {
+		ingest(seq) // durable here before this node's own next change set
+		own := changeSet(row(100+int64(seq), "local"))
+		if err := l.Commit(ctx, own, nil); err != nil {
+			t.Fatal(err)
+		}
+		m := next()
+		if m.Origin != 1 || m.Seq != own.Seq {
+			t.Fatalf("after the catch-up the stream sent %d/%d, want only this node's own %d/%d", m.Origin, m.Seq, 1, own.Seq)
+		}
+	}
+}
