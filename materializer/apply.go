@@ -109,6 +109,31 @@ func (d *DB) applyBatch(ctx context.Context, batch []*marmotv1.ChangeSet) (int, 
 		return 0, err
 	}
 	defer d.unlock()
+	return d.applyBatchLocked(ctx, batch)
+}
+
+// applyReadyLocked does, for a capture that executes on the latest state
+// and already holds the writer, what the applier would do next: it applies
+// the change sets that are ready and commits them. Left to the capture
+// transaction, they were applied there, rolled back with it, and applied
+// again by the applier: twice the work on the writer every session waits
+// for, in a cluster where peers' change sets keep arriving. Failures are
+// left to the applier (which retries); the capture applies whatever is
+// still missing inside its own transaction, as before.
+func (d *DB) applyReadyLocked(ctx context.Context) {
+	for range 4 { // bounded: the capture must not chase a busy cluster
+		batch, err := d.collect()
+		if err != nil || len(batch) == 0 {
+			return
+		}
+		n, err := d.applyBatchLocked(ctx, batch)
+		if err != nil || n < len(batch) {
+			return
+		}
+	}
+}
+
+func (d *DB) applyBatchLocked(ctx context.Context, batch []*marmotv1.ChangeSet) (int, error) {
 	// Another catch-up may have applied part of the batch while this one
 	// waited for the lock: keep only what is still missing, so the
 	// watermark only moves forward.

@@ -75,6 +75,9 @@ func (d *DB) begin(ctx context.Context, latest bool, sc *SessionConn) (*Txn, err
 			d.unlock()
 			return nil, fmt.Errorf("%w '%s'", ErrNoDatabase, d.name)
 		}
+		if latest {
+			d.applyReadyLocked(ctx)
+		}
 		d.lend(sc)
 		if _, err := d.wconn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 			d.giveBack()

@@ -329,6 +329,41 @@ func TestLatestCaptureSeesUnappliedCommits(t *testing.T) {
 	}
 }
 
+// TestLatestCaptureCommitsReadyLag: a capture that executes on the latest
+// state and holds the writer applies the ready lag for real (committed,
+// visible to readers), so the applier does not apply it a second time.
+func TestLatestCaptureCommitsReadyLag(t *testing.T) {
+	l, m := mustOpen(t, t.TempDir())
+	d := createDB(t, l, m, "app", `CREATE TABLE c (id INTEGER PRIMARY KEY, v INT)`)
+	ctx := context.Background()
+	cs, seen := capture(t, d, `INSERT INTO c VALUES (1, 0)`)
+	if err := commit(t, l, m, cs, seen); err != nil {
+		t.Fatal(err)
+	}
+	a, seenA := capture(t, d, `UPDATE c SET v = 5`)
+	// Holding the writer, as begin does: the applier cannot run.
+	if err := d.lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Commit(ctx, a, seenA); err != nil {
+		d.unlock()
+		t.Fatal(err)
+	}
+	if d.Applied().Covers(a.Origin, a.Seq) {
+		d.unlock()
+		t.Fatal("the applier ran while the writer was held")
+	}
+	d.applyReadyLocked(ctx)
+	covered := d.Applied().Covers(a.Origin, a.Seq)
+	d.unlock()
+	if !covered {
+		t.Fatalf("ready lag %d/%d not applied", a.Origin, a.Seq)
+	}
+	if got := dump(t, d, "SELECT v FROM c"); got != "5;" {
+		t.Fatalf("readers see v = %s, want 5", got)
+	}
+}
+
 // TestRecycledReadConnsLeaveNoEnvs: read connections recycled by
 // [connection_pool] max_lifetime_seconds take their function environment
 // with them, so a long-running node's map of them does not grow.
