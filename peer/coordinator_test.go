@@ -26,6 +26,7 @@ const testSecret = "coordinator-test-secret"
 // HTTP/2 listener, a puller following the others and a coordinator.
 type testNode struct {
 	log    *txlog.Log
+	svc    *Service
 	addr   string
 	srv    *http.Server
 	mux    *http.ServeMux
@@ -33,6 +34,8 @@ type testNode struct {
 	puller *Puller
 	cancel context.CancelFunc
 	down   atomic.Bool
+	// holdOwn keeps the node's own change sets off its Pull streams.
+	holdOwn atomic.Bool
 }
 
 func startTestCluster(t *testing.T, n int) []*testNode {
@@ -49,7 +52,8 @@ func startTestCluster(t *testing.T, n int) []*testNode {
 			t.Fatal(err)
 		}
 		nd := &testNode{log: l, addr: ln.Addr().String()}
-		svc := &Service{Log: l, Logger: logger}
+		svc := &Service{Log: l, Logger: logger, HoldOwn: nd.holdOwn.Load}
+		nd.svc = svc
 		path, h, err := svc.Handler(testSecret)
 		if err != nil {
 			t.Fatal(err)
@@ -72,7 +76,8 @@ func startTestCluster(t *testing.T, n int) []*testNode {
 			return out
 		}
 		nd.coord = &Coordinator{Log: nd.log, Members: others, Secret: testSecret, PrepareTimeout: 2 * time.Second,
-			CommitTimeout: 2 * time.Second, IntentTTL: 10 * time.Second, DDLLease: 30 * time.Second, Logger: logger}
+			CommitTimeout: 2 * time.Second, IntentTTL: 10 * time.Second, DDLLease: 30 * time.Second, Logger: logger,
+			Streaming: nd.svc.Streaming}
 		ctx, cancel := context.WithCancel(context.Background())
 		nd.cancel = cancel
 		nd.puller = &Puller{Log: nd.log, Secret: testSecret, Logger: logger}

@@ -20,12 +20,15 @@ var (
 	metricOverdue = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "marmot_overdue_intents_total",
 		Help: "Questions about other nodes' transactions whose intents here outlived their lease, by answer: committed (held until the change set arrives), aborted (released), unreachable (held, asked again)."},
 		[]string{"outcome"})
+	metricCommitDelivery = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "marmot_commit_deliveries_total",
+		Help: "Commit calls to members by how the change set reached them: stream (the member's Pull stream carried it; the call confirmed it durable) or call (sent in the Commit call: no stream, or the stream did not deliver it within a second)."},
+		[]string{"via"})
 	metricOverdueNow = prometheus.NewGauge(prometheus.GaugeOpts{Name: "marmot_overdue_transactions",
 		Help: "Other nodes' transactions whose intents here are overdue (past their lease, outcome not yet known): their rows stay locked until the coordinator answers."})
 )
 
 func init() {
-	prometheus.MustRegister(metricCommits, metricCommitSeconds, metricVotes, metricLeaseAborts, metricOverdue, metricOverdueNow)
+	prometheus.MustRegister(metricCommits, metricCommitSeconds, metricVotes, metricLeaseAborts, metricOverdue, metricOverdueNow, metricCommitDelivery)
 }
 
 // RegisterMembershipMetrics exports the members by state

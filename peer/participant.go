@@ -68,6 +68,9 @@ func (s *Service) Prepare(ctx context.Context, req *connect.Request[marmotv1.Pre
 // way over the Pull stream, so a gap is waited out, not refused.
 func (s *Service) Commit(ctx context.Context, req *connect.Request[marmotv1.CommitRequest]) (*connect.Response[marmotv1.CommitResponse], error) {
 	cs := req.Msg.ChangeSet
+	if cs == nil && req.Msg.Origin != 0 && req.Msg.Seq != 0 && len(req.Msg.TxnId) > 0 {
+		return s.commitStreamed(ctx, req.Msg)
+	}
 	if cs == nil || cs.Hlc == nil || cs.Origin == 0 {
 		return nil, connect.NewError(connect.CodeInvalidArgument, errors.New("commit without a change set"))
 	}
@@ -104,6 +107,31 @@ func (s *Service) Commit(ctx context.Context, req *connect.Request[marmotv1.Comm
 			return nil, connect.NewError(connect.CodeDeadlineExceeded, fmt.Errorf("commit %d/%d: earlier change sets of origin %d did not arrive: %w", cs.Origin, cs.Seq, cs.Origin, err))
 		}
 	}
+}
+
+// leanCommitWait bounds how long a Commit without its change set waits for
+// the coordinator's Pull stream to deliver it before asking for it.
+const leanCommitWait = time.Second
+
+// commitStreamed is Commit for a change set the coordinator's Pull stream
+// to this node carries: the transaction is decided, so its intents are held
+// until that change set is ingested (which releases them), and the answer
+// waits until it is durable here. If it does not arrive soon, NOT_FOUND
+// asks the coordinator to send it in the Commit itself.
+func (s *Service) commitStreamed(ctx context.Context, m *marmotv1.CommitRequest) (*connect.Response[marmotv1.CommitResponse], error) {
+	s.Log.HoldDecided(m.TxnId, m.Origin)
+	wctx, cancel := context.WithTimeout(ctx, leanCommitWait)
+	defer cancel()
+	if err := s.Log.WaitDurable(wctx, m.Origin, m.Seq); err != nil {
+		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			return nil, connect.NewError(connect.CodeNotFound, fmt.Errorf("commit %d/%d: not received yet", m.Origin, m.Seq))
+		}
+		return nil, connect.NewError(connect.CodeInternal, err)
+	}
+	// Ingesting it released the intents; a hold placed after that has
+	// nothing left to hold.
+	s.Log.Release(m.TxnId)
+	return connect.NewResponse(&marmotv1.CommitResponse{}), nil
 }
 
 // Abort releases the intents of a transaction that will not commit.

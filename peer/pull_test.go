@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	txlog "github.com/marmotdb/marmot/log"
 	marmotv1 "github.com/marmotdb/marmot/proto/marmot/v1"
@@ -85,5 +86,69 @@ func TestPullDoesNotEchoCallersOwn(t *testing.T) {
 		if m.Origin != 1 || m.Seq != own.Seq {
 			t.Fatalf("after the catch-up the stream sent %d/%d, want only this node's own %d/%d", m.Origin, m.Seq, 1, own.Seq)
 		}
+	}
+}
+
+// waitStreaming polls until every other node follows nd's log.
+func waitStreaming(t *testing.T, nd *testNode, others ...*testNode) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for _, o := range others {
+		for !nd.svc.Streaming(o.log.Node()) {
+			if time.Now().After(deadline) {
+				t.Fatalf("node %d does not pull from node %d", o.log.Node(), nd.log.Node())
+			}
+			time.Sleep(10 * time.Millisecond) // polling interval
+		}
+	}
+}
+
+// TestCommitRidesTheStream: members that follow the coordinator's Pull
+// stream get Commit without the change set, and confirm it only once the
+// stream's copy is durable in their log.
+func TestCommitRidesTheStream(t *testing.T) {
+	nodes := startTestCluster(t, 3)
+	waitStreaming(t, nodes[0], nodes[1], nodes[2])
+	before := testutil.ToFloat64(metricCommitDelivery.WithLabelValues("stream"))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cs := changeSet(row(1, "a"))
+	if err := commit(ctx, nodes[0], cs, nil, txlog.All); err != nil {
+		t.Fatal(err)
+	}
+	for _, nd := range nodes[1:] {
+		if !nd.log.Durable().Covers(cs.Origin, cs.Seq) {
+			t.Fatalf("ALL acknowledged but node %d lacks %d/%d", nd.log.Node(), cs.Origin, cs.Seq)
+		}
+		if n := nd.log.Intents(); n != 0 {
+			t.Fatalf("node %d still holds %d intents", nd.log.Node(), n)
+		}
+	}
+	if got := testutil.ToFloat64(metricCommitDelivery.WithLabelValues("stream")) - before; got != 2 {
+		t.Fatalf("%v commits confirmed over the stream, want 2", got)
+	}
+}
+
+// TestCommitFallsBackToTheCall: when the stream does not deliver the
+// change set (held back here), the member answers NOT_FOUND and the
+// coordinator sends it in the Commit call; the commit still succeeds.
+func TestCommitFallsBackToTheCall(t *testing.T) {
+	nodes := startTestCluster(t, 3)
+	waitStreaming(t, nodes[0], nodes[1], nodes[2])
+	nodes[0].holdOwn.Store(true)
+	before := testutil.ToFloat64(metricCommitDelivery.WithLabelValues("call"))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cs := changeSet(row(1, "a"))
+	if err := commit(ctx, nodes[0], cs, nil, txlog.All); err != nil {
+		t.Fatal(err)
+	}
+	for _, nd := range nodes[1:] {
+		if !nd.log.Durable().Covers(cs.Origin, cs.Seq) {
+			t.Fatalf("ALL acknowledged but node %d lacks %d/%d", nd.log.Node(), cs.Origin, cs.Seq)
+		}
+	}
+	if got := testutil.ToFloat64(metricCommitDelivery.WithLabelValues("call")) - before; got != 2 {
+		t.Fatalf("%v commits sent in the call, want 2", got)
 	}
 }

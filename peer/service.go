@@ -46,6 +46,33 @@ type Service struct {
 	// with it (see RequireAuthOrReplica); their Pull streams relay every
 	// origin, since a replica follows one node, not every member.
 	ReplicaSecret string
+
+	mu      sync.Mutex
+	pulling map[uint64]int // callers' node ids -> their open Pull streams
+}
+
+// Streaming reports whether node follows this node's log over a Pull
+// stream right now: a Commit to it need not carry the change set.
+func (s *Service) Streaming(node uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pulling[node] > 0
+}
+
+func (s *Service) trackPull(node uint64) func() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pulling == nil {
+		s.pulling = map[uint64]int{}
+	}
+	s.pulling[node]++
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.pulling[node]--; s.pulling[node] <= 0 {
+			delete(s.pulling, node)
+		}
+	}
 }
 
 // SnapshotSource makes and serves snapshots (antientropy implements it).
@@ -132,6 +159,7 @@ func (s *Service) Pull(ctx context.Context, req *connect.Request[marmotv1.PullRe
 			s.OnCaller(net.JoinHostPort(host, strconv.Itoa(int(req.Msg.Port))))
 		}
 	}
+	defer s.trackPull(req.Msg.NodeId)()
 	wm := txlog.Watermark{}
 	for o, seq := range req.Msg.Watermark {
 		wm[o] = seq
@@ -292,8 +320,12 @@ func (p *Puller) follow(ctx context.Context, hc *http.Client, addr string) {
 			sctx, stop = context.WithTimeout(sctx, p.Refresh)
 			cancel = func() { stop(); untrack() }
 		}
+		start := time.Now()
 		n, err := p.pullOnce(sctx, client)
-		refreshed := sctx.Err() != nil
+		// The peer ends a stream cleanly only when its context ends, and
+		// Connect hands it this side's deadline: at a refresh its end
+		// often comes first, by the network's delay.
+		refreshed := sctx.Err() != nil || (err == nil && p.Refresh > 0 && time.Since(start) >= p.Refresh-time.Second)
 		cancel()
 		if ctx.Err() != nil {
 			return

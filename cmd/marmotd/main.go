@@ -320,7 +320,7 @@ func startCluster(ctx context.Context, cfg config.Config, l *txlog.Log, mat *mat
 	}
 	coord := &peer.Coordinator{Log: l, Secret: secret, Logger: logger, Joined: members.Joined,
 		PrepareTimeout: millis(cfg.Coordinator.PrepareTimeoutMS), CommitTimeout: millis(cfg.Coordinator.CommitTimeoutMS),
-		IntentTTL: ttl, DDLLease: time.Duration(cfg.DDL.LockLeaseSeconds) * time.Second, AtCommitPoint: faults.AtCommitPoint(),
+		IntentTTL: ttl, DDLLease: time.Duration(cfg.DDL.LockLeaseSeconds) * time.Second, AtCommitPoint: faults.AtCommitPoint(), Streaming: svc.Streaming,
 		AbortTimeout: millis(cfg.Coordinator.AbortTimeoutMS), MaxRetries: cfg.GRPCClient.MaxRetries, RetryBackoff: millis(cfg.GRPCClient.RetryBackoffMS),
 		Members: func() []peer.Target {
 			var out []peer.Target

@@ -807,8 +807,15 @@ func (x *PrepareResponse) GetConflictIntent() bool {
 }
 
 type CommitRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ChangeSet     *ChangeSet             `protobuf:"bytes,1,opt,name=change_set,json=changeSet,proto3" json:"change_set,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The decided change set. Absent when the member follows this
+	// coordinator's Pull stream, which carries it anyway: then the member
+	// answers once (origin, seq) is durable in its log, and NOT_FOUND if it
+	// does not arrive soon, after which the coordinator sends it here.
+	ChangeSet     *ChangeSet `protobuf:"bytes,1,opt,name=change_set,json=changeSet,proto3" json:"change_set,omitempty"`
+	TxnId         []byte     `protobuf:"bytes,2,opt,name=txn_id,json=txnId,proto3" json:"txn_id,omitempty"`
+	Origin        uint64     `protobuf:"varint,3,opt,name=origin,proto3" json:"origin,omitempty"`
+	Seq           uint64     `protobuf:"varint,4,opt,name=seq,proto3" json:"seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -848,6 +855,27 @@ func (x *CommitRequest) GetChangeSet() *ChangeSet {
 		return x.ChangeSet
 	}
 	return nil
+}
+
+func (x *CommitRequest) GetTxnId() []byte {
+	if x != nil {
+		return x.TxnId
+	}
+	return nil
+}
+
+func (x *CommitRequest) GetOrigin() uint64 {
+	if x != nil {
+		return x.Origin
+	}
+	return 0
+}
+
+func (x *CommitRequest) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
 }
 
 type CommitResponse struct {
@@ -1388,10 +1416,13 @@ const file_marmot_v1_peer_proto_rawDesc = "" +
 	"\x0econflict_table\x18\x02 \x01(\tR\rconflictTable\x12!\n" +
 	"\fconflict_key\x18\x03 \x01(\tR\vconflictKey\x12@\n" +
 	"\x10conflict_version\x18\x04 \x01(\v2\x15.marmot.v1.RowVersionR\x0fconflictVersion\x12'\n" +
-	"\x0fconflict_intent\x18\x05 \x01(\bR\x0econflictIntent\"D\n" +
+	"\x0fconflict_intent\x18\x05 \x01(\bR\x0econflictIntent\"\x85\x01\n" +
 	"\rCommitRequest\x123\n" +
 	"\n" +
-	"change_set\x18\x01 \x01(\v2\x14.marmot.v1.ChangeSetR\tchangeSet\"\x10\n" +
+	"change_set\x18\x01 \x01(\v2\x14.marmot.v1.ChangeSetR\tchangeSet\x12\x15\n" +
+	"\x06txn_id\x18\x02 \x01(\fR\x05txnId\x12\x16\n" +
+	"\x06origin\x18\x03 \x01(\x04R\x06origin\x12\x10\n" +
+	"\x03seq\x18\x04 \x01(\x04R\x03seq\"\x10\n" +
 	"\x0eCommitResponse\"%\n" +
 	"\fAbortRequest\x12\x15\n" +
 	"\x06txn_id\x18\x01 \x01(\fR\x05txnId\"\x0f\n" +
