@@ -468,9 +468,17 @@ func (l *Log) ingestReqLocked(cs *marmotv1.ChangeSet) (*appendReq, error) {
 		return nil, err
 	}
 	req := &appendReq{cs: cs, writes: make([]rowWrite, 0, len(cs.Rows)), done: make(chan error, 1)}
+	// A version the cache lacks is older than cs when cs's transaction
+	// saw it (its deps cover the cache's floor): every version it saw has
+	// a lower HLC, since its node merged their clocks. Then a row missing
+	// from the cache needs no Pebble read (an insert's never does).
+	var deps Watermark
+	if cs.Deps != nil {
+		deps = Watermark(cs.Deps)
+	}
 	for _, r := range cs.Rows {
 		w := rowWrite{key: string(RowKey(cs.Database, r.Table, r.Pk)), v: Version{HLC: ts, Seq: cs.Seq, Deleted: r.Op == marmotv1.Op_OP_DELETE}}
-		cur, ok, err := l.lookupLocked(&w, cs.Database, nil)
+		cur, ok, err := l.lookupLocked(&w, cs.Database, deps)
 		if err != nil {
 			return nil, err
 		}
