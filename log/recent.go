@@ -52,6 +52,22 @@ func (r *recent) get(origin, seq uint64) (recentEntry, bool) {
 	return e, ok
 }
 
+// rangeOf returns the change sets of origin with sequence from..to, in
+// order, if the cache holds every one of them.
+func (r *recent) rangeOf(origin, from, to uint64) ([]*marmotv1.ChangeSet, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]*marmotv1.ChangeSet, 0, to-from+1)
+	for seq := from; seq <= to; seq++ {
+		e, ok := r.m[recentKey{origin, seq}]
+		if !ok {
+			return nil, false
+		}
+		out = append(out, e.cs)
+	}
+	return out, true
+}
+
 // originSeqOf reads the (origin, seq) suffix that both index key kinds
 // (o/<origin><seq> and d/<db>\0<origin><seq>) end with.
 func originSeqOf(key []byte) (uint64, uint64, bool) {
