@@ -67,6 +67,11 @@ type Log struct {
 	// lastLocal is, per database, the sequence of this node's newest
 	// queued or durable change set of it (LastLocal).
 	lastLocal map[string]uint64
+	// dbNewest is, per database and origin, the sequence of the newest
+	// change set that became durable since Open: nothing of that database
+	// and origin beyond it exists, so an idle database's applier needs no
+	// scan to find out (ScanDatabase).
+	dbNewest map[string]Watermark
 	// intents are the rows claimed by prepared transactions (intents.go);
 	// intentKeys lists each transaction's keys so it can be released whole.
 	intents    map[string]intent
@@ -169,6 +174,7 @@ func Open(opts Options) (*Log, error) {
 	}
 	l.vc = newVersionCache(versionCacheSize)
 	l.lastLocal = map[string]uint64{}
+	l.dbNewest = map[string]Watermark{}
 	if err := l.loadVersionFloors(l.vc); err != nil {
 		db.Close()
 		return nil, err
@@ -652,6 +658,12 @@ func (l *Log) run() {
 			if err == nil {
 				l.durable[r.cs.Origin] = r.cs.Seq
 				l.dbs[r.cs.Database] = true
+				nw := l.dbNewest[r.cs.Database]
+				if nw == nil {
+					nw = Watermark{}
+					l.dbNewest[r.cs.Database] = nw
+				}
+				nw[r.cs.Origin] = r.cs.Seq
 				l.recent.add(r.cs, r.data)
 				if r.cs.Origin == l.node {
 					local++
@@ -990,14 +1002,20 @@ func (l *Log) ScanOrigin(origin, after uint64, fn func(*marmotv1.ChangeSet) erro
 // ScanDatabase calls fn for db's durable change sets from origin with
 // seq > after, in sequence order. The materializer reads the log this way.
 func (l *Log) ScanDatabase(db string, origin, after uint64, fn func(*marmotv1.ChangeSet) error) error {
-	return l.scanDB(db, origin, after, l.Durable()[origin], fn)
+	l.mu.Lock()
+	upto := l.durable[origin]
+	if n, ok := l.dbNewest[db][origin]; ok {
+		upto = n
+	}
+	l.mu.Unlock()
+	return l.scanDB(db, origin, after, upto, fn)
 }
 
 // recentScanMax bounds the sequence range scanDB serves from the recent
 // cache: a database written rarely lags far behind its origins' sequences
 // (they count every database's change sets), and Pebble's index skips the
 // others.
-const recentScanMax = 1024
+const recentScanMax = 256
 
 // scanDB calls fn with db's durable change sets of origin in (after, upto].
 // The applier asks for the newest ones after every fsync; when the recent
