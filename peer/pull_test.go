@@ -103,52 +103,43 @@ func waitStreaming(t *testing.T, nd *testNode, others ...*testNode) {
 	}
 }
 
-// TestCommitRidesTheStream: members that follow the coordinator's Pull
-// stream get Commit without the change set, and confirm it only once the
-// stream's copy is durable in their log.
-func TestCommitRidesTheStream(t *testing.T) {
-	nodes := startTestCluster(t, 3)
-	waitStreaming(t, nodes[0], nodes[1], nodes[2])
-	before := testutil.ToFloat64(metricCommitDelivery.WithLabelValues("stream"))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	cs := changeSet(row(1, "a"))
-	if err := commit(ctx, nodes[0], cs, nil, txlog.All); err != nil {
-		t.Fatal(err)
-	}
-	for _, nd := range nodes[1:] {
-		if !nd.log.Durable().Covers(cs.Origin, cs.Seq) {
-			t.Fatalf("ALL acknowledged but node %d lacks %d/%d", nd.log.Node(), cs.Origin, cs.Seq)
-		}
-		if n := nd.log.Intents(); n != 0 {
-			t.Fatalf("node %d still holds %d intents", nd.log.Node(), n)
-		}
-	}
-	if got := testutil.ToFloat64(metricCommitDelivery.WithLabelValues("stream")) - before; got != 2 {
-		t.Fatalf("%v commits confirmed over the stream, want 2", got)
-	}
-}
-
-// TestCommitFallsBackToTheCall: when the stream does not deliver the
-// change set (held back here), the member answers NOT_FOUND and the
-// coordinator sends it in the Commit call; the commit still succeeds.
-func TestCommitFallsBackToTheCall(t *testing.T) {
-	nodes := startTestCluster(t, 3)
-	waitStreaming(t, nodes[0], nodes[1], nodes[2])
-	nodes[0].holdOwn.Store(true)
-	before := testutil.ToFloat64(metricCommitDelivery.WithLabelValues("call"))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	cs := changeSet(row(1, "a"))
-	if err := commit(ctx, nodes[0], cs, nil, txlog.All); err != nil {
-		t.Fatal(err)
-	}
-	for _, nd := range nodes[1:] {
-		if !nd.log.Durable().Covers(cs.Origin, cs.Seq) {
-			t.Fatalf("ALL acknowledged but node %d lacks %d/%d", nd.log.Node(), cs.Origin, cs.Seq)
-		}
-	}
-	if got := testutil.ToFloat64(metricCommitDelivery.WithLabelValues("call")) - before; got != 2 {
-		t.Fatalf("%v commits sent in the call, want 2", got)
+// TestCommitDelivery: members that follow the coordinator's Pull stream
+// get Commit without the change set and confirm it only once the stream's
+// copy is durable in their log; when the stream does not deliver it (held
+// back here), the member answers NOT_FOUND and the coordinator sends it in
+// the call. Either way the commit succeeds, durable everywhere, intents
+// released.
+func TestCommitDelivery(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		holdOwn bool
+		via     string
+	}{
+		{"over the stream", false, "stream"},
+		{"in the call when the stream does not deliver", true, "call"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			nodes := startTestCluster(t, 3)
+			waitStreaming(t, nodes[0], nodes[1], nodes[2])
+			nodes[0].holdOwn.Store(tc.holdOwn)
+			before := testutil.ToFloat64(metricCommitDelivery.WithLabelValues(tc.via))
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			cs := changeSet(row(1, "a"))
+			if err := commit(ctx, nodes[0], cs, nil, txlog.All); err != nil {
+				t.Fatal(err)
+			}
+			for _, nd := range nodes[1:] {
+				if !nd.log.Durable().Covers(cs.Origin, cs.Seq) {
+					t.Fatalf("ALL acknowledged but node %d lacks %d/%d", nd.log.Node(), cs.Origin, cs.Seq)
+				}
+				if n := nd.log.Intents(); n != 0 {
+					t.Fatalf("node %d still holds %d intents", nd.log.Node(), n)
+				}
+			}
+			if got := testutil.ToFloat64(metricCommitDelivery.WithLabelValues(tc.via)) - before; got != 2 {
+				t.Fatalf("%v commits delivered %s, want 2", got, tc.via)
+			}
+		})
 	}
 }
