@@ -358,3 +358,33 @@ func TestMultiTableDelete(t *testing.T) {
 		t.Errorf("transient cleanup left %v (affected %d)", names, res.AffectedRows)
 	}
 }
+
+// TestBoundStringsCompareWithCollation: a string reaching SQL as a bound
+// value (a prepared statement's parameter, or a value Parameterize lifted
+// out of interpolated text) compares with an expression as MySQL compares
+// strings, case- and accent-insensitively, like the same literal does.
+func TestBoundStringsCompareWithCollation(t *testing.T) {
+	s := newShowTestSession(t, "CREATE TABLE names (id INT PRIMARY KEY, b VARCHAR(20), v INT)",
+		"INSERT INTO names VALUES (1, 'abc', 0), (2, 'xyz', 0)")
+	for _, tc := range []struct {
+		name, q string
+		args    []any
+	}{
+		{"literal", "SELECT id FROM names WHERE UPPER(b) = 'abc'", nil},
+		{"placeholder", "SELECT id FROM names WHERE UPPER(b) = ?", []any{"abc"}},
+		{"placeholder, accents", "SELECT id FROM names WHERE CONCAT(b, '') = ?", []any{"ÀBC"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := rawRows(t, mustExec(t, s, tc.q, tc.args...)); len(got) != 1 || got[0][0] != "1" {
+				t.Fatalf("%s %v: rows %v, want [[1]]", tc.q, tc.args, got)
+			}
+		})
+	}
+	// An interpolating client's UPDATE: its value becomes a parameter.
+	if _, err := s.run("UPDATE names SET v = 7 WHERE UPPER(b) = 'abc'", nil, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := rawQuery(t, s, "SELECT v FROM names WHERE id = 1"); got[0][0] != "7" {
+		t.Fatalf("UPDATE ... WHERE UPPER(b) = 'abc' changed nothing: v = %s", got[0][0])
+	}
+}

@@ -639,7 +639,7 @@ func nextASCIIWeight(r rune) (rune, bool) {
 }
 
 // literalComparison reports whether a comparison of strings needs an
-// explicit collation: a string literal compared with something that brings
+// explicit collation: a string literal (or placeholder) compared with something that brings
 // no collation of its own in SQLite (not a column, which SQLite compares
 // with the column's collation, nor a COLLATE, a subquery or a binary
 // string). MySQL compares those with the connection's collation
@@ -664,9 +664,16 @@ func literalComparison(op string, left, right sqlparser.Expr) bool {
 		}
 		return false
 	}
+	// A placeholder may be bound to a string (prepared statements, and
+	// the values Parameterize lifts out of interpolated text): MySQL
+	// compares it with the connection's collation too. A number bound
+	// there compares numerically; SQLite then ignores the collation.
 	strLit := func(e sqlparser.Expr) bool {
 		if in, ok := e.(*sqlparser.IntroducerExpr); ok {
 			e = in.Expr
+		}
+		if _, ok := e.(*sqlparser.Argument); ok {
+			return true
 		}
 		l, ok := e.(*sqlparser.Literal)
 		return ok && l.Type == sqlparser.StrVal
