@@ -2,10 +2,12 @@ package frontend
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/marmotdb/marmot/frontend/transpile"
 	marmotv1 "github.com/marmotdb/marmot/proto/marmot/v1"
@@ -386,5 +388,54 @@ func TestBoundStringsCompareWithCollation(t *testing.T) {
 	}
 	if got := rawQuery(t, s, "SELECT v FROM names WHERE id = 1"); got[0][0] != "7" {
 		t.Fatalf("UPDATE ... WHERE UPPER(b) = 'abc' changed nothing: v = %s", got[0][0])
+	}
+}
+
+// TestInterpolatedStatementsShareATranspilation: a client that interpolates
+// its values sends SELECTs and writes that differ only in them; their
+// values become parameters, so one cached transpilation serves them all,
+// with the same rows as the text would give. Where the grammar needs a
+// literal (CAST(x AS DECIMAL(10,2))), the text as sent runs.
+func TestInterpolatedStatementsShareATranspilation(t *testing.T) {
+	s := newShowTestSession(t, "CREATE TABLE kv (id INT PRIMARY KEY, name VARCHAR(20), price DECIMAL(10,2))",
+		"INSERT INTO kv VALUES (1, 'one', 1.25), (2, 'two', 2.5), (3, 'three', 3.75)")
+	run := func(q string) [][]string {
+		t.Helper()
+		res, err := s.run(q, nil, false)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		if res == nil || res.Resultset == nil {
+			return nil
+		}
+		return rawRows(t, res)
+	}
+	cache, err := lru.New[string, []transpile.Statement](64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.srv.cache = cache
+	for _, tc := range []struct{ q, want string }{
+		{"SELECT name FROM kv WHERE id = 2", "[[two]]"},
+		{"SELECT name FROM kv WHERE id = 3", "[[three]]"},
+		{"SELECT name FROM kv WHERE id = 99", "[]"},
+	} {
+		if got := fmt.Sprint(run(tc.q)); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.q, got, tc.want)
+		}
+	}
+	if n := cache.Len(); n != 1 {
+		t.Errorf("three SELECTs differing in a value made %d cache entries, want 1", n)
+	}
+	// Result columns keep the names and types of their literals.
+	if got := fmt.Sprint(run("SELECT 'x', name FROM kv WHERE name = 'ONE'")); got != "[[x one]]" {
+		t.Errorf("SELECT 'x', name ... = %s", got)
+	}
+	run("UPDATE kv SET price = CAST('9.999' AS DECIMAL(10,2)) WHERE id = 1")
+	if got := fmt.Sprint(run("SELECT price FROM kv WHERE id = 1")); got != "[[10.00]]" {
+		t.Errorf("after UPDATE with CAST(... AS DECIMAL(10,2)): price %s, want 10.00", got)
+	}
+	if got := fmt.Sprint(run("SELECT id FROM kv WHERE price > CAST(2 AS DECIMAL(10,2)) AND id < 3")); got != "[[1] [2]]" {
+		t.Errorf("SELECT with CAST in WHERE: %s, want [[1] [2]]", got)
 	}
 }

@@ -394,14 +394,23 @@ func (s *Session) run(query string, args []any, binary bool) (*mysql.Result, err
 	shown := query // SHOW PROCESSLIST shows what the client sent
 	s.current.Store(&shown)
 	defer s.current.Store(nil)
+	var stmts []transpile.Statement
+	var terr error
+	parameterized := false
 	if args == nil && !binary {
 		// Values become parameters: one cached transpilation serves every
-		// row an interpolating client sends.
+		// row an interpolating client sends. Where the grammar needs a
+		// literal as such (CAST(x AS DECIMAL(10,2))) the parameterized
+		// text does not parse, and the text as sent runs instead.
 		if q, pargs, ok := transpile.Parameterize(query); ok {
-			query, args = q, pargs
+			if stmts, terr = s.transpile(q); terr == nil {
+				args, parameterized = pargs, true
+			}
 		}
 	}
-	stmts, terr := s.transpile(query)
+	if !parameterized {
+		stmts, terr = s.transpile(query)
+	}
 	if len(stmts) == 0 {
 		if terr != nil {
 			return nil, s.toMySQLError(terr)

@@ -6,38 +6,65 @@ import (
 )
 
 // Parameterize turns the literal values of a text-protocol INSERT,
-// REPLACE, UPDATE or DELETE into placeholders, so statements that differ
-// only in their values share one transpiled form (and one cache entry):
-// clients that interpolate their parameters (most ORMs, WordPress, the
-// benchmark tools) would otherwise pay the full parse for every row.
+// REPLACE, UPDATE or DELETE, and those in the WHERE clause of a plain
+// SELECT, into placeholders, so statements that differ only in their
+// values share one transpiled form (and one cache entry): clients that
+// interpolate their parameters (most ORMs, WordPress, the benchmark tools)
+// would otherwise pay the full parse for every row.
 //
 // It declines (ok false) anything where a literal is not a plain value: a
-// statement with placeholders already, several statements, SELECTs
-// (literals name result columns), LIMIT/ORDER BY/INTERVAL, character set
-// introducers and hex, bit or decimal literals (their types differ from a
-// bound parameter's). Strings and integers that fit int64 are replaced.
+// statement with placeholders already, several statements, a SELECT's
+// literals outside its WHERE clause (they name and type result columns),
+// subqueries, UNION, GROUP BY, HAVING, LIMIT/ORDER BY/INTERVAL, character
+// set introducers and hex, bit or decimal literals (their types differ
+// from a bound parameter's). Strings and integers that fit int64 are
+// replaced. A literal the grammar needs as such (CAST(x AS CHAR(10)))
+// makes the result fail to parse: the caller then runs the text as sent.
 func Parameterize(query string) (string, []any, bool) {
 	toks, ok := lex(query)
 	if !ok || len(toks) < 3 {
 		return "", nil, false
 	}
+	sel := false
 	switch toks[0].val {
 	case "INSERT", "REPLACE", "UPDATE", "DELETE":
+	case "SELECT":
+		sel = true
 	default:
 		return "", nil, false
 	}
 	var b strings.Builder
 	var args []any
 	last := 0
+	depth := 0
+	values := !sel // a SELECT's values start at its top-level WHERE
 	for i, t := range toks {
 		switch t.typ {
 		case tkParam, tkVar:
 			return "", nil, false
 		case tkPunct:
-			if t.text == ";" && i != len(toks)-1 {
-				return "", nil, false
+			switch t.text {
+			case ";":
+				if i != len(toks)-1 {
+					return "", nil, false
+				}
+			case "(":
+				depth++
+			case ")":
+				depth--
 			}
 		case tkWord:
+			if i == 0 {
+				continue
+			}
+			if sel {
+				switch t.val {
+				case "UNION", "EXCEPT", "INTERSECT", "GROUP", "HAVING", "WINDOW", "INTO":
+					return "", nil, false
+				case "WHERE":
+					values = values || depth == 0
+				}
+			}
 			switch t.val {
 			case "SELECT", "LIMIT", "ORDER", "INTERVAL", "BINARY", "COLLATE", "_BINARY",
 				"LIKE", "REGEXP", "RLIKE": // a literal pattern lets the transpiler use an index range
@@ -57,13 +84,16 @@ func Parameterize(query string) (string, []any, bool) {
 			if i > 0 && toks[i-1].typ == tkString {
 				return "", nil, false // 'a' 'b' concatenation
 			}
+			if !values {
+				continue
+			}
 			b.WriteString(query[last:t.start])
 			b.WriteByte('?')
 			last = t.end
 			args = append(args, t.val)
 		case tkNumber:
 			n, err := strconv.ParseInt(t.text, 10, 64)
-			if err != nil {
+			if err != nil || !values {
 				continue // decimal, float, hex or huge: stays literal
 			}
 			b.WriteString(query[last:t.start])
