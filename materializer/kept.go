@@ -50,25 +50,24 @@ var ErrNotKept = errors.New("materializer: capture cannot be kept")
 // still commits.
 const keptGroupMax = 256
 
-// keptGroup is the open SQLite transaction of kept captures. Guarded by wl.
+// keptGroup is the open SQLite transaction of kept captures. Guarded by
+// wl, except last and ended, which are written under wl and also read
+// without it: a closer that others joined since, or whose group ended,
+// need not queue for the writer to find out (under oltp_insert six
+// closers did per group commit).
 type keptGroup struct {
-	base   uint64 // the view's applied sequence of this node when it opened
-	last   uint64 // this node's newest change set in it (0: none yet)
+	base   uint64        // the view's applied sequence of this node when it opened
+	last   atomic.Uint64 // this node's newest change set in it (0: none yet)
 	n      int
 	sealed bool
-	// newest mirrors last and ended is set once the group committed or
-	// rolled back, both readable without wl: a closer that others joined
-	// since, or whose group ended, need not queue for the writer to find
-	// out (under oltp_insert six closers did per group commit).
-	newest atomic.Uint64
-	ended  atomic.Bool
+	ended  atomic.Bool // committed or rolled back
 }
 
 func (g *keptGroup) top() uint64 {
 	if g.n == 0 {
 		return g.base
 	}
-	return g.last
+	return g.last.Load()
 }
 
 // BeginKept starts a kept capture (see above). It fails with ErrNotKept
@@ -109,7 +108,7 @@ func (d *DB) BeginKept(ctx context.Context) (*Txn, error) {
 	}
 	seen := d.Applied()
 	if g.n > 0 {
-		seen[self] = g.last
+		seen[self] = g.last.Load()
 	}
 	t := &Txn{d: d, seen: seen, kept: g}
 	d.capturing = t
@@ -144,8 +143,7 @@ func (t *Txn) finishKept(ctx context.Context, appendFn func(cs *marmotv1.ChangeS
 		d.abortGroupLocked()
 		return cs, nil
 	}
-	g.last = cs.Seq
-	g.newest.Store(cs.Seq)
+	g.last.Store(cs.Seq)
 	g.n++
 	t.seq = cs.Seq
 	appended = true
@@ -211,11 +209,11 @@ func (t *Txn) Settle() {
 		return
 	}
 	d := t.d
-	if t.closer && !t.kept.ended.Load() && t.kept.newest.Load() == t.seq {
+	if t.closer && !t.kept.ended.Load() && t.kept.last.Load() == t.seq {
 		if err := d.lockAs(context.Background(), true, true); err != nil {
 			return // shutting down: the next start applies the change sets
 		}
-		if d.group == t.kept && t.kept.last == t.seq {
+		if d.group == t.kept && t.kept.last.Load() == t.seq {
 			d.finishGroupLocked()
 		}
 		d.unlock()
@@ -250,13 +248,13 @@ func (d *DB) finishGroupLocked() {
 		return
 	}
 	self := d.m.log.Node()
-	if err := d.m.log.WaitDurable(d.m.ctx, self, g.last); err != nil {
+	if err := d.m.log.WaitDurable(d.m.ctx, self, g.last.Load()); err != nil {
 		d.m.logger.Warn("kept group not committed: its change sets are not durable", "db", d.name, "err", err)
 		d.abortGroupLocked()
 		return
 	}
 	ctx := context.Background()
-	err := d.writeWatermark(ctx, d.wconn, txlog.Watermark{self: g.last})
+	err := d.writeWatermark(ctx, d.wconn, txlog.Watermark{self: g.last.Load()})
 	if err == nil {
 		_, err = d.wconn.ExecContext(ctx, "COMMIT")
 	}
@@ -271,8 +269,8 @@ func (d *DB) finishGroupLocked() {
 	metricApplied.WithLabelValues(d.name).Add(float64(g.n))
 	d.committed()
 	next := d.Applied()
-	if g.last > next[self] {
-		next[self] = g.last
+	if last := g.last.Load(); last > next[self] {
+		next[self] = last
 	}
 	d.mu.Lock()
 	d.keptUpTo = 0
