@@ -118,6 +118,14 @@ func (s *Session) finishAndCommit(ctx context.Context, t *materializer.Txn, ddl 
 			return nil
 		}
 		var err error
+		if lc, ok := s.srv.opts.Committer.(localCommitter); ok && t.Kept() {
+			// The group's closer flushes the log (materializer/kept.go).
+			a, err := lc.l.AppendDeferred(cs, seen)
+			if err == nil {
+				cm = a
+			}
+			return err
+		}
 		cm, err = s.srv.opts.Committer.Append(cs, seen, s.consistency())
 		return err
 	})

@@ -150,6 +150,10 @@ func (t *Txn) DB() *DB { return t.d }
 // Seen is the applied watermark the transaction executes against.
 func (t *Txn) Seen() txlog.Watermark { return t.seen }
 
+// Kept reports a kept capture (BeginKept): its change set may be appended
+// with txlog.Log.AppendDeferred, since the group's commit makes it durable.
+func (t *Txn) Kept() bool { return t.kept != nil }
+
 // Changes is how many row events were captured so far.
 func (t *Txn) Changes() int { return len(t.events) }
 

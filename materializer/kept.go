@@ -186,6 +186,11 @@ func (t *Txn) releaseKept(appended bool) {
 			t.closer = true
 		}
 	}
+	if t.closer {
+		// The members' entries were appended deferred: the group's one
+		// fsync starts now.
+		d.m.log.Flush()
+	}
 	d.unlock()
 }
 
