@@ -70,8 +70,8 @@ type Log struct {
 	// later ordinary append, Flush, WaitDurable or deferTimer).
 	urgent     bool
 	deferArmed bool // deferTimer is pending
-	changed  chan struct{}
-	dbs      map[string]bool // every database named in a durable entry
+	changed    chan struct{}
+	dbs        map[string]bool // every database named in a durable entry
 	// lastLocal is, per database, the sequence of this node's newest
 	// queued or durable change set of it (LastLocal).
 	lastLocal map[string]uint64
@@ -96,12 +96,12 @@ type Log struct {
 	givenUp map[string]struct{}
 	// overdue wakes the resolver when a check meets another node's
 	// intent past its lease (intents.go).
-	overdue chan struct{}
+	overdue  chan struct{}
 	deferMax time.Duration // Options.DeferMax
 	unclean  bool
 	failed   error
 	closed   bool
-	done    chan struct{}
+	done     chan struct{}
 }
 
 type appendReq struct {
@@ -114,7 +114,7 @@ type appendReq struct {
 	// deferred: the entry alone does not start a write (AppendDeferred).
 	deferred bool
 	done     chan error
-	err        error // result, once received from done
+	err      error // result, once received from done
 }
 
 // rowWrite is a row version an entry raises. prior is the durable version
