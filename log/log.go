@@ -67,9 +67,9 @@ type Log struct {
 	inflight []*appendReq // being written by the committer
 	// urgent: the queue holds an entry someone waits to see durable. A
 	// queue of deferred entries only is written once urgent is set (by a
-	// later ordinary append, Flush, WaitDurable or deferTimer).
+	// later ordinary append, Flush, WaitDurable or the DeferMax timer).
 	urgent     bool
-	deferArmed bool // deferTimer is pending
+	deferArmed bool // the DeferMax timer is pending
 	changed    chan struct{}
 	dbs        map[string]bool // every database named in a durable entry
 	// lastLocal is, per database, the sequence of this node's newest
