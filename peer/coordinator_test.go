@@ -40,6 +40,13 @@ type testNode struct {
 
 func startTestCluster(t *testing.T, n int) []*testNode {
 	t.Helper()
+	return startTestClusterWrapped(t, n, nil)
+}
+
+// startTestClusterWrapped is startTestCluster with each node's peer
+// handler wrapped by wrap(node index, handler), if wrap is set.
+func startTestClusterWrapped(t *testing.T, n int, wrap func(int, http.Handler) http.Handler) []*testNode {
+	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	nodes := make([]*testNode, n)
 	for i := range nodes {
@@ -57,6 +64,9 @@ func startTestCluster(t *testing.T, n int) []*testNode {
 		path, h, err := svc.Handler(testSecret)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if wrap != nil {
+			h = wrap(i, h)
 		}
 		mux := http.NewServeMux()
 		mux.Handle(path, h)

@@ -994,6 +994,246 @@ func (*AbortResponse) Descriptor() ([]byte, []int) {
 	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{14}
 }
 
+type ExchangeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Chosen by the caller, unique among its calls in flight on the stream.
+	Id uint64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The caller's deadline for the call, as a unary call's timeout.
+	TimeoutMs uint32 `protobuf:"varint,2,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
+	// Types that are valid to be assigned to Call:
+	//
+	//	*ExchangeRequest_Prepare
+	//	*ExchangeRequest_Commit
+	//	*ExchangeRequest_Abort
+	Call          isExchangeRequest_Call `protobuf_oneof:"call"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExchangeRequest) Reset() {
+	*x = ExchangeRequest{}
+	mi := &file_marmot_v1_peer_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExchangeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExchangeRequest) ProtoMessage() {}
+
+func (x *ExchangeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_marmot_v1_peer_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExchangeRequest.ProtoReflect.Descriptor instead.
+func (*ExchangeRequest) Descriptor() ([]byte, []int) {
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ExchangeRequest) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *ExchangeRequest) GetTimeoutMs() uint32 {
+	if x != nil {
+		return x.TimeoutMs
+	}
+	return 0
+}
+
+func (x *ExchangeRequest) GetCall() isExchangeRequest_Call {
+	if x != nil {
+		return x.Call
+	}
+	return nil
+}
+
+func (x *ExchangeRequest) GetPrepare() *PrepareRequest {
+	if x != nil {
+		if x, ok := x.Call.(*ExchangeRequest_Prepare); ok {
+			return x.Prepare
+		}
+	}
+	return nil
+}
+
+func (x *ExchangeRequest) GetCommit() *CommitRequest {
+	if x != nil {
+		if x, ok := x.Call.(*ExchangeRequest_Commit); ok {
+			return x.Commit
+		}
+	}
+	return nil
+}
+
+func (x *ExchangeRequest) GetAbort() *AbortRequest {
+	if x != nil {
+		if x, ok := x.Call.(*ExchangeRequest_Abort); ok {
+			return x.Abort
+		}
+	}
+	return nil
+}
+
+type isExchangeRequest_Call interface {
+	isExchangeRequest_Call()
+}
+
+type ExchangeRequest_Prepare struct {
+	Prepare *PrepareRequest `protobuf:"bytes,3,opt,name=prepare,proto3,oneof"`
+}
+
+type ExchangeRequest_Commit struct {
+	Commit *CommitRequest `protobuf:"bytes,4,opt,name=commit,proto3,oneof"`
+}
+
+type ExchangeRequest_Abort struct {
+	Abort *AbortRequest `protobuf:"bytes,5,opt,name=abort,proto3,oneof"`
+}
+
+func (*ExchangeRequest_Prepare) isExchangeRequest_Call() {}
+
+func (*ExchangeRequest_Commit) isExchangeRequest_Call() {}
+
+func (*ExchangeRequest_Abort) isExchangeRequest_Call() {}
+
+type ExchangeResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Types that are valid to be assigned to Result:
+	//
+	//	*ExchangeResponse_Prepare
+	//	*ExchangeResponse_Commit
+	//	*ExchangeResponse_Abort
+	Result isExchangeResponse_Result `protobuf_oneof:"result"`
+	// The call failed as a unary call would have: a Connect error code
+	// (connect.Code) and its message.
+	ErrorCode     uint32 `protobuf:"varint,5,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
+	ErrorMessage  string `protobuf:"bytes,6,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExchangeResponse) Reset() {
+	*x = ExchangeResponse{}
+	mi := &file_marmot_v1_peer_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExchangeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExchangeResponse) ProtoMessage() {}
+
+func (x *ExchangeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_marmot_v1_peer_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExchangeResponse.ProtoReflect.Descriptor instead.
+func (*ExchangeResponse) Descriptor() ([]byte, []int) {
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ExchangeResponse) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *ExchangeResponse) GetResult() isExchangeResponse_Result {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+func (x *ExchangeResponse) GetPrepare() *PrepareResponse {
+	if x != nil {
+		if x, ok := x.Result.(*ExchangeResponse_Prepare); ok {
+			return x.Prepare
+		}
+	}
+	return nil
+}
+
+func (x *ExchangeResponse) GetCommit() *CommitResponse {
+	if x != nil {
+		if x, ok := x.Result.(*ExchangeResponse_Commit); ok {
+			return x.Commit
+		}
+	}
+	return nil
+}
+
+func (x *ExchangeResponse) GetAbort() *AbortResponse {
+	if x != nil {
+		if x, ok := x.Result.(*ExchangeResponse_Abort); ok {
+			return x.Abort
+		}
+	}
+	return nil
+}
+
+func (x *ExchangeResponse) GetErrorCode() uint32 {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return 0
+}
+
+func (x *ExchangeResponse) GetErrorMessage() string {
+	if x != nil {
+		return x.ErrorMessage
+	}
+	return ""
+}
+
+type isExchangeResponse_Result interface {
+	isExchangeResponse_Result()
+}
+
+type ExchangeResponse_Prepare struct {
+	Prepare *PrepareResponse `protobuf:"bytes,2,opt,name=prepare,proto3,oneof"`
+}
+
+type ExchangeResponse_Commit struct {
+	Commit *CommitResponse `protobuf:"bytes,3,opt,name=commit,proto3,oneof"`
+}
+
+type ExchangeResponse_Abort struct {
+	Abort *AbortResponse `protobuf:"bytes,4,opt,name=abort,proto3,oneof"`
+}
+
+func (*ExchangeResponse_Prepare) isExchangeResponse_Result() {}
+
+func (*ExchangeResponse_Commit) isExchangeResponse_Result() {}
+
+func (*ExchangeResponse_Abort) isExchangeResponse_Result() {}
+
 type TxnStatusRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Txns          []*TxnQuery            `protobuf:"bytes,1,rep,name=txns,proto3" json:"txns,omitempty"`
@@ -1003,7 +1243,7 @@ type TxnStatusRequest struct {
 
 func (x *TxnStatusRequest) Reset() {
 	*x = TxnStatusRequest{}
-	mi := &file_marmot_v1_peer_proto_msgTypes[15]
+	mi := &file_marmot_v1_peer_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1015,7 +1255,7 @@ func (x *TxnStatusRequest) String() string {
 func (*TxnStatusRequest) ProtoMessage() {}
 
 func (x *TxnStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_marmot_v1_peer_proto_msgTypes[15]
+	mi := &file_marmot_v1_peer_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1028,7 +1268,7 @@ func (x *TxnStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TxnStatusRequest.ProtoReflect.Descriptor instead.
 func (*TxnStatusRequest) Descriptor() ([]byte, []int) {
-	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{15}
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *TxnStatusRequest) GetTxns() []*TxnQuery {
@@ -1049,7 +1289,7 @@ type TxnQuery struct {
 
 func (x *TxnQuery) Reset() {
 	*x = TxnQuery{}
-	mi := &file_marmot_v1_peer_proto_msgTypes[16]
+	mi := &file_marmot_v1_peer_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1061,7 +1301,7 @@ func (x *TxnQuery) String() string {
 func (*TxnQuery) ProtoMessage() {}
 
 func (x *TxnQuery) ProtoReflect() protoreflect.Message {
-	mi := &file_marmot_v1_peer_proto_msgTypes[16]
+	mi := &file_marmot_v1_peer_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1074,7 +1314,7 @@ func (x *TxnQuery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TxnQuery.ProtoReflect.Descriptor instead.
 func (*TxnQuery) Descriptor() ([]byte, []int) {
-	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{16}
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *TxnQuery) GetTxnId() []byte {
@@ -1100,7 +1340,7 @@ type TxnStatusResponse struct {
 
 func (x *TxnStatusResponse) Reset() {
 	*x = TxnStatusResponse{}
-	mi := &file_marmot_v1_peer_proto_msgTypes[17]
+	mi := &file_marmot_v1_peer_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1112,7 +1352,7 @@ func (x *TxnStatusResponse) String() string {
 func (*TxnStatusResponse) ProtoMessage() {}
 
 func (x *TxnStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_marmot_v1_peer_proto_msgTypes[17]
+	mi := &file_marmot_v1_peer_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1125,7 +1365,7 @@ func (x *TxnStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TxnStatusResponse.ProtoReflect.Descriptor instead.
 func (*TxnStatusResponse) Descriptor() ([]byte, []int) {
-	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{17}
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *TxnStatusResponse) GetOutcomes() []*TxnOutcome {
@@ -1147,7 +1387,7 @@ type TxnOutcome struct {
 
 func (x *TxnOutcome) Reset() {
 	*x = TxnOutcome{}
-	mi := &file_marmot_v1_peer_proto_msgTypes[18]
+	mi := &file_marmot_v1_peer_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1159,7 +1399,7 @@ func (x *TxnOutcome) String() string {
 func (*TxnOutcome) ProtoMessage() {}
 
 func (x *TxnOutcome) ProtoReflect() protoreflect.Message {
-	mi := &file_marmot_v1_peer_proto_msgTypes[18]
+	mi := &file_marmot_v1_peer_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1172,7 +1412,7 @@ func (x *TxnOutcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TxnOutcome.ProtoReflect.Descriptor instead.
 func (*TxnOutcome) Descriptor() ([]byte, []int) {
-	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{18}
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *TxnOutcome) GetTxnId() []byte {
@@ -1216,7 +1456,7 @@ type PullRequest struct {
 
 func (x *PullRequest) Reset() {
 	*x = PullRequest{}
-	mi := &file_marmot_v1_peer_proto_msgTypes[19]
+	mi := &file_marmot_v1_peer_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1228,7 +1468,7 @@ func (x *PullRequest) String() string {
 func (*PullRequest) ProtoMessage() {}
 
 func (x *PullRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_marmot_v1_peer_proto_msgTypes[19]
+	mi := &file_marmot_v1_peer_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1241,7 +1481,7 @@ func (x *PullRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PullRequest.ProtoReflect.Descriptor instead.
 func (*PullRequest) Descriptor() ([]byte, []int) {
-	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{19}
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *PullRequest) GetWatermark() map[uint64]uint64 {
@@ -1287,7 +1527,7 @@ type PullResponse struct {
 
 func (x *PullResponse) Reset() {
 	*x = PullResponse{}
-	mi := &file_marmot_v1_peer_proto_msgTypes[20]
+	mi := &file_marmot_v1_peer_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1299,7 +1539,7 @@ func (x *PullResponse) String() string {
 func (*PullResponse) ProtoMessage() {}
 
 func (x *PullResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_marmot_v1_peer_proto_msgTypes[20]
+	mi := &file_marmot_v1_peer_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1312,7 +1552,7 @@ func (x *PullResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PullResponse.ProtoReflect.Descriptor instead.
 func (*PullResponse) Descriptor() ([]byte, []int) {
-	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{20}
+	return file_marmot_v1_peer_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *PullResponse) GetOrigin() uint64 {
@@ -1426,7 +1666,24 @@ const file_marmot_v1_peer_proto_rawDesc = "" +
 	"\x0eCommitResponse\"%\n" +
 	"\fAbortRequest\x12\x15\n" +
 	"\x06txn_id\x18\x01 \x01(\fR\x05txnId\"\x0f\n" +
-	"\rAbortResponse\";\n" +
+	"\rAbortResponse\"\xe4\x01\n" +
+	"\x0fExchangeRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x1d\n" +
+	"\n" +
+	"timeout_ms\x18\x02 \x01(\rR\ttimeoutMs\x125\n" +
+	"\aprepare\x18\x03 \x01(\v2\x19.marmot.v1.PrepareRequestH\x00R\aprepare\x122\n" +
+	"\x06commit\x18\x04 \x01(\v2\x18.marmot.v1.CommitRequestH\x00R\x06commit\x12/\n" +
+	"\x05abort\x18\x05 \x01(\v2\x17.marmot.v1.AbortRequestH\x00R\x05abortB\x06\n" +
+	"\x04call\"\x8f\x02\n" +
+	"\x10ExchangeResponse\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x126\n" +
+	"\aprepare\x18\x02 \x01(\v2\x1a.marmot.v1.PrepareResponseH\x00R\aprepare\x123\n" +
+	"\x06commit\x18\x03 \x01(\v2\x19.marmot.v1.CommitResponseH\x00R\x06commit\x120\n" +
+	"\x05abort\x18\x04 \x01(\v2\x18.marmot.v1.AbortResponseH\x00R\x05abort\x12\x1d\n" +
+	"\n" +
+	"error_code\x18\x05 \x01(\rR\terrorCode\x12#\n" +
+	"\rerror_message\x18\x06 \x01(\tR\ferrorMessageB\b\n" +
+	"\x06result\";\n" +
 	"\x10TxnStatusRequest\x12'\n" +
 	"\x04txns\x18\x01 \x03(\v2\x13.marmot.v1.TxnQueryR\x04txns\"G\n" +
 	"\bTxnQuery\x12\x15\n" +
@@ -1451,12 +1708,13 @@ const file_marmot_v1_peer_proto_rawDesc = "" +
 	"\x06origin\x18\x03 \x01(\x04R\x06origin\x12\x10\n" +
 	"\x03seq\x18\x04 \x01(\x04R\x03seq\x12\x1d\n" +
 	"\n" +
-	"change_set\x18\x02 \x01(\fR\tchangeSetJ\x04\b\x01\x10\x022\xb9\x04\n" +
+	"change_set\x18\x02 \x01(\fR\tchangeSetJ\x04\b\x01\x10\x022\x82\x05\n" +
 	"\vPeerService\x129\n" +
 	"\x04Pull\x12\x16.marmot.v1.PullRequest\x1a\x17.marmot.v1.PullResponse0\x01\x12@\n" +
 	"\aPrepare\x12\x19.marmot.v1.PrepareRequest\x1a\x1a.marmot.v1.PrepareResponse\x12=\n" +
 	"\x06Commit\x12\x18.marmot.v1.CommitRequest\x1a\x19.marmot.v1.CommitResponse\x12:\n" +
-	"\x05Abort\x12\x17.marmot.v1.AbortRequest\x1a\x18.marmot.v1.AbortResponse\x12F\n" +
+	"\x05Abort\x12\x17.marmot.v1.AbortRequest\x1a\x18.marmot.v1.AbortResponse\x12G\n" +
+	"\bExchange\x12\x1a.marmot.v1.ExchangeRequest\x1a\x1b.marmot.v1.ExchangeResponse(\x010\x01\x12F\n" +
 	"\tTxnStatus\x12\x1b.marmot.v1.TxnStatusRequest\x1a\x1c.marmot.v1.TxnStatusResponse\x12I\n" +
 	"\n" +
 	"SyncStatus\x12\x1c.marmot.v1.SyncStatusRequest\x1a\x1d.marmot.v1.SyncStatusResponse\x12Q\n" +
@@ -1475,7 +1733,7 @@ func file_marmot_v1_peer_proto_rawDescGZIP() []byte {
 	return file_marmot_v1_peer_proto_rawDescData
 }
 
-var file_marmot_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_marmot_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_marmot_v1_peer_proto_goTypes = []any{
 	(*SyncStatusRequest)(nil),      // 0: marmot.v1.SyncStatusRequest
 	(*SyncStatusResponse)(nil),     // 1: marmot.v1.SyncStatusResponse
@@ -1492,63 +1750,73 @@ var file_marmot_v1_peer_proto_goTypes = []any{
 	(*CommitResponse)(nil),         // 12: marmot.v1.CommitResponse
 	(*AbortRequest)(nil),           // 13: marmot.v1.AbortRequest
 	(*AbortResponse)(nil),          // 14: marmot.v1.AbortResponse
-	(*TxnStatusRequest)(nil),       // 15: marmot.v1.TxnStatusRequest
-	(*TxnQuery)(nil),               // 16: marmot.v1.TxnQuery
-	(*TxnStatusResponse)(nil),      // 17: marmot.v1.TxnStatusResponse
-	(*TxnOutcome)(nil),             // 18: marmot.v1.TxnOutcome
-	(*PullRequest)(nil),            // 19: marmot.v1.PullRequest
-	(*PullResponse)(nil),           // 20: marmot.v1.PullResponse
-	nil,                            // 21: marmot.v1.SyncStatusRequest.WatermarkEntry
-	nil,                            // 22: marmot.v1.SyncStatusResponse.DurableEntry
-	nil,                            // 23: marmot.v1.SyncStatusResponse.FloorsEntry
-	nil,                            // 24: marmot.v1.PrepareSnapshotRequest.AtLeastEntry
-	nil,                            // 25: marmot.v1.SnapshotManifest.WatermarkEntry
-	nil,                            // 26: marmot.v1.PrepareRequest.SeenEntry
-	nil,                            // 27: marmot.v1.PullRequest.WatermarkEntry
-	(*HLC)(nil),                    // 28: marmot.v1.HLC
-	(*Value)(nil),                  // 29: marmot.v1.Value
-	(*ChangeSet)(nil),              // 30: marmot.v1.ChangeSet
+	(*ExchangeRequest)(nil),        // 15: marmot.v1.ExchangeRequest
+	(*ExchangeResponse)(nil),       // 16: marmot.v1.ExchangeResponse
+	(*TxnStatusRequest)(nil),       // 17: marmot.v1.TxnStatusRequest
+	(*TxnQuery)(nil),               // 18: marmot.v1.TxnQuery
+	(*TxnStatusResponse)(nil),      // 19: marmot.v1.TxnStatusResponse
+	(*TxnOutcome)(nil),             // 20: marmot.v1.TxnOutcome
+	(*PullRequest)(nil),            // 21: marmot.v1.PullRequest
+	(*PullResponse)(nil),           // 22: marmot.v1.PullResponse
+	nil,                            // 23: marmot.v1.SyncStatusRequest.WatermarkEntry
+	nil,                            // 24: marmot.v1.SyncStatusResponse.DurableEntry
+	nil,                            // 25: marmot.v1.SyncStatusResponse.FloorsEntry
+	nil,                            // 26: marmot.v1.PrepareSnapshotRequest.AtLeastEntry
+	nil,                            // 27: marmot.v1.SnapshotManifest.WatermarkEntry
+	nil,                            // 28: marmot.v1.PrepareRequest.SeenEntry
+	nil,                            // 29: marmot.v1.PullRequest.WatermarkEntry
+	(*HLC)(nil),                    // 30: marmot.v1.HLC
+	(*Value)(nil),                  // 31: marmot.v1.Value
+	(*ChangeSet)(nil),              // 32: marmot.v1.ChangeSet
 }
 var file_marmot_v1_peer_proto_depIdxs = []int32{
-	21, // 0: marmot.v1.SyncStatusRequest.watermark:type_name -> marmot.v1.SyncStatusRequest.WatermarkEntry
-	22, // 1: marmot.v1.SyncStatusResponse.durable:type_name -> marmot.v1.SyncStatusResponse.DurableEntry
-	23, // 2: marmot.v1.SyncStatusResponse.floors:type_name -> marmot.v1.SyncStatusResponse.FloorsEntry
-	24, // 3: marmot.v1.PrepareSnapshotRequest.at_least:type_name -> marmot.v1.PrepareSnapshotRequest.AtLeastEntry
-	25, // 4: marmot.v1.SnapshotManifest.watermark:type_name -> marmot.v1.SnapshotManifest.WatermarkEntry
+	23, // 0: marmot.v1.SyncStatusRequest.watermark:type_name -> marmot.v1.SyncStatusRequest.WatermarkEntry
+	24, // 1: marmot.v1.SyncStatusResponse.durable:type_name -> marmot.v1.SyncStatusResponse.DurableEntry
+	25, // 2: marmot.v1.SyncStatusResponse.floors:type_name -> marmot.v1.SyncStatusResponse.FloorsEntry
+	26, // 3: marmot.v1.PrepareSnapshotRequest.at_least:type_name -> marmot.v1.PrepareSnapshotRequest.AtLeastEntry
+	27, // 4: marmot.v1.SnapshotManifest.watermark:type_name -> marmot.v1.SnapshotManifest.WatermarkEntry
 	3,  // 5: marmot.v1.SnapshotManifest.files:type_name -> marmot.v1.SnapshotFile
-	28, // 6: marmot.v1.RowVersion.hlc:type_name -> marmot.v1.HLC
-	29, // 7: marmot.v1.IntentRow.pk:type_name -> marmot.v1.Value
+	30, // 6: marmot.v1.RowVersion.hlc:type_name -> marmot.v1.HLC
+	31, // 7: marmot.v1.IntentRow.pk:type_name -> marmot.v1.Value
 	7,  // 8: marmot.v1.IntentRow.expected:type_name -> marmot.v1.RowVersion
 	8,  // 9: marmot.v1.PrepareRequest.rows:type_name -> marmot.v1.IntentRow
-	28, // 10: marmot.v1.PrepareRequest.now:type_name -> marmot.v1.HLC
-	26, // 11: marmot.v1.PrepareRequest.seen:type_name -> marmot.v1.PrepareRequest.SeenEntry
+	30, // 10: marmot.v1.PrepareRequest.now:type_name -> marmot.v1.HLC
+	28, // 11: marmot.v1.PrepareRequest.seen:type_name -> marmot.v1.PrepareRequest.SeenEntry
 	7,  // 12: marmot.v1.PrepareResponse.conflict_version:type_name -> marmot.v1.RowVersion
-	30, // 13: marmot.v1.CommitRequest.change_set:type_name -> marmot.v1.ChangeSet
-	16, // 14: marmot.v1.TxnStatusRequest.txns:type_name -> marmot.v1.TxnQuery
-	28, // 15: marmot.v1.TxnQuery.since:type_name -> marmot.v1.HLC
-	18, // 16: marmot.v1.TxnStatusResponse.outcomes:type_name -> marmot.v1.TxnOutcome
-	27, // 17: marmot.v1.PullRequest.watermark:type_name -> marmot.v1.PullRequest.WatermarkEntry
-	19, // 18: marmot.v1.PeerService.Pull:input_type -> marmot.v1.PullRequest
-	9,  // 19: marmot.v1.PeerService.Prepare:input_type -> marmot.v1.PrepareRequest
-	11, // 20: marmot.v1.PeerService.Commit:input_type -> marmot.v1.CommitRequest
-	13, // 21: marmot.v1.PeerService.Abort:input_type -> marmot.v1.AbortRequest
-	15, // 22: marmot.v1.PeerService.TxnStatus:input_type -> marmot.v1.TxnStatusRequest
-	0,  // 23: marmot.v1.PeerService.SyncStatus:input_type -> marmot.v1.SyncStatusRequest
-	2,  // 24: marmot.v1.PeerService.PrepareSnapshot:input_type -> marmot.v1.PrepareSnapshotRequest
-	5,  // 25: marmot.v1.PeerService.FetchSnapshot:input_type -> marmot.v1.FetchSnapshotRequest
-	20, // 26: marmot.v1.PeerService.Pull:output_type -> marmot.v1.PullResponse
-	10, // 27: marmot.v1.PeerService.Prepare:output_type -> marmot.v1.PrepareResponse
-	12, // 28: marmot.v1.PeerService.Commit:output_type -> marmot.v1.CommitResponse
-	14, // 29: marmot.v1.PeerService.Abort:output_type -> marmot.v1.AbortResponse
-	17, // 30: marmot.v1.PeerService.TxnStatus:output_type -> marmot.v1.TxnStatusResponse
-	1,  // 31: marmot.v1.PeerService.SyncStatus:output_type -> marmot.v1.SyncStatusResponse
-	4,  // 32: marmot.v1.PeerService.PrepareSnapshot:output_type -> marmot.v1.SnapshotManifest
-	6,  // 33: marmot.v1.PeerService.FetchSnapshot:output_type -> marmot.v1.SnapshotChunk
-	26, // [26:34] is the sub-list for method output_type
-	18, // [18:26] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	32, // 13: marmot.v1.CommitRequest.change_set:type_name -> marmot.v1.ChangeSet
+	9,  // 14: marmot.v1.ExchangeRequest.prepare:type_name -> marmot.v1.PrepareRequest
+	11, // 15: marmot.v1.ExchangeRequest.commit:type_name -> marmot.v1.CommitRequest
+	13, // 16: marmot.v1.ExchangeRequest.abort:type_name -> marmot.v1.AbortRequest
+	10, // 17: marmot.v1.ExchangeResponse.prepare:type_name -> marmot.v1.PrepareResponse
+	12, // 18: marmot.v1.ExchangeResponse.commit:type_name -> marmot.v1.CommitResponse
+	14, // 19: marmot.v1.ExchangeResponse.abort:type_name -> marmot.v1.AbortResponse
+	18, // 20: marmot.v1.TxnStatusRequest.txns:type_name -> marmot.v1.TxnQuery
+	30, // 21: marmot.v1.TxnQuery.since:type_name -> marmot.v1.HLC
+	20, // 22: marmot.v1.TxnStatusResponse.outcomes:type_name -> marmot.v1.TxnOutcome
+	29, // 23: marmot.v1.PullRequest.watermark:type_name -> marmot.v1.PullRequest.WatermarkEntry
+	21, // 24: marmot.v1.PeerService.Pull:input_type -> marmot.v1.PullRequest
+	9,  // 25: marmot.v1.PeerService.Prepare:input_type -> marmot.v1.PrepareRequest
+	11, // 26: marmot.v1.PeerService.Commit:input_type -> marmot.v1.CommitRequest
+	13, // 27: marmot.v1.PeerService.Abort:input_type -> marmot.v1.AbortRequest
+	15, // 28: marmot.v1.PeerService.Exchange:input_type -> marmot.v1.ExchangeRequest
+	17, // 29: marmot.v1.PeerService.TxnStatus:input_type -> marmot.v1.TxnStatusRequest
+	0,  // 30: marmot.v1.PeerService.SyncStatus:input_type -> marmot.v1.SyncStatusRequest
+	2,  // 31: marmot.v1.PeerService.PrepareSnapshot:input_type -> marmot.v1.PrepareSnapshotRequest
+	5,  // 32: marmot.v1.PeerService.FetchSnapshot:input_type -> marmot.v1.FetchSnapshotRequest
+	22, // 33: marmot.v1.PeerService.Pull:output_type -> marmot.v1.PullResponse
+	10, // 34: marmot.v1.PeerService.Prepare:output_type -> marmot.v1.PrepareResponse
+	12, // 35: marmot.v1.PeerService.Commit:output_type -> marmot.v1.CommitResponse
+	14, // 36: marmot.v1.PeerService.Abort:output_type -> marmot.v1.AbortResponse
+	16, // 37: marmot.v1.PeerService.Exchange:output_type -> marmot.v1.ExchangeResponse
+	19, // 38: marmot.v1.PeerService.TxnStatus:output_type -> marmot.v1.TxnStatusResponse
+	1,  // 39: marmot.v1.PeerService.SyncStatus:output_type -> marmot.v1.SyncStatusResponse
+	4,  // 40: marmot.v1.PeerService.PrepareSnapshot:output_type -> marmot.v1.SnapshotManifest
+	6,  // 41: marmot.v1.PeerService.FetchSnapshot:output_type -> marmot.v1.SnapshotChunk
+	33, // [33:42] is the sub-list for method output_type
+	24, // [24:33] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_marmot_v1_peer_proto_init() }
@@ -1557,13 +1825,23 @@ func file_marmot_v1_peer_proto_init() {
 		return
 	}
 	file_marmot_v1_changeset_proto_init()
+	file_marmot_v1_peer_proto_msgTypes[15].OneofWrappers = []any{
+		(*ExchangeRequest_Prepare)(nil),
+		(*ExchangeRequest_Commit)(nil),
+		(*ExchangeRequest_Abort)(nil),
+	}
+	file_marmot_v1_peer_proto_msgTypes[16].OneofWrappers = []any{
+		(*ExchangeResponse_Prepare)(nil),
+		(*ExchangeResponse_Commit)(nil),
+		(*ExchangeResponse_Abort)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_marmot_v1_peer_proto_rawDesc), len(file_marmot_v1_peer_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   28,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -41,6 +41,8 @@ const (
 	PeerServiceCommitProcedure = "/marmot.v1.PeerService/Commit"
 	// PeerServiceAbortProcedure is the fully-qualified name of the PeerService's Abort RPC.
 	PeerServiceAbortProcedure = "/marmot.v1.PeerService/Abort"
+	// PeerServiceExchangeProcedure is the fully-qualified name of the PeerService's Exchange RPC.
+	PeerServiceExchangeProcedure = "/marmot.v1.PeerService/Exchange"
 	// PeerServiceTxnStatusProcedure is the fully-qualified name of the PeerService's TxnStatus RPC.
 	PeerServiceTxnStatusProcedure = "/marmot.v1.PeerService/TxnStatus"
 	// PeerServiceSyncStatusProcedure is the fully-qualified name of the PeerService's SyncStatus RPC.
@@ -71,6 +73,13 @@ type PeerServiceClient interface {
 	Commit(context.Context, *connect.Request[v1.CommitRequest]) (*connect.Response[v1.CommitResponse], error)
 	// Abort releases a transaction's intents.
 	Abort(context.Context, *connect.Request[v1.AbortRequest]) (*connect.Response[v1.AbortResponse], error)
+	// Exchange carries Prepare, Commit and Abort calls, each answered by id,
+	// on one long-lived stream per coordinator and member: a unary call is a
+	// new HTTP/2 stream with its headers, goroutines and HMAC, which under
+	// load cost more CPU than the work it carried. The callee serves the
+	// calls concurrently, as it serves unary calls; their semantics are the
+	// unary calls'.
+	Exchange(context.Context) *connect.BidiStreamForClient[v1.ExchangeRequest, v1.ExchangeResponse]
 	// TxnStatus asks the coordinator of transactions whose intents outlived
 	// their lease on the caller whether they committed. A transaction the
 	// callee has not committed is given up by the answer: it never will.
@@ -124,6 +133,12 @@ func NewPeerServiceClient(httpClient connect.HTTPClient, baseURL string, opts ..
 			connect.WithSchema(peerServiceMethods.ByName("Abort")),
 			connect.WithClientOptions(opts...),
 		),
+		exchange: connect.NewClient[v1.ExchangeRequest, v1.ExchangeResponse](
+			httpClient,
+			baseURL+PeerServiceExchangeProcedure,
+			connect.WithSchema(peerServiceMethods.ByName("Exchange")),
+			connect.WithClientOptions(opts...),
+		),
 		txnStatus: connect.NewClient[v1.TxnStatusRequest, v1.TxnStatusResponse](
 			httpClient,
 			baseURL+PeerServiceTxnStatusProcedure,
@@ -157,6 +172,7 @@ type peerServiceClient struct {
 	prepare         *connect.Client[v1.PrepareRequest, v1.PrepareResponse]
 	commit          *connect.Client[v1.CommitRequest, v1.CommitResponse]
 	abort           *connect.Client[v1.AbortRequest, v1.AbortResponse]
+	exchange        *connect.Client[v1.ExchangeRequest, v1.ExchangeResponse]
 	txnStatus       *connect.Client[v1.TxnStatusRequest, v1.TxnStatusResponse]
 	syncStatus      *connect.Client[v1.SyncStatusRequest, v1.SyncStatusResponse]
 	prepareSnapshot *connect.Client[v1.PrepareSnapshotRequest, v1.SnapshotManifest]
@@ -181,6 +197,11 @@ func (c *peerServiceClient) Commit(ctx context.Context, req *connect.Request[v1.
 // Abort calls marmot.v1.PeerService.Abort.
 func (c *peerServiceClient) Abort(ctx context.Context, req *connect.Request[v1.AbortRequest]) (*connect.Response[v1.AbortResponse], error) {
 	return c.abort.CallUnary(ctx, req)
+}
+
+// Exchange calls marmot.v1.PeerService.Exchange.
+func (c *peerServiceClient) Exchange(ctx context.Context) *connect.BidiStreamForClient[v1.ExchangeRequest, v1.ExchangeResponse] {
+	return c.exchange.CallBidiStream(ctx)
 }
 
 // TxnStatus calls marmot.v1.PeerService.TxnStatus.
@@ -221,6 +242,13 @@ type PeerServiceHandler interface {
 	Commit(context.Context, *connect.Request[v1.CommitRequest]) (*connect.Response[v1.CommitResponse], error)
 	// Abort releases a transaction's intents.
 	Abort(context.Context, *connect.Request[v1.AbortRequest]) (*connect.Response[v1.AbortResponse], error)
+	// Exchange carries Prepare, Commit and Abort calls, each answered by id,
+	// on one long-lived stream per coordinator and member: a unary call is a
+	// new HTTP/2 stream with its headers, goroutines and HMAC, which under
+	// load cost more CPU than the work it carried. The callee serves the
+	// calls concurrently, as it serves unary calls; their semantics are the
+	// unary calls'.
+	Exchange(context.Context, *connect.BidiStream[v1.ExchangeRequest, v1.ExchangeResponse]) error
 	// TxnStatus asks the coordinator of transactions whose intents outlived
 	// their lease on the caller whether they committed. A transaction the
 	// callee has not committed is given up by the answer: it never will.
@@ -270,6 +298,12 @@ func NewPeerServiceHandler(svc PeerServiceHandler, opts ...connect.HandlerOption
 		connect.WithSchema(peerServiceMethods.ByName("Abort")),
 		connect.WithHandlerOptions(opts...),
 	)
+	peerServiceExchangeHandler := connect.NewBidiStreamHandler(
+		PeerServiceExchangeProcedure,
+		svc.Exchange,
+		connect.WithSchema(peerServiceMethods.ByName("Exchange")),
+		connect.WithHandlerOptions(opts...),
+	)
 	peerServiceTxnStatusHandler := connect.NewUnaryHandler(
 		PeerServiceTxnStatusProcedure,
 		svc.TxnStatus,
@@ -304,6 +338,8 @@ func NewPeerServiceHandler(svc PeerServiceHandler, opts ...connect.HandlerOption
 			peerServiceCommitHandler.ServeHTTP(w, r)
 		case PeerServiceAbortProcedure:
 			peerServiceAbortHandler.ServeHTTP(w, r)
+		case PeerServiceExchangeProcedure:
+			peerServiceExchangeHandler.ServeHTTP(w, r)
 		case PeerServiceTxnStatusProcedure:
 			peerServiceTxnStatusHandler.ServeHTTP(w, r)
 		case PeerServiceSyncStatusProcedure:
@@ -335,6 +371,10 @@ func (UnimplementedPeerServiceHandler) Commit(context.Context, *connect.Request[
 
 func (UnimplementedPeerServiceHandler) Abort(context.Context, *connect.Request[v1.AbortRequest]) (*connect.Response[v1.AbortResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("marmot.v1.PeerService.Abort is not implemented"))
+}
+
+func (UnimplementedPeerServiceHandler) Exchange(context.Context, *connect.BidiStream[v1.ExchangeRequest, v1.ExchangeResponse]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("marmot.v1.PeerService.Exchange is not implemented"))
 }
 
 func (UnimplementedPeerServiceHandler) TxnStatus(context.Context, *connect.Request[v1.TxnStatusRequest]) (*connect.Response[v1.TxnStatusResponse], error) {
