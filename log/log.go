@@ -1002,6 +1002,23 @@ func (l *Log) ScanOriginRaw(origin, after uint64, fn func(seq uint64, data []byt
 	if after >= upper {
 		return nil
 	}
+	// A follower's Pull stream asks for the few newest entries each time
+	// the log grows: the cache has them, and a Pebble iterator per wake
+	// cost 2.5% of a cluster node's CPU. An origin's sequences have no
+	// gaps, so the cache holding every one of them is the whole answer.
+	if upper-after <= recentScanMax {
+		if list, ok := l.recent.rawRangeOf(origin, after+1, upper); ok {
+			for i, data := range list {
+				if err := fn(after+1+uint64(i), data); err != nil {
+					if err == errStop {
+						return nil
+					}
+					return err
+				}
+			}
+			return nil
+		}
+	}
 	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: originKey(origin, after+1), UpperBound: originKey(origin, upper+1)})
 	if err != nil {
 		return err

@@ -68,6 +68,21 @@ func (r *recent) rangeOf(origin, from, to uint64) ([]*marmotv1.ChangeSet, bool) 
 	return out, true
 }
 
+// rawRangeOf is rangeOf for the entries' encoded bytes.
+func (r *recent) rawRangeOf(origin, from, to uint64) ([][]byte, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([][]byte, 0, to-from+1)
+	for seq := from; seq <= to; seq++ {
+		e, ok := r.m[recentKey{origin, seq}]
+		if !ok {
+			return nil, false
+		}
+		out = append(out, e.data)
+	}
+	return out, true
+}
+
 // originSeqOf reads the (origin, seq) suffix that both index key kinds
 // (o/<origin><seq> and d/<db>\0<origin><seq>) end with.
 func originSeqOf(key []byte) (uint64, uint64, bool) {
