@@ -489,6 +489,13 @@ func (l *Log) Ingest(ctx context.Context, cs *marmotv1.ChangeSet) error {
 // next one of its origin is accepted); Wait reports whether it became
 // durable. A change set already present returns a nil Appending.
 func (l *Log) IngestQueued(cs *marmotv1.ChangeSet) (*Appending, error) {
+	return l.IngestQueuedRaw(cs, nil)
+}
+
+// IngestQueuedRaw is IngestQueued for a change set decoded from data, as
+// it came over the wire: the log stores data rather than encoding the
+// change set again (2% of a cluster node's CPU).
+func (l *Log) IngestQueuedRaw(cs *marmotv1.ChangeSet, data []byte) (*Appending, error) {
 	l.mu.Lock()
 	if err := l.usable(); err != nil {
 		l.mu.Unlock()
@@ -508,6 +515,7 @@ func (l *Log) IngestQueued(cs *marmotv1.ChangeSet) (*Appending, error) {
 		l.mu.Unlock()
 		return nil, err
 	}
+	req.data = data
 	if err := l.queueLocked(req); err != nil {
 		return nil, err
 	}
@@ -561,12 +569,14 @@ func (l *Log) enqueueLocked(req *appendReq) error {
 
 // queueLocked queues req for the committer and releases mu.
 func (l *Log) queueLocked(req *appendReq) error {
-	data, err := proto.Marshal(req.cs)
-	if err != nil {
-		l.mu.Unlock()
-		return fmt.Errorf("log: encode change set: %w", err)
+	if req.data == nil {
+		data, err := proto.Marshal(req.cs)
+		if err != nil {
+			l.mu.Unlock()
+			return fmt.Errorf("log: encode change set: %w", err)
+		}
+		req.data = data
 	}
-	req.data = data
 	l.lastSeq[req.cs.Origin] = req.cs.Seq
 	if req.cs.Origin == l.node {
 		l.lastLocal[req.cs.Database] = req.cs.Seq

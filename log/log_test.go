@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	marmotv1 "github.com/marmotdb/marmot/proto/marmot/v1"
@@ -1231,4 +1232,42 @@ func mustUnmarshal(t *testing.T, b []byte) *marmotv1.ChangeSet {
 		t.Fatal(err)
 	}
 	return &cs
+}
+
+// TestIngestQueuedRawKeepsWireBytes: a change set ingested with the bytes
+// it arrived as is stored as those bytes, not encoded again, and decodes
+// to the same change set.
+func TestIngestQueuedRawKeepsWireBytes(t *testing.T) {
+	l := mustOpen(t, Options{NodeID: 1})
+	cs := remoteCS("db", 2, 1, Timestamp{WallMS: time.Now().UnixMilli()}, 7, marmotv1.Op_OP_INSERT)
+	enc, err := proto.Marshal(cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same message with its fields in another order: valid protobuf
+	// that a fresh encoding would not reproduce byte for byte.
+	idField := protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), cs.Id)
+	rest, _ := proto.Marshal(&marmotv1.ChangeSet{Database: cs.Database, Rows: cs.Rows, Origin: cs.Origin, Seq: cs.Seq, Hlc: cs.Hlc})
+	wire := append(rest, idField...)
+	if bytes.Equal(wire, enc) {
+		t.Fatal("test needs a non-canonical encoding")
+	}
+	decoded := mustUnmarshal(t, wire)
+	a, err := l.IngestQueuedRaw(decoded, wire)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Wait(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var got []byte
+	if err := l.ScanOriginRaw(2, 0, func(_ uint64, data []byte) error { got = data; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, wire) {
+		t.Fatalf("stored %x, want the wire bytes %x", got, wire)
+	}
+	if !proto.Equal(mustUnmarshal(t, got), cs) {
+		t.Fatal("stored bytes decode to another change set")
+	}
 }

@@ -386,7 +386,7 @@ func (p *Puller) pullOnce(ctx context.Context, client marmotv1connect.PeerServic
 		// a catch-up's change sets many at a time. Waiting on every
 		// 256th bounds the queue; an append failure fails the log, so the
 		// next ingest reports it.
-		a, err := p.Log.IngestQueued(cs)
+		a, err := p.Log.IngestQueuedRaw(cs, msg.ChangeSet)
 		if err == nil && a != nil && n%256 == 255 {
 			err = a.Wait(ctx)
 		}
