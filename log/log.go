@@ -76,9 +76,10 @@ type Log struct {
 	// queued or durable change set of it (LastLocal).
 	lastLocal map[string]uint64
 	// dbNewest is, per database and origin, the sequence of the newest
-	// change set that became durable since Open: nothing of that database
-	// and origin beyond it exists, so an idle database's applier needs no
-	// scan to find out (ScanDatabase).
+	// durable change set (set when one becomes durable, or by
+	// ScanDatabase from Pebble the first time it is asked; 0: none):
+	// nothing of that database and origin beyond it exists, so an idle
+	// database's applier needs no scan to find out.
 	dbNewest map[string]Watermark
 	// intents are the rows claimed by prepared transactions (intents.go);
 	// intentKeys lists each transaction's keys so it can be released whole.
@@ -1097,6 +1098,28 @@ func (l *Log) ScanDatabase(db string, origin, after uint64, fn func(*marmotv1.Ch
 	upto := l.durable[origin]
 	if n, ok := l.dbNewest[db][origin]; ok {
 		upto = n
+	} else if upto > after {
+		// The first scan of (db, origin) since Open: find its newest
+		// stored entry once. Without it, an origin that never writes the
+		// database (every peer, for the internal database) had its whole
+		// sequence range scanned in Pebble each time the log grew (5% of
+		// a node's CPU in the cluster bench). Under mu, run() cannot make
+		// an entry durable meanwhile; it raises the value from here on.
+		last, found, err := l.LastInDatabase(db, origin, upto)
+		if err != nil {
+			l.mu.Unlock()
+			return err
+		}
+		if !found {
+			last = 0
+		}
+		nw := l.dbNewest[db]
+		if nw == nil {
+			nw = Watermark{}
+			l.dbNewest[db] = nw
+		}
+		nw[origin] = last
+		upto = last
 	}
 	l.mu.Unlock()
 	return l.scanDB(db, origin, after, upto, fn)

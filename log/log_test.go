@@ -1271,3 +1271,48 @@ func TestIngestQueuedRawKeepsWireBytes(t *testing.T) {
 		t.Fatal("stored bytes decode to another change set")
 	}
 }
+
+// TestScanDatabaseOriginElsewhere: an origin whose change sets are all in
+// other databases yields nothing for this one, before and after a restart,
+// and its first change set here is found once it is durable.
+func TestScanDatabaseOriginElsewhere(t *testing.T) {
+	dir := t.TempDir()
+	l := mustOpen(t, Options{Dir: dir, NodeID: 1})
+	hlc := Timestamp{WallMS: time.Now().UnixMilli()}
+	for seq := uint64(1); seq <= 5; seq++ {
+		hlc.WallMS++
+		mustIngest(t, l, remoteCS("other", 2, seq, hlc, int64(seq), marmotv1.Op_OP_INSERT))
+	}
+	scan := func(l *Log) []uint64 {
+		var got []uint64
+		if err := l.ScanDatabase("db", 2, 0, func(cs *marmotv1.ChangeSet) error {
+			got = append(got, cs.Seq)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if got := scan(l); len(got) != 0 {
+		t.Fatalf("db holds nothing of origin 2, scan returned %v", got)
+	}
+	hlc.WallMS++
+	mustIngest(t, l, remoteCS("db", 2, 6, hlc, 6, marmotv1.Op_OP_INSERT))
+	if got := scan(l); fmt.Sprint(got) != "[6]" {
+		t.Fatalf("after origin 2's first change set of db: %v, want [6]", got)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l = mustOpen(t, Options{Dir: dir})
+	if got := scan(l); fmt.Sprint(got) != "[6]" {
+		t.Fatalf("after a restart: %v, want [6]", got)
+	}
+	hlc.WallMS++
+	mustIngest(t, l, remoteCS("other", 2, 7, hlc, 7, marmotv1.Op_OP_INSERT))
+	hlc.WallMS++
+	mustIngest(t, l, remoteCS("db", 2, 8, hlc, 8, marmotv1.Op_OP_INSERT))
+	if got := scan(l); fmt.Sprint(got) != "[6 8]" {
+		t.Fatalf("then: %v, want [6 8]", got)
+	}
+}
