@@ -87,16 +87,16 @@ func TestCrashSafety(t *testing.T) {
 			}()
 		}
 		// Crash only once this round has acknowledged some transactions
-		// (polled), then after a random extra moment.
-		base := 0
+		// and some autocommit inserts (polled), then after a random extra
+		// moment.
 		ackMu.Lock()
-		base = len(acked)
+		base, baseSingle := len(acked), len(ackedSingle)
 		ackMu.Unlock()
 		eventually(t, 30*time.Second, func() error {
 			ackMu.Lock()
 			defer ackMu.Unlock()
-			if len(acked) < base+5 {
-				return fmt.Errorf("%d acknowledged this round", len(acked)-base)
+			if len(acked) < base+5 || len(ackedSingle) == baseSingle {
+				return fmt.Errorf("%d transactions and %d autocommit inserts acknowledged this round", len(acked)-base, len(ackedSingle)-baseSingle)
 			}
 			return nil
 		})
