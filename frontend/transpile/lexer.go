@@ -75,8 +75,12 @@ func isSpace(c byte) bool {
 // lex returns all tokens of src. Comments are skipped; the content of
 // versioned comments /*!NNNNN ... */ is lexed as code.
 func lex(src string) ([]token, bool) {
+	return lexInto(make([]token, 0, 16+len(src)/16), src)
+}
+
+// lexInto is lex appending to toks.
+func lexInto(toks []token, src string) ([]token, bool) {
 	l := &lexer{src: src}
-	toks := make([]token, 0, 16+len(src)/16)
 	for {
 		t, ok := l.next()
 		if !ok {

@@ -3,7 +3,13 @@ package transpile
 import (
 	"strconv"
 	"strings"
+	"sync"
 )
+
+var tokenPool = sync.Pool{New: func() any {
+	toks := make([]token, 0, 128)
+	return &toks
+}}
 
 // Parameterize turns the literal values of a text-protocol INSERT,
 // REPLACE, UPDATE or DELETE, and those in the WHERE clause of a plain
@@ -21,7 +27,16 @@ import (
 // replaced. A literal the grammar needs as such (CAST(x AS CHAR(10)))
 // makes the result fail to parse: the caller then runs the text as sent.
 func Parameterize(query string) (string, []any, bool) {
-	toks, ok := lex(query)
+	// Every text-protocol statement comes through here: its tokens live
+	// only for this call, so their slice is reused (allocating it was 1.5%
+	// of a cluster node's CPU under the benchmark's 1 KB inserts).
+	bp := tokenPool.Get().(*[]token)
+	toks, ok := lexInto((*bp)[:0], query)
+	defer func() {
+		clear(toks) // they point into query
+		*bp = toks[:0]
+		tokenPool.Put(bp)
+	}()
 	if !ok || len(toks) < 3 {
 		return "", nil, false
 	}
@@ -34,7 +49,7 @@ func Parameterize(query string) (string, []any, bool) {
 		return "", nil, false
 	}
 	var b strings.Builder
-	var args []any
+	args := make([]any, 0, 16)
 	last := 0
 	depth := 0
 	values := !sel // a SELECT's values start at its top-level WHERE
