@@ -151,6 +151,9 @@ func (x *exchangeClient) Prepare(ctx context.Context, req *connect.Request[marmo
 			if err != nil {
 				return nil, err
 			}
+			if resp.GetPrepare() == nil {
+				return nil, errNoResult
+			}
 			return connect.NewResponse(resp.GetPrepare()), nil
 		}
 	}
@@ -163,6 +166,9 @@ func (x *exchangeClient) Commit(ctx context.Context, req *connect.Request[marmot
 		if !errors.Is(err, errNoExchange) {
 			if err != nil {
 				return nil, err
+			}
+			if resp.GetCommit() == nil {
+				return nil, errNoResult
 			}
 			return connect.NewResponse(resp.GetCommit()), nil
 		}
@@ -177,11 +183,17 @@ func (x *exchangeClient) Abort(ctx context.Context, req *connect.Request[marmotv
 			if err != nil {
 				return nil, err
 			}
+			if resp.GetAbort() == nil {
+				return nil, errNoResult
+			}
 			return connect.NewResponse(resp.GetAbort()), nil
 		}
 	}
 	return x.PeerServiceClient.Abort(ctx, req)
 }
+
+// errNoResult: an answer without the call's result (a member's bug).
+var errNoResult = connect.NewError(connect.CodeInternal, errors.New("peer: Exchange answer without the call's result"))
 
 // errNoExchange: the member does not serve Exchange; use a unary call.
 var errNoExchange = errors.New("peer: member does not serve Exchange")

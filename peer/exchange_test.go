@@ -2,12 +2,16 @@ package peer
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"sync"
 	"testing"
 	"time"
 
+	"connectrpc.com/connect"
+
 	txlog "github.com/marmotdb/marmot/log"
+	marmotv1 "github.com/marmotdb/marmot/proto/marmot/v1"
 	"github.com/marmotdb/marmot/proto/marmot/v1/marmotv1connect"
 )
 
@@ -125,5 +129,44 @@ func TestExchange(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// emptyExchange answers every Exchange call with no result.
+type emptyExchange struct {
+	marmotv1connect.UnimplementedPeerServiceHandler
+}
+
+func (emptyExchange) Exchange(ctx context.Context, st *connect.BidiStream[marmotv1.ExchangeRequest, marmotv1.ExchangeResponse]) error {
+	for {
+		req, err := st.Receive()
+		if err != nil {
+			return nil
+		}
+		if err := st.Send(&marmotv1.ExchangeResponse{Id: req.Id}); err != nil {
+			return err
+		}
+	}
+}
+
+// TestExchangeAnswerWithoutResult: a member's answer that lacks the call's
+// result is an error, not a nil response the coordinator would read.
+func TestExchangeAnswerWithoutResult(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path, h := marmotv1connect.NewPeerServiceHandler(emptyExchange{})
+	mux := http.NewServeMux()
+	mux.Handle(path, h)
+	srv := &http.Server{Handler: mux, Protocols: ServerProtocols()}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	x := newExchangeClient(marmotv1connect.NewPeerServiceClient(&http.Client{Transport: peerTransport()}, "http://"+ln.Addr().String()))
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	_, err = x.Prepare(ctx, connect.NewRequest(&marmotv1.PrepareRequest{TxnId: []byte("t")}))
+	if connect.CodeOf(err) != connect.CodeInternal {
+		t.Fatalf("Prepare answered without a result: err %v, want an internal error", err)
 	}
 }
