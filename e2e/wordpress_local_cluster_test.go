@@ -73,6 +73,14 @@ func TestWordPressCluster(t *testing.T) {
 	})
 	start := time.Now()
 	if out, err := runLocal(t, env, 3*time.Minute, "up"); err != nil {
+		// The nodes' logs live in the temp dir, gone after the test: a
+		// node that exited at start-up is only explained here.
+		for i := range n {
+			if b, rerr := os.ReadFile(filepath.Join(state, fmt.Sprintf("node%d", i+1), "marmotd.log")); rerr == nil {
+				lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+				t.Logf("node %d marmotd.log (last 30 lines):\n%s", i+1, strings.Join(lines[max(0, len(lines)-30):], "\n"))
+			}
+		}
 		t.Fatalf("run-local.sh up: %v\n%s", err, out)
 	}
 	t.Logf("run-local.sh up: %v", time.Since(start))
