@@ -145,51 +145,38 @@ func newExchangeClient(unary marmotv1connect.PeerServiceClient) *exchangeClient 
 }
 
 func (x *exchangeClient) Prepare(ctx context.Context, req *connect.Request[marmotv1.PrepareRequest]) (*connect.Response[marmotv1.PrepareResponse], error) {
-	if !x.unary.Load() {
-		resp, err := x.call(ctx, &marmotv1.ExchangeRequest{Call: &marmotv1.ExchangeRequest_Prepare{Prepare: req.Msg}})
-		if !errors.Is(err, errNoExchange) {
-			if err != nil {
-				return nil, err
-			}
-			if resp.GetPrepare() == nil {
-				return nil, errNoResult
-			}
-			return connect.NewResponse(resp.GetPrepare()), nil
-		}
-	}
-	return x.PeerServiceClient.Prepare(ctx, req)
+	call := &marmotv1.ExchangeRequest{Call: &marmotv1.ExchangeRequest_Prepare{Prepare: req.Msg}}
+	return viaExchange(ctx, x, req, call, (*marmotv1.ExchangeResponse).GetPrepare, x.PeerServiceClient.Prepare)
 }
 
 func (x *exchangeClient) Commit(ctx context.Context, req *connect.Request[marmotv1.CommitRequest]) (*connect.Response[marmotv1.CommitResponse], error) {
-	if !x.unary.Load() {
-		resp, err := x.call(ctx, &marmotv1.ExchangeRequest{Call: &marmotv1.ExchangeRequest_Commit{Commit: req.Msg}})
-		if !errors.Is(err, errNoExchange) {
-			if err != nil {
-				return nil, err
-			}
-			if resp.GetCommit() == nil {
-				return nil, errNoResult
-			}
-			return connect.NewResponse(resp.GetCommit()), nil
-		}
-	}
-	return x.PeerServiceClient.Commit(ctx, req)
+	call := &marmotv1.ExchangeRequest{Call: &marmotv1.ExchangeRequest_Commit{Commit: req.Msg}}
+	return viaExchange(ctx, x, req, call, (*marmotv1.ExchangeResponse).GetCommit, x.PeerServiceClient.Commit)
 }
 
 func (x *exchangeClient) Abort(ctx context.Context, req *connect.Request[marmotv1.AbortRequest]) (*connect.Response[marmotv1.AbortResponse], error) {
+	call := &marmotv1.ExchangeRequest{Call: &marmotv1.ExchangeRequest_Abort{Abort: req.Msg}}
+	return viaExchange(ctx, x, req, call, (*marmotv1.ExchangeResponse).GetAbort, x.PeerServiceClient.Abort)
+}
+
+// viaExchange runs call on the member's Exchange stream and returns its
+// result, or makes the unary call if the member does not serve Exchange.
+func viaExchange[Req, Resp any](ctx context.Context, x *exchangeClient, req *connect.Request[Req], call *marmotv1.ExchangeRequest,
+	result func(*marmotv1.ExchangeResponse) *Resp, unary func(context.Context, *connect.Request[Req]) (*connect.Response[Resp], error)) (*connect.Response[Resp], error) {
 	if !x.unary.Load() {
-		resp, err := x.call(ctx, &marmotv1.ExchangeRequest{Call: &marmotv1.ExchangeRequest_Abort{Abort: req.Msg}})
+		resp, err := x.call(ctx, call)
 		if !errors.Is(err, errNoExchange) {
 			if err != nil {
 				return nil, err
 			}
-			if resp.GetAbort() == nil {
+			r := result(resp)
+			if r == nil {
 				return nil, errNoResult
 			}
-			return connect.NewResponse(resp.GetAbort()), nil
+			return connect.NewResponse(r), nil
 		}
 	}
-	return x.PeerServiceClient.Abort(ctx, req)
+	return unary(ctx, req)
 }
 
 // errNoResult: an answer without the call's result (a member's bug).
