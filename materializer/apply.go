@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -368,25 +369,57 @@ func (d *DB) applyRow(ctx context.Context, r *marmotv1.RowChange) error {
 		}
 		return d.execCached(ctx, "DELETE FROM main."+quoteIdent(r.Table)+" WHERE "+strings.Join(where, " AND "), args)
 	}
+	sh := d.upsertFor(ti, r)
+	args := make([]any, 0, len(sh.use)+1)
+	if ti.pk == nil {
+		args = append(args, fromValue(r.Pk[0]))
+	}
+	for _, i := range sh.use {
+		args = append(args, fromValue(r.After[i]))
+	}
+	return d.execCached(ctx, sh.q, args)
+}
+
+// upsertShape is applyRow's statement for a table and a change's list of
+// columns. Every change of a table usually has the same list, and building
+// the statement per row (a map of the table's columns, quoting, joining)
+// was most of applyRow's allocations.
+type upsertShape struct {
+	ti      *tableInfo // the table as it was built for
+	columns []string   // the change's columns, as captured
+	after   int        // len(RowChange.After) it was built for
+	use     []int      // indexes of the columns the table still has
+	q       string
+}
+
+// upsertFor returns the statement for r, building it if the last one of
+// the table was for another shape. Caller holds the writer.
+func (d *DB) upsertFor(ti *tableInfo, r *marmotv1.RowChange) *upsertShape {
+	if sh := d.upserts[r.Table]; sh != nil && sh.ti == ti && sh.after == len(r.After) && slices.Equal(sh.columns, r.Columns) {
+		return sh
+	}
 	have := make(map[string]bool, len(ti.cols))
 	for _, c := range ti.cols {
 		have[c] = true
 	}
+	sh := &upsertShape{ti: ti, columns: slices.Clone(r.Columns), after: len(r.After)}
 	cols := make([]string, 0, len(r.Columns)+1)
-	args := make([]any, 0, len(r.Columns)+1)
 	if ti.pk == nil {
 		cols = append(cols, "rowid")
-		args = append(args, fromValue(r.Pk[0]))
 	}
 	for i, c := range r.Columns {
 		if !have[c] || i >= len(r.After) {
 			continue // column dropped since the change was captured
 		}
 		cols = append(cols, quoteIdent(c))
-		args = append(args, fromValue(r.After[i]))
+		sh.use = append(sh.use, i)
 	}
-	q := "INSERT OR REPLACE INTO main." + quoteIdent(r.Table) + " (" + strings.Join(cols, ", ") + ") VALUES (" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
-	return d.execCached(ctx, q, args)
+	sh.q = "INSERT OR REPLACE INTO main." + quoteIdent(r.Table) + " (" + strings.Join(cols, ", ") + ") VALUES (" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
+	if d.upserts == nil {
+		d.upserts = map[string]*upsertShape{}
+	}
+	d.upserts[r.Table] = sh
+	return sh
 }
 
 // execCached runs an apply statement through a prepared statement kept

@@ -290,11 +290,12 @@ type DB struct {
 	wconn      *sql.Conn
 	wenv       *Env
 	rsql       *sql.DB
-	capturing  *Txn                 // guarded by wl
-	group      *keptGroup           // open kept captures (kept.go); guarded by wl
-	lent       *lentWriter          // the writer set aside for a session connection (BeginOn); guarded by wl
-	stmts      map[string]*sql.Stmt // apply statements; guarded by wl
-	sinceCkpt  int                  // batches applied since the last checkpoint kick; guarded by wl
+	capturing  *Txn                    // guarded by wl
+	group      *keptGroup              // open kept captures (kept.go); guarded by wl
+	lent       *lentWriter             // the writer set aside for a session connection (BeginOn); guarded by wl
+	stmts      map[string]*sql.Stmt    // apply statements; guarded by wl
+	upserts    map[string]*upsertShape // applyRow's, per table; guarded by wl
+	sinceCkpt  int                     // batches applied since the last checkpoint kick; guarded by wl
 
 	// The WAL checkpointer (checkpoint.go); set with the files.
 	ckptDB   *sql.DB
@@ -422,6 +423,7 @@ func (d *DB) closeFiles() {
 		st.Close()
 	}
 	d.stmts = nil
+	d.upserts = nil
 	d.closeCheckpointer()
 	if d.wconn != nil {
 		d.wconn.Close()
@@ -601,6 +603,7 @@ func (d *DB) schemaChanged() {
 		st.Close()
 	}
 	d.stmts = nil
+	d.upserts = nil
 	d.tmu.Lock()
 	d.tables = map[string]*tableInfo{}
 	d.tmu.Unlock()
