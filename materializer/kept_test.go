@@ -184,3 +184,124 @@ func keptDurable(t *testing.T, l *txlog.Log, d *DB, q string) (*Txn, *marmotv1.C
 	}
 	return tx, cs
 }
+
+func TestKeptFlushDue(t *testing.T) {
+	cases := []struct {
+		name   string
+		recent [2]int
+		n      int
+		sealed bool
+		want   bool
+	}{
+		{"first group", [2]int{0, 0}, 1, false, true},
+		{"single session", [2]int{1, 1}, 1, false, true},
+		{"smaller than both recent groups", [2]int{15, 16}, 9, false, false},
+		{"as large as the smaller recent group", [2]int{15, 16}, 15, false, true},
+		{"recent groups shrank", [2]int{16, 4}, 4, false, true},
+		{"sealed", [2]int{16, 16}, 3, true, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d := &DB{keptSizes: c.recent}
+			if got := d.keptFlushDue(&keptGroup{n: c.n, sealed: c.sealed}); got != c.want {
+				t.Fatalf("keptFlushDue = %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+// TestKeptCloserWaitsForExpectedMembers: a closer whose group is smaller
+// than the recent ones leaves its entry deferred, so the member that
+// completes the group starts the group's one fsync; a group that never
+// fills still commits, within the log's DeferMax.
+func TestKeptCloserWaitsForExpectedMembers(t *testing.T) {
+	ctx := context.Background()
+	open := func(t *testing.T, deferMax time.Duration) (*txlog.Log, *DB) {
+		dir := t.TempDir()
+		l, err := txlog.Open(txlog.Options{Dir: dir + "/log", NodeID: 1, DeferMax: deferMax})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := Open(ctx, Options{Dir: dir + "/db", Log: l})
+		if err != nil {
+			l.Close()
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { m.Close(); l.Close() })
+		return l, createDB(t, l, m, "app", `CREATE TABLE t (id INTEGER PRIMARY KEY)`)
+	}
+	// appendKept runs q as a kept capture appended deferred, as the
+	// frontend does, and returns once the writer is released.
+	appendKept := func(t *testing.T, l *txlog.Log, d *DB, q string) (*Txn, *marmotv1.ChangeSet, *txlog.Appending) {
+		t.Helper()
+		tx, err := d.BeginKept(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Conn().ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+		var a *txlog.Appending
+		cs, err := tx.Finish(ctx, func(cs *marmotv1.ChangeSet, seen txlog.Watermark) (err error) {
+			a, err = l.AppendDeferred(cs, seen)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tx, cs, a
+	}
+	durableWithin := func(l *txlog.Log, seq uint64, wait time.Duration) bool {
+		for deadline := time.Now().Add(wait); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			if l.Durable().Covers(1, seq) {
+				return true
+			}
+		}
+		return l.Durable().Covers(1, seq)
+	}
+
+	t.Run("the member completing the group flushes", func(t *testing.T) {
+		l, d := open(t, time.Hour)
+		d.keptSizes = [2]int{2, 2}
+		tx1, cs1, a1 := appendKept(t, l, d, "INSERT INTO t VALUES (1)")
+		if !tx1.closer {
+			t.Fatal("the capture that found nobody waiting is not its group's closer")
+		}
+		if durableWithin(l, cs1.Seq, 200*time.Millisecond) {
+			t.Fatal("a group smaller than the recent ones started its fsync")
+		}
+		tx2, cs2, a2 := appendKept(t, l, d, "INSERT INTO t VALUES (2)")
+		for _, a := range []*txlog.Appending{a1, a2} {
+			if err := a.Wait(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tx1.Settle()
+		tx2.Settle()
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := d.WaitApplied(wctx, 1, cs2.Seq); err != nil {
+			t.Fatal(err)
+		}
+		if d.keptSizes[1] != 2 {
+			t.Fatalf("the group committed %d captures, want 2", d.keptSizes[1])
+		}
+	})
+	t.Run("a group that never fills commits within DeferMax", func(t *testing.T) {
+		l, d := open(t, 20*time.Millisecond)
+		d.keptSizes = [2]int{16, 16}
+		tx, cs, a := appendKept(t, l, d, "INSERT INTO t VALUES (1)")
+		if err := a.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		tx.Settle()
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := d.WaitApplied(wctx, 1, cs.Seq); err != nil {
+			t.Fatal(err)
+		}
+		if got := dump(t, d, "SELECT id FROM t"); got != "1;" {
+			t.Fatalf("rows %q", got)
+		}
+	})
+}

@@ -292,6 +292,7 @@ type DB struct {
 	rsql       *sql.DB
 	capturing  *Txn                    // guarded by wl
 	group      *keptGroup              // open kept captures (kept.go); guarded by wl
+	keptSizes  [2]int                  // the last two committed groups' sizes (keptFlushDue); guarded by wl
 	lent       *lentWriter             // the writer set aside for a session connection (BeginOn); guarded by wl
 	stmts      map[string]*sql.Stmt    // apply statements; guarded by wl
 	upserts    map[string]*upsertShape // applyRow's, per table; guarded by wl
