@@ -15,7 +15,6 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/vfs"
-	"google.golang.org/protobuf/proto"
 
 	marmotv1 "github.com/marmotdb/marmot/proto/marmot/v1"
 )
@@ -571,7 +570,7 @@ func (l *Log) enqueueLocked(req *appendReq) error {
 // queueLocked queues req for the committer and releases mu.
 func (l *Log) queueLocked(req *appendReq) error {
 	if req.data == nil {
-		data, err := proto.Marshal(req.cs)
+		data, err := encodeChangeSet(req.cs)
 		if err != nil {
 			l.mu.Unlock()
 			return fmt.Errorf("log: encode change set: %w", err)
@@ -961,14 +960,6 @@ func (l *Log) GetBySeq(origin, seq uint64) (*marmotv1.ChangeSet, error) {
 		return nil, err
 	}
 	return l.Get(ts)
-}
-
-func decodeChangeSet(b []byte) (*marmotv1.ChangeSet, error) {
-	cs := &marmotv1.ChangeSet{}
-	if err := proto.Unmarshal(b, cs); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
-	}
-	return cs, nil
 }
 
 // errStop ends a scan early without error.

@@ -11,7 +11,7 @@ import (
 // carry this node's HMAC. It shares the node's HTTP/2 connections.
 func NewClient(secret string, node uint64, addr string) marmotv1connect.PeerServiceClient {
 	hc := &http.Client{Transport: signingTransport{secret: []byte(secret), node: node, next: peerTransport()}}
-	return marmotv1connect.NewPeerServiceClient(hc, baseURL(addr), noClientCompression())
+	return marmotv1connect.NewPeerServiceClient(hc, baseURL(addr), peerClientOptions())
 }
 
 func baseURL(addr string) string {

@@ -429,7 +429,7 @@ func (c *Coordinator) client(addr string) marmotv1connect.PeerServiceClient {
 	if !strings.Contains(url, "://") {
 		url = "http://" + url
 	}
-	cl := newExchangeClient(marmotv1connect.NewPeerServiceClient(c.hc, url, noClientCompression()))
+	cl := newExchangeClient(marmotv1connect.NewPeerServiceClient(c.hc, url, peerClientOptions()))
 	c.clients[addr] = cl
 	return cl
 }

@@ -57,7 +57,7 @@ func TestPullDoesNotEchoCallersOwn(t *testing.T) {
 	defer srv.Close()
 
 	hc := &http.Client{Transport: signingTransport{secret: []byte(testSecret), node: caller, next: peerTransport()}}
-	client := marmotv1connect.NewPeerServiceClient(hc, "http://"+ln.Addr().String(), noClientCompression())
+	client := marmotv1connect.NewPeerServiceClient(hc, "http://"+ln.Addr().String(), peerClientOptions())
 	stream, err := client.Pull(ctx, connect.NewRequest(&marmotv1.PullRequest{NodeId: caller, Watermark: map[uint64]uint64{}}))
 	if err != nil {
 		t.Fatal(err)

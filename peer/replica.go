@@ -160,7 +160,7 @@ func (f *Follower) Run(ctx context.Context) error {
 		f.mu.Lock()
 		f.cancel = cancel
 		f.mu.Unlock()
-		n, err := pl.pullOnce(sctx, marmotv1connect.NewPeerServiceClient(f.client(), baseURL(addr), noClientCompression()))
+		n, err := pl.pullOnce(sctx, marmotv1connect.NewPeerServiceClient(f.client(), baseURL(addr), peerClientOptions()))
 		resynced := sctx.Err() != nil
 		cancel()
 		switch {
@@ -229,7 +229,7 @@ func (f *Follower) pick(ctx context.Context, avoid string) (addr string, node ui
 func (f *Follower) probe(ctx context.Context, addr string) (uint64, error) {
 	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	c := marmotv1connect.NewPeerServiceClient(f.client(), baseURL(addr), noClientCompression())
+	c := marmotv1connect.NewPeerServiceClient(f.client(), baseURL(addr), peerClientOptions())
 	resp, err := c.SyncStatus(cctx, connect.NewRequest(&marmotv1.SyncStatusRequest{Watermark: f.Log.Durable(), NodeId: f.Log.Node()}))
 	if err != nil {
 		return 0, err

@@ -140,7 +140,7 @@ func (s *Service) Handler(secret string) (string, http.Handler, error) {
 	if err := checkSecret(secret); err != nil {
 		return "", nil, err
 	}
-	path, h := marmotv1connect.NewPeerServiceHandler(s, noCompression())
+	path, h := marmotv1connect.NewPeerServiceHandler(s, peerHandlerOptions())
 	return path, RequireAuthOrReplica(secret, s.ReplicaSecret, h), nil
 }
 
@@ -302,7 +302,7 @@ func (p *Puller) follow(ctx context.Context, hc *http.Client, addr string) {
 	if !strings.Contains(url, "://") {
 		url = "http://" + url
 	}
-	client := marmotv1connect.NewPeerServiceClient(hc, url, noClientCompression())
+	client := marmotv1connect.NewPeerServiceClient(hc, url, peerClientOptions())
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
 		if p.Paused != nil && p.Paused() {

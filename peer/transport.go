@@ -59,11 +59,14 @@ func ServerProtocols() *http.Protocols {
 	return p
 }
 
-// Change sets are mostly row values that compress poorly (and peers talk
-// over fast links): gzip on every message cost a quarter of a node's CPU
-// under load, so peer calls are not compressed.
-func noCompression() connect.HandlerOption { return connect.WithCompression("gzip", nil, nil) }
+// Peer calls are not compressed: change sets are mostly row values that
+// compress poorly (and peers talk over fast links), and gzip on every
+// message cost a quarter of a node's CPU under load. They are encoded by
+// vtCodec.
+func peerHandlerOptions() connect.HandlerOption {
+	return connect.WithHandlerOptions(connect.WithCompression("gzip", nil, nil), connect.WithCodec(vtCodec{}))
+}
 
-func noClientCompression() connect.ClientOption {
-	return connect.WithAcceptCompression("gzip", nil, nil)
+func peerClientOptions() connect.ClientOption {
+	return connect.WithClientOptions(connect.WithAcceptCompression("gzip", nil, nil), connect.WithCodec(vtCodec{}))
 }
