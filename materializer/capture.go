@@ -161,7 +161,7 @@ func (t *Txn) Changes() int { return len(t.events) }
 // statement inside a transaction leaves no partial rows (MySQL statement
 // atomicity).
 func (t *Txn) Mark(ctx context.Context) (int, error) {
-	_, err := t.d.wconn.ExecContext(ctx, "SAVEPOINT marmot_stmt")
+	err := t.d.execCached(ctx, "SAVEPOINT marmot_stmt", nil)
 	t.tempMark = len(t.temp)
 	return len(t.events), err
 }
@@ -169,13 +169,13 @@ func (t *Txn) Mark(ctx context.Context) (int, error) {
 // Unmark ends the statement savepoint; failed rolls its effects back.
 func (t *Txn) Unmark(ctx context.Context, mark int, failed bool) error {
 	if failed {
-		if _, err := t.d.wconn.ExecContext(ctx, "ROLLBACK TO marmot_stmt"); err != nil {
+		if err := t.d.execCached(ctx, "ROLLBACK TO marmot_stmt", nil); err != nil {
 			return err
 		}
 		t.events = t.events[:mark]
 		t.temp = t.temp[:t.tempMark]
 	}
-	_, err := t.d.wconn.ExecContext(ctx, "RELEASE marmot_stmt")
+	err := t.d.execCached(ctx, "RELEASE marmot_stmt", nil)
 	return err
 }
 

@@ -101,7 +101,7 @@ func (d *DB) BeginKept(ctx context.Context) (*Txn, error) {
 		d.unlock()
 		return nil, ErrNotKept
 	}
-	if _, err := d.wconn.ExecContext(ctx, "SAVEPOINT marmot_kept"); err != nil {
+	if err := d.execCached(ctx, "SAVEPOINT marmot_kept", nil); err != nil {
 		d.finishGroupLocked()
 		d.unlock()
 		return nil, fmt.Errorf("materializer: savepoint: %w", err)
@@ -138,7 +138,7 @@ func (t *Txn) finishKept(ctx context.Context, appendFn func(cs *marmotv1.ChangeS
 		// Only this node's log may be the commit point of a kept capture.
 		d.m.logger.Error("kept capture appended as another origin", "db", d.name, "origin", cs.Origin)
 	}
-	if _, rerr := d.wconn.ExecContext(context.Background(), "RELEASE marmot_kept"); rerr != nil {
+	if rerr := d.execCached(context.Background(), "RELEASE marmot_kept", nil); rerr != nil {
 		// The rows are in the log: let the applier write them.
 		d.abortGroupLocked()
 		return cs, nil
@@ -155,13 +155,13 @@ func (t *Txn) finishKept(ctx context.Context, appendFn func(cs *marmotv1.ChangeS
 
 // undoKept takes a kept capture's rows out of the group.
 func (t *Txn) undoKept() error {
-	c := t.d.wconn
-	_, err := c.ExecContext(context.Background(), "ROLLBACK TO marmot_kept")
+	d := t.d
+	err := d.execCached(context.Background(), "ROLLBACK TO marmot_kept", nil)
 	if err == nil {
-		_, err = c.ExecContext(context.Background(), "RELEASE marmot_kept")
+		err = d.execCached(context.Background(), "RELEASE marmot_kept", nil)
 	}
 	if err != nil {
-		t.d.abortGroupLocked()
+		d.abortGroupLocked()
 	}
 	return err
 }

@@ -411,8 +411,15 @@ func (d *DB) openFiles() error {
 }
 
 func (d *DB) writeWatermark(ctx context.Context, c *sql.Conn, w txlog.Watermark) error {
+	const q = `INSERT OR REPLACE INTO __marmot_applied (origin, seq) VALUES (?, ?)`
 	for o, s := range w {
-		if _, err := c.ExecContext(ctx, `INSERT OR REPLACE INTO __marmot_applied (origin, seq) VALUES (?, ?)`, int64(o), int64(s)); err != nil {
+		var err error
+		if c == d.wconn {
+			err = d.execCached(ctx, q, []any{int64(o), int64(s)})
+		} else {
+			_, err = c.ExecContext(ctx, q, int64(o), int64(s))
+		}
+		if err != nil {
 			return err
 		}
 	}
