@@ -163,6 +163,18 @@ func TestKeptOrphanGroupCommits(t *testing.T) {
 // without settling its group.
 func keptDurable(t *testing.T, l *txlog.Log, d *DB, q string) (*Txn, *marmotv1.ChangeSet) {
 	t.Helper()
+	tx, cs, a := keptAppend(t, d, q, l.Append)
+	if err := a.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return tx, cs
+}
+
+// keptAppend runs q as a kept capture appended by appendFn
+// (txlog.Log.Append or AppendDeferred) and returns once the writer is
+// released.
+func keptAppend(t *testing.T, d *DB, q string, appendFn func(*marmotv1.ChangeSet, txlog.Watermark) (*txlog.Appending, error)) (*Txn, *marmotv1.ChangeSet, *txlog.Appending) {
+	t.Helper()
 	ctx := context.Background()
 	tx, err := d.BeginKept(ctx)
 	if err != nil {
@@ -173,16 +185,13 @@ func keptDurable(t *testing.T, l *txlog.Log, d *DB, q string) (*Txn, *marmotv1.C
 	}
 	var a *txlog.Appending
 	cs, err := tx.Finish(ctx, func(cs *marmotv1.ChangeSet, seen txlog.Watermark) (err error) {
-		a, err = l.Append(cs, seen)
+		a, err = appendFn(cs, seen)
 		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Wait(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return tx, cs
+	return tx, cs, a
 }
 
 func TestKeptFlushDue(t *testing.T) {
@@ -230,27 +239,6 @@ func TestKeptCloserWaitsForExpectedMembers(t *testing.T) {
 		t.Cleanup(func() { m.Close(); l.Close() })
 		return l, createDB(t, l, m, "app", `CREATE TABLE t (id INTEGER PRIMARY KEY)`)
 	}
-	// appendKept runs q as a kept capture appended deferred, as the
-	// frontend does, and returns once the writer is released.
-	appendKept := func(t *testing.T, l *txlog.Log, d *DB, q string) (*Txn, *marmotv1.ChangeSet, *txlog.Appending) {
-		t.Helper()
-		tx, err := d.BeginKept(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tx.Conn().ExecContext(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-		var a *txlog.Appending
-		cs, err := tx.Finish(ctx, func(cs *marmotv1.ChangeSet, seen txlog.Watermark) (err error) {
-			a, err = l.AppendDeferred(cs, seen)
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tx, cs, a
-	}
 	durableWithin := func(l *txlog.Log, seq uint64, wait time.Duration) bool {
 		for deadline := time.Now().Add(wait); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 			if l.Durable().Covers(1, seq) {
@@ -263,14 +251,14 @@ func TestKeptCloserWaitsForExpectedMembers(t *testing.T) {
 	t.Run("the member completing the group flushes", func(t *testing.T) {
 		l, d := open(t, time.Hour)
 		d.keptSizes = [2]int{2, 2}
-		tx1, cs1, a1 := appendKept(t, l, d, "INSERT INTO t VALUES (1)")
+		tx1, cs1, a1 := keptAppend(t, d, "INSERT INTO t VALUES (1)", l.AppendDeferred)
 		if !tx1.closer {
 			t.Fatal("the capture that found nobody waiting is not its group's closer")
 		}
 		if durableWithin(l, cs1.Seq, 200*time.Millisecond) {
 			t.Fatal("a group smaller than the recent ones started its fsync")
 		}
-		tx2, cs2, a2 := appendKept(t, l, d, "INSERT INTO t VALUES (2)")
+		tx2, cs2, a2 := keptAppend(t, d, "INSERT INTO t VALUES (2)", l.AppendDeferred)
 		for _, a := range []*txlog.Appending{a1, a2} {
 			if err := a.Wait(ctx); err != nil {
 				t.Fatal(err)
@@ -290,7 +278,7 @@ func TestKeptCloserWaitsForExpectedMembers(t *testing.T) {
 	t.Run("a group that never fills commits within DeferMax", func(t *testing.T) {
 		l, d := open(t, 20*time.Millisecond)
 		d.keptSizes = [2]int{16, 16}
-		tx, cs, a := appendKept(t, l, d, "INSERT INTO t VALUES (1)")
+		tx, cs, a := keptAppend(t, d, "INSERT INTO t VALUES (1)", l.AppendDeferred)
 		if err := a.Wait(ctx); err != nil {
 			t.Fatal(err)
 		}
