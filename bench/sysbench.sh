@@ -6,6 +6,9 @@
 #
 #   bench/sysbench.sh            # or: make bench-sysbench
 #   THREADS=8 TIME=30 bench/sysbench.sh
+#   # A/B two builds of marmotd without MariaDB (also prints marmotd's CPU
+#   # per transaction, steadier than tps on a shared machine):
+#   ONLY=marmot MARMOTD=/tmp/a/marmotd WORKLOADS=oltp_insert bench/sysbench.sh
 #
 # Needs: sysbench, mariadb-server (mariadbd, mariadb-install-db), a built
 # bin/marmotd (make build).
@@ -19,11 +22,15 @@ SIZE=${SIZE:-10000}
 WORKLOADS=${WORKLOADS:-"oltp_point_select oltp_insert oltp_read_write"}
 MARMOT_PORT=${MARMOT_PORT:-23306}
 MARIADB_PORT=${MARIADB_PORT:-23307}
+MARMOTD=${MARMOTD:-bin/marmotd}
+ONLY=${ONLY:-}
 
-for bin in sysbench mariadbd mariadb-install-db mysql; do
+needed=(sysbench mysql)
+[[ "$ONLY" == marmot ]] || needed+=(mariadbd mariadb-install-db)
+for bin in "${needed[@]}"; do
 	command -v "$bin" >/dev/null || { echo "missing $bin (apt-get install sysbench mariadb-server mariadb-client)" >&2; exit 1; }
 done
-[[ -x bin/marmotd ]] || make build >/dev/null
+[[ -x "$MARMOTD" ]] || make build >/dev/null
 
 work=$(mktemp -d)
 pids=()
@@ -45,39 +52,62 @@ wait_port() {
 
 # marmot
 MARMOT_MYSQL_BIND_ADDRESS=127.0.0.1 MARMOT_CLUSTER_GRPC_BIND_ADDRESS=127.0.0.1 \
-	bin/marmotd --data-dir "$work/marmot" --mysql-port "$MARMOT_PORT" --grpc-port $((MARMOT_PORT + 1000)) >"$work/marmot.log" 2>&1 &
-pids+=($!)
-# MariaDB
-mariadb-install-db --no-defaults --datadir="$work/mariadb" --user=root --auth-root-authentication-method=normal >"$work/mariadb-install.log" 2>&1
-mariadbd --no-defaults --datadir="$work/mariadb" --user=root --bind-address=127.0.0.1 --port="$MARIADB_PORT" \
-	--socket="$work/mariadb.sock" --skip-grant-tables --innodb-buffer-pool-size=256M >"$work/mariadb.log" 2>&1 &
-pids+=($!)
+	"$MARMOTD" --data-dir "$work/marmot" --mysql-port "$MARMOT_PORT" --grpc-port $((MARMOT_PORT + 1000)) >"$work/marmot.log" 2>&1 &
+marmot_pid=$!
+pids+=("$marmot_pid")
+if [[ "$ONLY" != marmot ]]; then
+	mariadb-install-db --no-defaults --datadir="$work/mariadb" --user=root --auth-root-authentication-method=normal >"$work/mariadb-install.log" 2>&1
+	mariadbd --no-defaults --datadir="$work/mariadb" --user=root --bind-address=127.0.0.1 --port="$MARIADB_PORT" \
+		--socket="$work/mariadb.sock" --skip-grant-tables --innodb-buffer-pool-size=256M >"$work/mariadb.log" 2>&1 &
+	pids+=($!)
+	wait_port "$MARIADB_PORT"
+fi
 wait_port "$MARMOT_PORT"
-wait_port "$MARIADB_PORT"
 
-run() { # server port workload -> "tps qps p95"
+ticks() { # pid -> user+system clock ticks so far
+	local st
+	read -r -a st <"/proc/$1/stat"
+	echo $((st[13] + st[14]))
+}
+
+run() { # server port workload -> "tps qps p95 cpu" (cpu: marmotd's µs per transaction, or -)
 	local port=$2 w=$3
 	local sb=(sysbench "$w" --db-driver=mysql --mysql-host=127.0.0.1 --mysql-port="$port" --mysql-user=root
 		--mysql-db=sbtest --tables="$TABLES" --table-size="$SIZE" --auto-inc=off)
 	mysql --protocol=TCP -h 127.0.0.1 -P "$port" -u root --skip-ssl -e 'DROP DATABASE IF EXISTS sbtest; CREATE DATABASE sbtest'
 	"${sb[@]}" prepare >/dev/null
-	local out
+	local out t0=0 t1=0
+	[[ "$1" == marmot ]] && t0=$(ticks "$marmot_pid")
 	out=$("${sb[@]}" --threads="$THREADS" --time="$TIME" run)
+	[[ "$1" == marmot ]] && t1=$(ticks "$marmot_pid")
 	"${sb[@]}" cleanup >/dev/null
-	local tps qps p95
+	local n tps qps p95 cpu=-
+	n=$(sed -n 's/.*transactions: *\([0-9]*\) *(.*/\1/p' <<<"$out")
 	tps=$(sed -n 's/.*transactions: *[0-9]* *(\([0-9.]*\) per sec.*/\1/p' <<<"$out")
 	qps=$(sed -n 's/.*queries: *[0-9]* *(\([0-9.]*\) per sec.*/\1/p' <<<"$out")
 	p95=$(sed -n 's/.*95th percentile: *\([0-9.]*\).*/\1/p' <<<"$out")
-	echo "$tps $qps $p95"
+	if [[ "$1" == marmot && "${n:-0}" -gt 0 ]]; then
+		cpu=$(((t1 - t0) * 1000000 / $(getconf CLK_TCK) / n))
+	fi
+	echo "$tps $qps $p95 $cpu"
 }
 
 echo "sysbench $(sysbench --version | awk '{print $2}'), $THREADS threads, $TABLES tables x $SIZE rows, ${TIME}s per run, $(nproc) cores"
 echo
-echo "| workload | marmot tps | marmot qps | marmot p95 ms | MariaDB tps | MariaDB qps | MariaDB p95 ms | tps ratio |"
-echo "|---|---|---|---|---|---|---|---|"
+if [[ "$ONLY" == marmot ]]; then
+	echo "| workload | marmot tps | marmot qps | marmot p95 ms | marmotd CPU µs/txn |"
+	echo "|---|---|---|---|---|"
+	for w in $WORKLOADS; do
+		read -r mt mq mp mc <<<"$(run marmot "$MARMOT_PORT" "$w")"
+		echo "| $w | $mt | $mq | $mp | $mc |"
+	done
+	exit 0
+fi
+echo "| workload | marmot tps | marmot qps | marmot p95 ms | marmotd CPU µs/txn | MariaDB tps | MariaDB qps | MariaDB p95 ms | tps ratio |"
+echo "|---|---|---|---|---|---|---|---|---|"
 for w in $WORKLOADS; do
-	read -r mt mq mp <<<"$(run marmot "$MARMOT_PORT" "$w")"
-	read -r dt dq dp <<<"$(run mariadb "$MARIADB_PORT" "$w")"
+	read -r mt mq mp mc <<<"$(run marmot "$MARMOT_PORT" "$w")"
+	read -r dt dq dp _ <<<"$(run mariadb "$MARIADB_PORT" "$w")"
 	ratio=$(awk -v a="$mt" -v b="$dt" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
-	echo "| $w | $mt | $mq | $mp | $dt | $dq | $dp | $ratio |"
+	echo "| $w | $mt | $mq | $mp | $mc | $dt | $dq | $dp | $ratio |"
 done
