@@ -424,7 +424,14 @@ func (d *DB) upsertFor(ti *tableInfo, r *marmotv1.RowChange) *upsertShape {
 
 // execCached runs an apply statement through a prepared statement kept
 // until the next schema change (caller holds the writer lock).
+//
+// The statements run here are short (one row, a savepoint, the
+// watermark), so they run without ctx's cancellation: go-sqlite3 runs a
+// statement under a cancellable context (the applier's, a capture's
+// lock-wait deadline) on a new goroutine and waits for it, a handoff for
+// every row applied.
 func (d *DB) execCached(ctx context.Context, q string, args []any) error {
+	ctx = context.WithoutCancel(ctx)
 	st, ok := d.stmts[q]
 	if !ok {
 		var err error
