@@ -2,6 +2,7 @@ package peer
 
 import (
 	"fmt"
+	"slices"
 
 	"google.golang.org/protobuf/proto"
 )
@@ -30,7 +31,7 @@ func (vtCodec) MarshalAppend(b []byte, m any) ([]byte, error) {
 	case vtMessage:
 		n := v.SizeVT()
 		start := len(b)
-		b = append(b, make([]byte, n)...)
+		b = slices.Grow(b, n)[:start+n]
 		if _, err := v.MarshalToSizedBufferVT(b[start:]); err != nil {
 			return nil, err
 		}
