@@ -135,6 +135,10 @@ func (d *DB) applyReadyLocked(ctx context.Context) {
 }
 
 func (d *DB) applyBatchLocked(ctx context.Context, batch []*marmotv1.ChangeSet) (int, error) {
+	// Holding the writer, the batch runs to its end: a cancellable context
+	// only makes go-sqlite3 run each statement on a goroutine of its own
+	// (so it could interrupt it), and an interrupted COMMIT helps nobody.
+	ctx = context.WithoutCancel(ctx)
 	// Another catch-up may have applied part of the batch while this one
 	// waited for the lock: keep only what is still missing, so the
 	// watermark only moves forward.

@@ -75,11 +75,14 @@ func (d *DB) begin(ctx context.Context, latest bool, sc *SessionConn) (*Txn, err
 			d.unlock()
 			return nil, fmt.Errorf("%w '%s'", ErrNoDatabase, d.name)
 		}
+		// ctx bounded the wait for the writer; what runs holding it is
+		// not interrupted (see applyBatchLocked).
+		run := context.WithoutCancel(ctx)
 		if latest {
-			d.applyReadyLocked(ctx)
+			d.applyReadyLocked(run)
 		}
 		d.lend(sc)
-		if _, err := d.wconn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		if _, err := d.wconn.ExecContext(run, "BEGIN IMMEDIATE"); err != nil {
 			d.giveBack()
 			d.unlock()
 			return nil, fmt.Errorf("materializer: begin: %w", err)
@@ -92,7 +95,7 @@ func (d *DB) begin(ctx context.Context, latest bool, sc *SessionConn) (*Txn, err
 			d.capturing = t
 			return t, nil
 		}
-		wait, err := t.catchUp(ctx)
+		wait, err := t.catchUp(run)
 		if err != nil {
 			_, _ = d.wconn.ExecContext(context.Background(), "ROLLBACK")
 			d.giveBack()

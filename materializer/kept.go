@@ -89,7 +89,7 @@ func (d *DB) BeginKept(ctx context.Context) (*Txn, error) {
 			d.unlock()
 			return nil, ErrNotKept
 		}
-		if _, err := d.wconn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		if _, err := d.wconn.ExecContext(context.WithoutCancel(ctx), "BEGIN IMMEDIATE"); err != nil {
 			d.unlock()
 			return nil, fmt.Errorf("materializer: begin: %w", err)
 		}
