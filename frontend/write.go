@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"time"
@@ -214,12 +215,45 @@ func (s *Session) execOn(ctx context.Context, c *materializer.Conn, st transpile
 	c.Env.Session = s
 	defer func() { c.Env.Session = nil }()
 	s.stmtInsertID = 0
+	if id, ok := explicitID(st, args); ok {
+		// What marmot_auto_id(id) would have done, without the callback.
+		st.SQL, s.stmtInsertID = st.ExplicitIDSQL, id
+	}
 	n, err := execStatement(ctx, c, st, args)
 	if err != nil {
 		return nil, err
 	}
 	s.rowCount = n
 	return okResult(uint64(n), uint64(s.stmtInsertID)), nil
+}
+
+// explicitID is the id a one-row INSERT gives its auto-increment column
+// when the statement has an ExplicitIDSQL and the argument is a non-zero
+// integer (any other value goes through marmot_auto_id, which converts
+// it as MySQL does).
+func explicitID(st transpile.Statement, args []any) (int64, bool) {
+	if st.ExplicitIDSQL == "" || st.AutoIDArg < 0 || st.AutoIDArg >= len(args) {
+		return 0, false
+	}
+	var n int64
+	switch v := args[st.AutoIDArg].(type) {
+	case int64:
+		n = v
+	case uint64:
+		if v > math.MaxInt64 {
+			return 0, false
+		}
+		n = int64(v)
+	default:
+		return 0, false
+	}
+	if st.AutoIDNegate {
+		if n == math.MinInt64 {
+			return 0, false
+		}
+		n = -n
+	}
+	return n, n != 0
 }
 
 // autoID backs marmot_auto_id(v): v itself unless it is NULL or 0, else a

@@ -171,6 +171,15 @@ type Statement struct {
 	TxReadOnly bool
 	// Params is the number of '?' placeholders.
 	Params int
+	// ExplicitIDSQL, when set, is SQL without the marmot_auto_id() around
+	// a one-row INSERT's auto-increment value, which is the argument
+	// AutoIDArg (0-based; negated when AutoIDNegate). The executor runs it
+	// when that argument is a non-zero integer: the id is then the value
+	// itself, and SQLite need not call back into Go for it (a cgo callback
+	// per insert was 4% of marmotd's CPU under sysbench oltp_insert).
+	ExplicitIDSQL string
+	AutoIDArg     int
+	AutoIDNegate  bool
 	// CalcFoundRows is true when the SELECT had SQL_CALC_FOUND_ROWS (stripped from SQL).
 	CalcFoundRows bool
 	// FoundRowsSQL counts the rows the SELECT would return without LIMIT

@@ -2,6 +2,7 @@ package transpile
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"vitess.io/vitess/go/vt/sqlparser"
@@ -82,6 +83,35 @@ func (t *tx) insert(n *sqlparser.Insert, st *translated) {
 	}
 	st.SQL = b.String()
 	st.Database = t.checkDBs()
+	if a := t.autoIDSite; a != nil && strings.Count(st.SQL, a.wrapped) == 1 {
+		st.AutoIDArg = a.arg - 1
+		st.AutoIDNegate = a.neg
+		st.ExplicitIDSQL = strings.Replace(st.SQL, a.wrapped, a.plain, 1)
+	}
+}
+
+// autoIDSite is the auto-increment value of a one-row INSERT when it is a
+// placeholder (or its negation): an explicit id needs no marmot_auto_id().
+type autoIDSite struct {
+	arg            int // vitess's vN: the N-th placeholder of the source
+	neg            bool
+	wrapped, plain string
+}
+
+// argOf reports whether e is a placeholder or a negated one, and which.
+func argOf(e sqlparser.Expr) (n int, neg bool, ok bool) {
+	if u, isU := e.(*sqlparser.UnaryExpr); isU && u.Operator == sqlparser.UMinusOp {
+		e, neg = u.Expr, true
+	}
+	a, isArg := e.(*sqlparser.Argument)
+	if !isArg || !strings.HasPrefix(a.Name, "v") {
+		return 0, false, false
+	}
+	n, err := strconv.Atoi(a.Name[1:])
+	if err != nil || n <= 0 {
+		return 0, false, false
+	}
+	return n, neg, true
 }
 
 // insertValues renders "(cols) VALUES (...), (...)".
@@ -182,7 +212,11 @@ func (t *tx) insertValues(rows sqlparser.Values, cols, schemaCols []string, ai s
 				if isDefault(e) {
 					v = autoID("NULL")
 				} else {
-					v = autoID(t.expr(e))
+					x := t.expr(e)
+					v = autoID(x)
+					if arg, neg, ok := argOf(e); ok && len(rows) == 1 {
+						t.autoIDSite = &autoIDSite{arg: arg, neg: neg, wrapped: v, plain: x}
+					}
 				}
 			case isDefault(e):
 				t.fail(notSupported("DEFAULT in VALUES is not supported here"))

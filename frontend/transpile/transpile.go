@@ -70,6 +70,8 @@ type tx struct {
 	// scope resolves the columns of the query being rendered (LIKE ranges)
 	scope *typeScope
 
+	autoIDSite *autoIDSite
+
 	calcFoundRows   bool
 	foundRowsSQL    string
 	foundRowsParams int
