@@ -141,6 +141,46 @@ func (srv *Server) registerFunctions(c *sqlite3.SQLiteConn, env *materializer.En
 // error (or NULL when the function has no error result) instead of
 // unwinding through SQLite's C frames.
 func mfGuardFunc(name string, impl any) any {
+	// The signatures most functions have are wrapped directly: go-sqlite3
+	// calls the wrapper by reflection anyway, and a reflect.MakeFunc
+	// wrapper made every call pay for reflection twice.
+	switch f := impl.(type) {
+	case func(any) any:
+		return func(a any) (out any) {
+			defer mfRecover(name, nil)
+			return f(a)
+		}
+	case func(any, any) any:
+		return func(a, b any) (out any) {
+			defer mfRecover(name, nil)
+			return f(a, b)
+		}
+	case func(any, any, any) any:
+		return func(a, b, c any) (out any) {
+			defer mfRecover(name, nil)
+			return f(a, b, c)
+		}
+	case func(...any) any:
+		return func(args ...any) (out any) {
+			defer mfRecover(name, nil)
+			return f(args...)
+		}
+	case func(...any) string:
+		return func(args ...any) (out string) {
+			defer mfRecover(name, nil)
+			return f(args...)
+		}
+	case func(any) (any, error):
+		return func(a any) (out any, err error) {
+			defer mfRecover(name, &err)
+			return f(a)
+		}
+	case func(any) (int64, error):
+		return func(a any) (out int64, err error) {
+			defer mfRecover(name, &err)
+			return f(a)
+		}
+	}
 	v := reflect.ValueOf(impl)
 	t := v.Type()
 	return reflect.MakeFunc(t, func(args []reflect.Value) (out []reflect.Value) {
@@ -161,6 +201,15 @@ func mfGuardFunc(name string, impl any) any {
 		}
 		return v.Call(args)
 	}).Interface()
+}
+
+// mfRecover turns a panic into the function's zero result, and into an
+// error when the function has one (err non-nil); deferred by the
+// wrappers of mfGuardFunc, whose named results are then returned.
+func mfRecover(name string, err *error) {
+	if r := recover(); r != nil && err != nil {
+		*err = fmt.Errorf("%s: internal error: %v", name, r)
+	}
 }
 
 func mfSessUser(s *Session) string {

@@ -314,13 +314,41 @@ func TestFunctionsNullArgs(t *testing.T) {
 }
 
 func TestFunctionsGuard(t *testing.T) {
-	f := mfGuardFunc("boom", func(v any) (any, error) { panic("oops") }).(func(any) (any, error))
-	if _, err := f(int64(1)); err == nil || !strings.Contains(err.Error(), "oops") {
-		t.Errorf("guarded panic: err = %v", err)
+	boom := func() { panic("oops") }
+	// Every signature mfGuardFunc wraps directly, and one it wraps by
+	// reflection: a panic is a zero result, or an error naming it.
+	cases := []struct {
+		name    string
+		impl    any
+		call    func(g any) (any, error)
+		wantErr bool
+	}{
+		{"func(any) any", func(any) any { boom(); return 1 }, func(g any) (any, error) { return g.(func(any) any)(1), nil }, false},
+		{"func(any, any) any", func(any, any) any { boom(); return 1 }, func(g any) (any, error) { return g.(func(any, any) any)(1, 2), nil }, false},
+		{"func(any, any, any) any", func(any, any, any) any { boom(); return 1 }, func(g any) (any, error) { return g.(func(any, any, any) any)(1, 2, 3), nil }, false},
+		{"func(...any) any", func(...any) any { boom(); return 1 }, func(g any) (any, error) { return g.(func(...any) any)(1, 2), nil }, false},
+		{"func(...any) string", func(...any) string { boom(); return "x" }, func(g any) (any, error) { return g.(func(...any) string)(1), nil }, false},
+		{"func(any) (any, error)", func(any) (any, error) { boom(); return 1, nil }, func(g any) (any, error) { return g.(func(any) (any, error))(1) }, true},
+		{"func(any) (int64, error)", func(any) (int64, error) { boom(); return 1, nil }, func(g any) (any, error) { return g.(func(any) (int64, error))(1) }, true},
+		{"reflection: func(any, any, any, any) any", func(any, any, any, any) any { boom(); return 1 }, func(g any) (any, error) { return g.(func(any, any, any, any) any)(1, 2, 3, 4), nil }, false},
+		{"reflection: func(...any) (any, error)", func(...any) (any, error) { boom(); return 1, nil }, func(g any) (any, error) { return g.(func(...any) (any, error))(1) }, true},
 	}
-	g := mfGuardFunc("boom", func(args ...any) any { panic("oops") }).(func(...any) any)
-	if v := g(int64(1), int64(2)); v != nil {
-		t.Errorf("guarded panic without error result = %v, want nil", v)
+	for _, c := range cases {
+		v, err := c.call(mfGuardFunc("boom", c.impl))
+		if c.wantErr {
+			if err == nil || !strings.Contains(err.Error(), "boom: internal error: oops") {
+				t.Errorf("%s: err = %v, want the panic as an error", c.name, err)
+			}
+		} else if err != nil {
+			t.Errorf("%s: err = %v", c.name, err)
+		}
+		if v != nil && v != "" && v != int64(0) {
+			t.Errorf("%s: result %v after a panic, want the zero value", c.name, v)
+		}
+	}
+	// Without a panic the result passes through.
+	if v := mfGuardFunc("id", func(a any) any { return a }).(func(any) any)(int64(7)); v != int64(7) {
+		t.Errorf("guarded func(any) any = %v, want 7", v)
 	}
 }
 
