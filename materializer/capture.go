@@ -19,9 +19,11 @@ import (
 type Txn struct {
 	d      *DB
 	seen   txlog.Watermark
-	events []event
-	marks  []savepoint
-	done   bool
+	events []event // drained from the writer's row capture by sync
+	// captureErr: a row change was lost (rowCapture); Finish refuses.
+	captureErr error
+	marks      []savepoint
+	done       bool
 
 	// sc is the session connection the capture runs on (BeginOn), nil on
 	// the writer; temp records its temp-schema changes (see redoTemp),
@@ -92,7 +94,7 @@ func (d *DB) begin(ctx context.Context, latest bool, sc *SessionConn) (*Txn, err
 			sc.txn = t
 		}
 		if !latest {
-			d.capturing = t
+			d.setCapturing(t)
 			return t, nil
 		}
 		wait, err := t.catchUp(run)
@@ -103,7 +105,7 @@ func (d *DB) begin(ctx context.Context, latest bool, sc *SessionConn) (*Txn, err
 			return nil, err
 		}
 		if wait == nil {
-			d.capturing = t
+			d.setCapturing(t)
 			return t, nil
 		}
 		// A schema change is in the lag: let the applier make it real
@@ -158,12 +160,56 @@ func (t *Txn) Seen() txlog.Watermark { return t.seen }
 func (t *Txn) Kept() bool { return t.kept != nil }
 
 // Changes is how many row events were captured so far.
-func (t *Txn) Changes() int { return len(t.events) }
+func (t *Txn) Changes() int {
+	t.sync()
+	return len(t.events)
+}
+
+// sync moves the row changes the writer's hook recorded so far into the
+// transaction's event lists, in order.
+func (t *Txn) sync() {
+	if t.d.capturing == t {
+		t.d.drainCapture()
+	}
+}
+
+// setCapturing makes t the transaction the writer's row changes belong to
+// (nil: none), after handing the current one what it recorded.
+func (d *DB) setCapturing(t *Txn) {
+	d.drainCapture()
+	d.capturing = t
+	if d.rcap != nil {
+		d.rcap.set(t != nil)
+	}
+}
+
+// drainCapture hands what the writer's hook recorded to the capturing
+// transaction: rows of permanent tables as events, rows of a session's
+// hosted temp tables as temp ops.
+func (d *DB) drainCapture() {
+	if d.rcap == nil {
+		return
+	}
+	t := d.capturing
+	err := d.rcap.take(func(ev event, temp bool) {
+		switch {
+		case t == nil:
+		case !temp:
+			t.events = append(t.events, ev)
+		case t.sc != nil:
+			t.temp = append(t.temp, tempOp{ev: ev})
+		}
+	})
+	if err != nil && t != nil && t.captureErr == nil {
+		t.captureErr = err
+	}
+}
 
 // Mark returns a position to roll a failed statement back to, so a failing
 // statement inside a transaction leaves no partial rows (MySQL statement
 // atomicity).
 func (t *Txn) Mark(ctx context.Context) (int, error) {
+	t.sync()
 	err := t.d.execCached(ctx, "SAVEPOINT marmot_stmt", nil)
 	t.tempMark = len(t.temp)
 	return len(t.events), err
@@ -172,6 +218,7 @@ func (t *Txn) Mark(ctx context.Context) (int, error) {
 // Unmark ends the statement savepoint; failed rolls its effects back.
 func (t *Txn) Unmark(ctx context.Context, mark int, failed bool) error {
 	if failed {
+		t.sync()
 		if err := t.d.execCached(ctx, "ROLLBACK TO marmot_stmt", nil); err != nil {
 			return err
 		}
@@ -184,6 +231,7 @@ func (t *Txn) Unmark(ctx context.Context, mark int, failed bool) error {
 
 // Savepoint runs SAVEPOINT name.
 func (t *Txn) Savepoint(ctx context.Context, name string) error {
+	t.sync()
 	if _, err := t.d.wconn.ExecContext(ctx, "SAVEPOINT "+quoteIdent(name)); err != nil {
 		return err
 	}
@@ -198,6 +246,7 @@ func (t *Txn) RollbackTo(ctx context.Context, name string) error {
 	if i < 0 {
 		return fmt.Errorf("materializer: SAVEPOINT %s does not exist", name)
 	}
+	t.sync()
 	if _, err := t.d.wconn.ExecContext(ctx, "ROLLBACK TO "+quoteIdent(name)); err != nil {
 		return err
 	}
@@ -246,7 +295,7 @@ func (t *Txn) Rollback() error {
 	}
 	t.done = true
 	if t.kept != nil {
-		t.d.capturing = nil
+		t.d.setCapturing(nil)
 		err := t.undoKept()
 		t.releaseKept(false)
 		return err
@@ -260,7 +309,7 @@ func (t *Txn) Rollback() error {
 }
 
 func (t *Txn) release() {
-	t.d.capturing = nil
+	t.d.setCapturing(nil)
 	t.d.giveBack()
 	t.d.unlock()
 }
@@ -280,7 +329,7 @@ func (t *Txn) Finish(ctx context.Context, appendFn func(cs *marmotv1.ChangeSet, 
 	}
 	rows, err := t.netChanges(ctx)
 	t.done = true
-	t.d.capturing = nil
+	t.d.setCapturing(nil)
 	_, rbErr := t.d.wconn.ExecContext(context.Background(), "ROLLBACK")
 	defer t.release()
 	if rbErr == nil {
@@ -310,29 +359,9 @@ func NewTxnID() []byte {
 	return b
 }
 
-// preUpdate records a row change of the capturing transaction. It runs
-// inside sqlite3_step on the goroutine that holds the writer lock, so it
-// must not run SQL; it only copies the images.
-func (d *DB) preUpdate(p sqlite3.SQLitePreUpdateData) {
-	t := d.capturing
-	if t == nil || internalTable(p.TableName) {
-		return
-	}
-	if p.DatabaseName == "main" {
-		t.record(p)
-	} else if p.DatabaseName == "temp" && t.sc != nil {
-		t.recordTemp(p) // temp tables hosted for a session (HostTemps)
-	}
-}
-
 // internalTable: SQLite's and marmot's own tables, never captured.
 func internalTable(name string) bool {
 	return strings.HasPrefix(name, "sqlite_") || strings.HasPrefix(name, "__marmot")
-}
-
-// record adds a row change of a permanent table to the capture.
-func (t *Txn) record(p sqlite3.SQLitePreUpdateData) {
-	t.events = append(t.events, imageOf(p))
 }
 
 // imageOf copies a row change's images (the hook's data is only valid
@@ -355,6 +384,10 @@ func imageOf(p sqlite3.SQLitePreUpdateData) event {
 // is an insert of the final image, insert+delete is nothing, update+delete
 // is a delete of the original image. A key change becomes delete + insert.
 func (t *Txn) netChanges(ctx context.Context) ([]*marmotv1.RowChange, error) {
+	t.sync()
+	if t.captureErr != nil {
+		return nil, t.captureErr
+	}
 	type entry struct {
 		rc   *marmotv1.RowChange
 		dead bool

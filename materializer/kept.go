@@ -111,7 +111,7 @@ func (d *DB) BeginKept(ctx context.Context) (*Txn, error) {
 		seen[self] = g.last.Load()
 	}
 	t := &Txn{d: d, seen: seen, kept: g}
-	d.capturing = t
+	d.setCapturing(t)
 	return t, nil
 }
 
@@ -121,7 +121,7 @@ func (t *Txn) finishKept(ctx context.Context, appendFn func(cs *marmotv1.ChangeS
 	d, g := t.d, t.kept
 	rows, err := t.netChanges(ctx)
 	t.done = true
-	d.capturing = nil
+	d.setCapturing(nil)
 	appended := false
 	defer func() { t.releaseKept(appended) }()
 	if err != nil {

@@ -290,7 +290,8 @@ type DB struct {
 	wconn      *sql.Conn
 	wenv       *Env
 	rsql       *sql.DB
-	capturing  *Txn                    // guarded by wl
+	capturing  *Txn                    // guarded by wl; set by setCapturing
+	rcap       *rowCapture             // the writer's row hook (hookc.go); guarded by wl
 	group      *keptGroup              // open kept captures (kept.go); guarded by wl
 	keptSizes  [2]int                  // the last two committed groups' sizes (keptFlushDue); guarded by wl
 	lent       *lentWriter             // the writer set aside for a session connection (BeginOn); guarded by wl
@@ -365,10 +366,12 @@ func (d *DB) openFiles() error {
 		w.Close()
 		return fmt.Errorf("materializer: init %s: %w", d.path, err)
 	}
-	if err := conn.Raw(func(dc any) error {
-		dc.(*sqlite3.SQLiteConn).RegisterPreUpdateHook(d.preUpdate)
-		return nil
+	if err := conn.Raw(func(dc any) (err error) {
+		d.rcap, err = openRowCapture(dc.(*sqlite3.SQLiteConn))
+		return err
 	}); err != nil {
+		conn.Close()
+		w.Close()
 		return err
 	}
 	r, err := sql.Open(d.m.driver, "file:"+d.path+"?_busy_timeout=10000&_query_only=1&_stmt_cache_size=128")
@@ -439,6 +442,9 @@ func (d *DB) closeFiles() {
 		d.rsql.Close()
 		d.wconn, d.wsql, d.rsql = nil, nil, nil
 	}
+	// After the connection: its hook uses the capture state until then.
+	d.rcap.close()
+	d.rcap = nil
 }
 
 func (d *DB) shutdown() {

@@ -113,7 +113,8 @@ func (sc *SessionConn) Close() error {
 	return err
 }
 
-// preUpdate runs inside sqlite3_step on the session's goroutine.
+// preUpdate runs inside sqlite3_step on the session's goroutine. (The
+// writer connection records its rows in C instead: hookc.go.)
 func (sc *SessionConn) preUpdate(p sqlite3.SQLitePreUpdateData) {
 	if internalTable(p.TableName) {
 		return
@@ -122,7 +123,7 @@ func (sc *SessionConn) preUpdate(p sqlite3.SQLitePreUpdateData) {
 		if p.DatabaseName == "temp" {
 			t.recordTemp(p)
 		} else if p.DatabaseName == "main" {
-			t.record(p)
+			t.events = append(t.events, imageOf(p))
 		}
 		return
 	}
@@ -226,6 +227,7 @@ func (t *Txn) TempDDL(ctx context.Context, stmt string) error {
 	if _, err := t.d.wconn.ExecContext(ctx, stmt); err != nil {
 		return err
 	}
+	t.sync() // rows the statement changed come before it
 	t.temp = append(t.temp, tempOp{ddl: stmt})
 	return nil
 }
