@@ -58,6 +58,21 @@ func openHookDB(t *testing.T) (*sql.Conn, *sqlite3.SQLiteConn) {
 	return c, sc
 }
 
+// openCapturing is openHookDB with the C row capture installed and on.
+// Its state is freed when the test ends, before the connection closes:
+// nothing runs on the connection by then, and closing fires no hook.
+func openCapturing(t *testing.T) (*sql.Conn, *rowCapture) {
+	t.Helper()
+	c, sc := openHookDB(t)
+	rc, err := openRowCapture(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rc.close)
+	rc.set(true)
+	return c, rc
+}
+
 // TestRowCaptureMatchesGoHook: the C hook records exactly what go-sqlite3's
 // hook, read the way capture did before (imageOf), gives for the same
 // statements.
@@ -126,13 +141,7 @@ func TestRowCaptureMatchesGoHook(t *testing.T) {
 }
 
 func TestDecodeRowChangesRefusesTruncated(t *testing.T) {
-	c, sc := openHookDB(t)
-	rc, err := openRowCapture(sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.close()
-	rc.set(true)
+	c, rc := openCapturing(t)
 	if _, err := c.ExecContext(context.Background(), `INSERT INTO t VALUES (1, 2, 3.5, 'text', x'01', NULL)`); err != nil {
 		t.Fatal(err)
 	}
@@ -164,13 +173,7 @@ func TestDecodeRowChangesRefusesTruncated(t *testing.T) {
 // recorded whole, and the grown buffer is let go once decoded.
 func TestRowCaptureLargeRows(t *testing.T) {
 	ctx := context.Background()
-	c, sc := openHookDB(t)
-	rc, err := openRowCapture(sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.close()
-	rc.set(true)
+	c, rc := openCapturing(t)
 	if _, err := c.ExecContext(ctx, `WITH RECURSIVE g(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM g WHERE v < 3) INSERT INTO t (id, s) SELECT v, printf('%.*c', 1048576 + v, 'x') FROM g`); err != nil {
 		t.Fatal(err)
 	}
