@@ -102,6 +102,9 @@ func Open(ctx context.Context, opts Options) (*Materializer, error) {
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("materializer: %w", err)
 	}
+	if err := registerWALBuf(); err != nil {
+		return nil, err
+	}
 	m := &Materializer{opts: opts, log: opts.Log, logger: opts.Logger, dbs: map[string]*DB{}}
 	m.driver = fmt.Sprintf("marmot_sqlite3_%d", driverSeq.Add(1))
 	sql.Register(m.driver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
@@ -344,7 +347,7 @@ func (d *DB) Applied() txlog.Watermark {
 }
 
 func (d *DB) openFiles() error {
-	w, err := sql.Open(d.m.driver, "file:"+d.path+"?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=10000&_stmt_cache_size=128")
+	w, err := sql.Open(d.m.driver, "file:"+d.path+"?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=10000&_stmt_cache_size=128&vfs="+walbufVFS)
 	if err != nil {
 		return err
 	}

@@ -227,6 +227,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		// Profiling reveals internals; only when asked for (no admin auth yet).
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 		mux.Handle("/debug/pprof/goroutine", pprof.Handler("goroutine"))
 	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
