@@ -59,7 +59,8 @@ if [[ "$ONLY" != marmot ]]; then
 	mariadb-install-db --no-defaults --datadir="$work/mariadb" --user=root --auth-root-authentication-method=normal >"$work/mariadb-install.log" 2>&1
 	mariadbd --no-defaults --datadir="$work/mariadb" --user=root --bind-address=127.0.0.1 --port="$MARIADB_PORT" \
 		--socket="$work/mariadb.sock" --skip-grant-tables --innodb-buffer-pool-size=256M >"$work/mariadb.log" 2>&1 &
-	pids+=($!)
+	mariadb_pid=$!
+	pids+=("$mariadb_pid")
 	wait_port "$MARIADB_PORT"
 fi
 wait_port "$MARMOT_PORT"
@@ -70,23 +71,24 @@ ticks() { # pid -> user+system clock ticks so far
 	echo $((st[13] + st[14]))
 }
 
-run() { # server port workload -> "tps qps p95 cpu" (cpu: marmotd's µs per transaction, or -)
+run() { # server port workload -> "tps qps p95 cpu" (cpu: the server's µs per transaction)
 	local port=$2 w=$3
 	local sb=(sysbench "$w" --db-driver=mysql --mysql-host=127.0.0.1 --mysql-port="$port" --mysql-user=root
 		--mysql-db=sbtest --tables="$TABLES" --table-size="$SIZE" --auto-inc=off)
 	mysql --protocol=TCP -h 127.0.0.1 -P "$port" -u root --skip-ssl -e 'DROP DATABASE IF EXISTS sbtest; CREATE DATABASE sbtest'
 	"${sb[@]}" prepare >/dev/null
-	local out t0=0 t1=0
-	[[ "$1" == marmot ]] && t0=$(ticks "$marmot_pid")
+	local out t0 t1 pid=$marmot_pid
+	[[ "$1" == marmot ]] || pid=$mariadb_pid
+	t0=$(ticks "$pid")
 	out=$("${sb[@]}" --threads="$THREADS" --time="$TIME" run)
-	[[ "$1" == marmot ]] && t1=$(ticks "$marmot_pid")
+	t1=$(ticks "$pid")
 	"${sb[@]}" cleanup >/dev/null
 	local n tps qps p95 cpu=-
 	n=$(sed -n 's/.*transactions: *\([0-9]*\) *(.*/\1/p' <<<"$out")
 	tps=$(sed -n 's/.*transactions: *[0-9]* *(\([0-9.]*\) per sec.*/\1/p' <<<"$out")
 	qps=$(sed -n 's/.*queries: *[0-9]* *(\([0-9.]*\) per sec.*/\1/p' <<<"$out")
 	p95=$(sed -n 's/.*95th percentile: *\([0-9.]*\).*/\1/p' <<<"$out")
-	if [[ "$1" == marmot && "${n:-0}" -gt 0 ]]; then
+	if [[ "${n:-0}" -gt 0 ]]; then
 		cpu=$(((t1 - t0) * 1000000 / $(getconf CLK_TCK) / n))
 	fi
 	echo "$tps $qps $p95 $cpu"
@@ -103,11 +105,11 @@ if [[ "$ONLY" == marmot ]]; then
 	done
 	exit 0
 fi
-echo "| workload | marmot tps | marmot qps | marmot p95 ms | marmotd CPU µs/txn | MariaDB tps | MariaDB qps | MariaDB p95 ms | tps ratio |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| workload | marmot tps | marmot qps | marmot p95 ms | marmotd CPU µs/txn | MariaDB tps | MariaDB qps | MariaDB p95 ms | mariadbd CPU µs/txn | tps ratio |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for w in $WORKLOADS; do
 	read -r mt mq mp mc <<<"$(run marmot "$MARMOT_PORT" "$w")"
-	read -r dt dq dp _ <<<"$(run mariadb "$MARIADB_PORT" "$w")"
+	read -r dt dq dp dc <<<"$(run mariadb "$MARIADB_PORT" "$w")"
 	ratio=$(awk -v a="$mt" -v b="$dt" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
-	echo "| $w | $mt | $mq | $mp | $mc | $dt | $dq | $dp | $ratio |"
+	echo "| $w | $mt | $mq | $mp | $mc | $dt | $dq | $dp | $dc | $ratio |"
 done

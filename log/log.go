@@ -134,6 +134,7 @@ func Open(opts Options) (*Log, error) {
 	if po.FS == nil {
 		po.FS = vfs.Default
 	}
+	po.FS = withWALZeroFill(po.FS)
 	if opts.BeforeSync != nil {
 		po.FS = withSyncHook(po.FS, opts.BeforeSync)
 	}
