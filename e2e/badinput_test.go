@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -88,9 +89,14 @@ func TestMaxAllowedPacket(t *testing.T) {
 		t.Fatalf("want 1153, got %v", err)
 	}
 	// MySQL closes the connection after 1153; the pool may not have
-	// noticed yet, so ask on a fresh one.
+	// noticed yet (n.DB returns the same pool), so ask on a fresh one.
+	fresh, err := sql.Open("mysql", n.DSN("marmot"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
 	var cnt int
-	if err := n.DB(t, "marmot").QueryRow("SELECT COUNT(*) FROM blobs").Scan(&cnt); err != nil || cnt != 1 {
+	if err := fresh.QueryRow("SELECT COUNT(*) FROM blobs").Scan(&cnt); err != nil || cnt != 1 {
 		t.Fatalf("after the refused packet: %d rows, %v\n%s", cnt, err, n.Logs())
 	}
 }

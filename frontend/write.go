@@ -119,14 +119,6 @@ func (s *Session) finishAndCommit(ctx context.Context, t *materializer.Txn, ddl 
 			return nil
 		}
 		var err error
-		if lc, ok := s.srv.opts.Committer.(localCommitter); ok && t.Kept() {
-			// The group's closer flushes the log (materializer/kept.go).
-			a, err := lc.l.AppendDeferred(cs, seen)
-			if err == nil {
-				cm = a
-			}
-			return err
-		}
 		cm, err = s.srv.opts.Committer.Append(cs, seen, s.consistency())
 		return err
 	})
@@ -147,10 +139,15 @@ func (s *Session) awaitCommit(ctx context.Context, cs *marmotv1.ChangeSet, cm Co
 	defer cancel()
 	err := cm.Wait(wctx)
 	if t != nil {
-		t.Settle() // also when the wait failed: the group must not stay open
+		t.Settle(err == nil) // also when the wait failed: the group must not stay open
 	}
 	if err != nil {
 		return err
+	}
+	if t != nil && t.Kept() {
+		// Durable is enough: the rows are in the writer's open group, which
+		// every read commits first (materializer.CommitAcked).
+		return nil
 	}
 	return s.srv.mat.WaitApplied(wctx, cs.Database, cs.Origin, cs.Seq)
 }

@@ -38,9 +38,6 @@ type Options struct {
 	// the log's files, from Pebble's goroutines, concurrently; it may block
 	// (a stalled disk) or sleep (a slow one). nil in production.
 	BeforeSync func()
-	// DeferMax bounds how long an entry appended with AppendDeferred
-	// waits for a batch to join; 0 means 2 ms.
-	DeferMax time.Duration
 }
 
 // Log is the transaction log of one node. Safe for concurrent use.
@@ -64,13 +61,8 @@ type Log struct {
 	vc       *versionCache // recent durable versions (vcache.go)
 	queue    []*appendReq
 	inflight []*appendReq // being written by the committer
-	// urgent: the queue holds an entry someone waits to see durable. A
-	// queue of deferred entries only is written once urgent is set (by a
-	// later ordinary append, Flush, WaitDurable or the DeferMax timer).
-	urgent     bool
-	deferArmed bool // the DeferMax timer is pending
-	changed    chan struct{}
-	dbs        map[string]bool // every database named in a durable entry
+	changed  chan struct{}
+	dbs      map[string]bool // every database named in a durable entry
 	// lastLocal is, per database, the sequence of this node's newest
 	// queued or durable change set of it (LastLocal).
 	lastLocal map[string]uint64
@@ -96,12 +88,11 @@ type Log struct {
 	givenUp map[string]struct{}
 	// overdue wakes the resolver when a check meets another node's
 	// intent past its lease (intents.go).
-	overdue  chan struct{}
-	deferMax time.Duration // Options.DeferMax
-	unclean  bool
-	failed   error
-	closed   bool
-	done     chan struct{}
+	overdue chan struct{}
+	unclean bool
+	failed  error
+	closed  bool
+	done    chan struct{}
 }
 
 type appendReq struct {
@@ -111,10 +102,8 @@ type appendReq struct {
 	// dropIntent: the batch that makes the entry durable also deletes the
 	// record of the claim this node granted it (intentrec.go).
 	dropIntent bool
-	// deferred: the entry alone does not start a write (AppendDeferred).
-	deferred bool
-	done     chan error
-	err      error // result, once received from done
+	done       chan error
+	err        error // result, once received from done
 }
 
 // rowWrite is a row version an entry raises. prior is the durable version
@@ -160,10 +149,6 @@ func Open(opts Options) (*Log, error) {
 	l := &Log{db: db, logger: opts.Logger, lastSeq: Watermark{}, pending: map[string]Version{}, shadow: map[string]*shadowVersion{}, changed: make(chan struct{}), done: make(chan struct{}), overdue: make(chan struct{}, 1)}
 	if l.logger == nil {
 		l.logger = slog.Default()
-	}
-	l.deferMax = opts.DeferMax
-	if l.deferMax <= 0 {
-		l.deferMax = defaultDeferMax
 	}
 	l.cond = sync.NewCond(&l.mu)
 	if l.node, err = l.nodeID(opts.NodeID); err != nil {
@@ -359,39 +344,10 @@ func (a *Appending) Wait(ctx context.Context) error {
 // holds its database's writer while appending gets the log order to match
 // the order in which transactions executed.
 func (l *Log) Append(cs *marmotv1.ChangeSet, seen Watermark) (*Appending, error) {
-	return l.appendLocal(cs, seen, false)
+	return l.appendLocal(cs, seen)
 }
 
-// AppendDeferred is Append for an entry nobody needs durable at once: it
-// is written with the next batch something else starts (an Append, Flush,
-// or WaitDurable of it), or after Options.DeferMax. A group of kept
-// captures (materializer/kept.go) commits only once its newest entry is
-// durable, so fsyncing each member's entry as it comes is work (and, worse,
-// an fsync in flight when the newest arrives) that delays the group.
-func (l *Log) AppendDeferred(cs *marmotv1.ChangeSet, seen Watermark) (*Appending, error) {
-	return l.appendLocal(cs, seen, true)
-}
-
-// defaultDeferMax is Options.DeferMax's default: about two fsyncs of a
-// small machine's disk, and a tenth of a kept capture's orphan wait.
-const defaultDeferMax = 2 * time.Millisecond
-
-// Flush starts writing whatever is queued, deferred or not.
-func (l *Log) Flush() {
-	l.mu.Lock()
-	l.urgeLocked()
-	l.mu.Unlock()
-}
-
-// urgeLocked has the committer write the queue now.
-func (l *Log) urgeLocked() {
-	if !l.urgent && len(l.queue) > 0 {
-		l.urgent = true
-		l.cond.Signal()
-	}
-}
-
-func (l *Log) appendLocal(cs *marmotv1.ChangeSet, seen Watermark, deferred bool) (*Appending, error) {
+func (l *Log) appendLocal(cs *marmotv1.ChangeSet, seen Watermark) (*Appending, error) {
 	l.mu.Lock()
 	if err := l.usable(); err != nil {
 		l.mu.Unlock()
@@ -433,7 +389,7 @@ func (l *Log) appendLocal(cs *marmotv1.ChangeSet, seen Watermark, deferred bool)
 	for i, r := range cs.Rows {
 		writes[i].v = Version{HLC: ts, Seq: cs.Seq, Deleted: r.Op == marmotv1.Op_OP_DELETE}
 	}
-	req := &appendReq{cs: cs, writes: writes, deferred: deferred, done: make(chan error, 1)}
+	req := &appendReq{cs: cs, writes: writes, done: make(chan error, 1)}
 	if err := l.queueLocked(req); err != nil {
 		return nil, err
 	}
@@ -613,19 +569,7 @@ func (l *Log) queueLocked(req *appendReq) error {
 	}
 	l.releaseLocked(string(req.cs.Id))
 	l.queue = append(l.queue, req)
-	switch {
-	case !req.deferred:
-		l.urgent = true
-		l.cond.Signal()
-	case !l.urgent && !l.deferArmed:
-		l.deferArmed = true
-		time.AfterFunc(l.deferMax, func() {
-			l.mu.Lock()
-			l.deferArmed = false
-			l.urgeLocked()
-			l.mu.Unlock()
-		})
-	}
+	l.cond.Signal()
 	l.mu.Unlock()
 	return nil
 }
@@ -702,7 +646,7 @@ func (l *Log) run() {
 	defer close(l.done)
 	for {
 		l.mu.Lock()
-		for (len(l.queue) == 0 || !l.urgent) && !l.closed {
+		for len(l.queue) == 0 && !l.closed {
 			l.cond.Wait()
 		}
 		if len(l.queue) == 0 {
@@ -711,7 +655,6 @@ func (l *Log) run() {
 		}
 		batch := l.queue
 		l.queue = nil
-		l.urgent = false
 		l.inflight = batch
 		l.mu.Unlock()
 
@@ -867,9 +810,6 @@ func (l *Log) WaitDurable(ctx context.Context, origin, seq uint64) error {
 	for {
 		l.mu.Lock()
 		ok, ch, err := l.durable.Covers(origin, seq), l.changed, l.usable()
-		if !ok {
-			l.urgeLocked() // it may be deferred
-		}
 		l.mu.Unlock()
 		if ok {
 			return nil

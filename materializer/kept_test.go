@@ -2,6 +2,7 @@ package materializer
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -13,7 +14,8 @@ import (
 )
 
 // keptInsert runs one statement as a kept capture the way the frontend
-// does: append, wait for durability, settle, wait for the view.
+// does: append, wait for durability, settle; a kept capture is answered
+// then, others once the view has them.
 func keptInsert(ctx context.Context, l *txlog.Log, d *DB, q string) (*marmotv1.ChangeSet, error) {
 	return insertAs(ctx, l, d, q, true)
 }
@@ -54,8 +56,8 @@ func insertAs(ctx context.Context, l *txlog.Log, d *DB, q string, keep bool) (*m
 		return cs, err
 	}
 	err = a.Wait(ctx)
-	t.Settle()
-	if err != nil {
+	t.Settle(err == nil)
+	if err != nil || t.Kept() {
 		return cs, err
 	}
 	return cs, d.WaitApplied(ctx, cs.Origin, cs.Seq)
@@ -134,6 +136,7 @@ func TestKeptGroupSurvivesRestart(t *testing.T) {
 	}
 	_, err := d.wconn.ExecContext(ctx, "ROLLBACK")
 	d.group = nil
+	d.openGroup.Store(nil)
 	d.wl.unlock()
 	if err != nil {
 		t.Fatal(err)
@@ -150,26 +153,6 @@ func TestKeptGroupSurvivesRestart(t *testing.T) {
 	}
 }
 
-// TestKeptOrphanGroupCommits: a capture that is not its group's closer
-// commits the group itself when nobody else does (the waiter that made it
-// step aside gave up).
-func TestKeptOrphanGroupCommits(t *testing.T) {
-	l, m := mustOpen(t, t.TempDir())
-	d := createDB(t, l, m, "app", `CREATE TABLE t (id INTEGER PRIMARY KEY)`)
-	ctx := context.Background()
-	tx, cs := keptDurable(t, l, d, "INSERT INTO t VALUES (1)")
-	tx.closer = false // as if a waiter had been queued at its release
-	tx.Settle()
-	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if err := d.WaitApplied(wctx, cs.Origin, cs.Seq); err != nil {
-		t.Fatalf("orphaned group never committed: %v", err)
-	}
-	if got := dump(t, d, "SELECT id FROM t"); got != "1;" {
-		t.Fatalf("rows %q", got)
-	}
-}
-
 // keptDurable runs q as a kept capture up to its change set being durable,
 // without settling its group.
 func keptDurable(t *testing.T, l *txlog.Log, d *DB, q string) (*Txn, *marmotv1.ChangeSet) {
@@ -181,9 +164,8 @@ func keptDurable(t *testing.T, l *txlog.Log, d *DB, q string) (*Txn, *marmotv1.C
 	return tx, cs
 }
 
-// keptAppend runs q as a kept capture appended by appendFn
-// (txlog.Log.Append or AppendDeferred) and returns once the writer is
-// released.
+// keptAppend runs q as a kept capture appended by appendFn and returns
+// once the writer is released.
 func keptAppend(t *testing.T, d *DB, q string, appendFn func(*marmotv1.ChangeSet, txlog.Watermark) (*txlog.Appending, error)) (*Txn, *marmotv1.ChangeSet, *txlog.Appending) {
 	t.Helper()
 	ctx := context.Background()
@@ -205,102 +187,99 @@ func keptAppend(t *testing.T, d *DB, q string, appendFn func(*marmotv1.ChangeSet
 	return tx, cs, a
 }
 
-func TestKeptFlushDue(t *testing.T) {
-	cases := []struct {
-		name   string
-		recent [2]int
-		n      int
-		sealed bool
-		want   bool
-	}{
-		{"first group", [2]int{0, 0}, 1, false, true},
-		{"single session", [2]int{1, 1}, 1, false, true},
-		{"smaller than both recent groups", [2]int{15, 16}, 9, false, false},
-		{"as large as the smaller recent group", [2]int{15, 16}, 15, false, true},
-		{"recent groups shrank", [2]int{16, 4}, 4, false, true},
-		{"sealed", [2]int{16, 16}, 3, true, true},
+// openAckedGroup leaves d with an open kept group holding two durable
+// change sets, the first of them acknowledged (Settle(true)) but not
+// committed: its capture was the closer when it released the writer, but
+// the second joined after, so only the second may commit the group, and
+// the test never settles it. It returns the first change set.
+func openAckedGroup(t *testing.T, l *txlog.Log, d *DB) *marmotv1.ChangeSet {
+	t.Helper()
+	var txs []*Txn
+	var sets []*marmotv1.ChangeSet
+	for i := range 2 {
+		tx, cs := keptDurable(t, l, d, fmt.Sprintf("INSERT INTO t VALUES (%d, 'kept')", 100+i))
+		txs, sets = append(txs, tx), append(sets, cs)
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			d := &DB{keptSizes: c.recent}
-			if got := d.keptFlushDue(&keptGroup{n: c.n, sealed: c.sealed}); got != c.want {
-				t.Fatalf("keptFlushDue = %v, want %v", got, c.want)
+	txs[0].Settle(true)
+	if txs[0].kept.ended.Load() {
+		t.Fatal("the group committed though its newest member has not settled")
+	}
+	return sets[0]
+}
+
+// fileRows counts t's rows as a process reading the file directly (the
+// sqlite3 CLI, an application) sees them: without the materializer.
+func fileRows(t *testing.T, d *DB) string {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+d.Path()+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow("SELECT count(*) FROM t").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprint(n)
+}
+
+// TestKeptAckedReadsCommitGroup: a kept capture is answered once durable,
+// before its group commits in SQLite; every read through the view, and
+// waiting for the change set to be applied, commits the group first, so
+// nobody reads around an acknowledged write.
+func TestKeptAckedReadsCommitGroup(t *testing.T) {
+	linger := keptLinger
+	keptLinger = time.Hour // only the read may commit the group
+	defer func() { keptLinger = linger }()
+	for _, how := range []string{"read", "wait applied", "session conn"} {
+		t.Run(how, func(t *testing.T) {
+			l, m := mustOpen(t, t.TempDir())
+			d := createDB(t, l, m, "app", `CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)`)
+			cs := openAckedGroup(t, l, d)
+			if got := fileRows(t, d); got != "0" {
+				t.Fatalf("the file shows %s rows while the group is open", got)
+			}
+			ctx := context.Background()
+			switch how {
+			case "read":
+				if got := dump(t, d, "SELECT count(*) FROM t"); got != "2;" {
+					t.Fatalf("a read after the acknowledgement sees %s rows", got)
+				}
+			case "wait applied":
+				wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				defer cancel()
+				if err := d.WaitApplied(wctx, cs.Origin, cs.Seq); err != nil {
+					t.Fatal(err)
+				}
+			case "session conn":
+				sc, err := d.OpenSessionConn(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer sc.Close()
+				var n int
+				if err := sc.Conn().QueryRowContext(ctx, "SELECT count(*) FROM t").Scan(&n); err != nil || n != 2 {
+					t.Fatalf("a session connection sees %d rows (%v)", n, err)
+				}
+			}
+			if got := fileRows(t, d); got != "2" {
+				t.Fatalf("after the %s the file shows %s rows, want 2", how, got)
 			}
 		})
 	}
 }
 
-// TestKeptCloserWaitsForExpectedMembers: a closer whose group is smaller
-// than the recent ones leaves its entry deferred, so the member that
-// completes the group starts the group's one fsync; a group that never
-// fills still commits, within the log's DeferMax.
-func TestKeptCloserWaitsForExpectedMembers(t *testing.T) {
-	ctx := context.Background()
-	open := func(t *testing.T, deferMax time.Duration) (*txlog.Log, *DB) {
-		dir := t.TempDir()
-		l, err := txlog.Open(txlog.Options{Dir: dir + "/log", NodeID: 1, DeferMax: deferMax})
-		if err != nil {
-			t.Fatal(err)
+// TestKeptAckedGroupLingers: an acknowledged group nobody commits (its
+// newest member never settles, nobody reads) still reaches the file.
+func TestKeptAckedGroupLingers(t *testing.T) {
+	l, m := mustOpen(t, t.TempDir())
+	d := createDB(t, l, m, "app", `CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)`)
+	openAckedGroup(t, l, d)
+	deadline := time.Now().Add(10 * time.Second)
+	for fileRows(t, d) != "2" {
+		if time.Now().After(deadline) {
+			t.Fatal("an acknowledged kept group never committed")
 		}
-		m, err := Open(ctx, Options{Dir: dir + "/db", Log: l})
-		if err != nil {
-			l.Close()
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { m.Close(); l.Close() })
-		return l, createDB(t, l, m, "app", `CREATE TABLE t (id INTEGER PRIMARY KEY)`)
+		time.Sleep(5 * time.Millisecond)
 	}
-	durableWithin := func(l *txlog.Log, seq uint64, wait time.Duration) bool {
-		for deadline := time.Now().Add(wait); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-			if l.Durable().Covers(1, seq) {
-				return true
-			}
-		}
-		return l.Durable().Covers(1, seq)
-	}
-
-	t.Run("the member completing the group flushes", func(t *testing.T) {
-		l, d := open(t, time.Hour)
-		d.keptSizes = [2]int{2, 2}
-		tx1, cs1, a1 := keptAppend(t, d, "INSERT INTO t VALUES (1)", l.AppendDeferred)
-		if !tx1.closer {
-			t.Fatal("the capture that found nobody waiting is not its group's closer")
-		}
-		if durableWithin(l, cs1.Seq, 200*time.Millisecond) {
-			t.Fatal("a group smaller than the recent ones started its fsync")
-		}
-		tx2, cs2, a2 := keptAppend(t, d, "INSERT INTO t VALUES (2)", l.AppendDeferred)
-		for _, a := range []*txlog.Appending{a1, a2} {
-			if err := a.Wait(ctx); err != nil {
-				t.Fatal(err)
-			}
-		}
-		tx1.Settle()
-		tx2.Settle()
-		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		if err := d.WaitApplied(wctx, 1, cs2.Seq); err != nil {
-			t.Fatal(err)
-		}
-		if d.keptSizes[1] != 2 {
-			t.Fatalf("the group committed %d captures, want 2", d.keptSizes[1])
-		}
-	})
-	t.Run("a group that never fills commits within DeferMax", func(t *testing.T) {
-		l, d := open(t, 20*time.Millisecond)
-		d.keptSizes = [2]int{16, 16}
-		tx, cs, a := keptAppend(t, d, "INSERT INTO t VALUES (1)", l.AppendDeferred)
-		if err := a.Wait(ctx); err != nil {
-			t.Fatal(err)
-		}
-		tx.Settle()
-		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		if err := d.WaitApplied(wctx, 1, cs.Seq); err != nil {
-			t.Fatal(err)
-		}
-		if got := dump(t, d, "SELECT id FROM t"); got != "1;" {
-			t.Fatalf("rows %q", got)
-		}
-	})
 }

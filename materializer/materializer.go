@@ -293,14 +293,14 @@ type DB struct {
 	wconn      *sql.Conn
 	wenv       *Env
 	rsql       *sql.DB
-	capturing  *Txn                    // guarded by wl; set by setCapturing
-	rcap       *rowCapture             // the writer's row hook (hookc.go); guarded by wl
-	group      *keptGroup              // open kept captures (kept.go); guarded by wl
-	keptSizes  [2]int                  // the last two committed groups' sizes (keptFlushDue); guarded by wl
-	lent       *lentWriter             // the writer set aside for a session connection (BeginOn); guarded by wl
-	stmts      map[string]*sql.Stmt    // apply statements; guarded by wl
-	upserts    map[string]*upsertShape // applyRow's, per table; guarded by wl
-	sinceCkpt  int                     // batches applied since the last checkpoint kick; guarded by wl
+	capturing  *Txn                      // guarded by wl; set by setCapturing
+	rcap       *rowCapture               // the writer's row hook (hookc.go); guarded by wl
+	group      *keptGroup                // open kept captures (kept.go); guarded by wl
+	openGroup  atomic.Pointer[keptGroup] // group, readable without wl
+	lent       *lentWriter               // the writer set aside for a session connection (BeginOn); guarded by wl
+	stmts      map[string]*sql.Stmt      // apply statements; guarded by wl
+	upserts    map[string]*upsertShape   // applyRow's, per table; guarded by wl
+	sinceCkpt  int                       // batches applied since the last checkpoint kick; guarded by wl
 
 	// The WAL checkpointer (checkpoint.go); set with the files.
 	ckptDB   *sql.DB
@@ -506,6 +506,9 @@ type Conn struct {
 
 // ReadConn takes a connection from the read pool; Close returns it.
 func (d *DB) ReadConn(ctx context.Context) (*Conn, error) {
+	if err := d.CommitAcked(ctx); err != nil {
+		return nil, err
+	}
 	d.mu.Lock()
 	r, dropped := d.rsql, d.dropped
 	d.mu.Unlock()
@@ -521,6 +524,12 @@ func (d *DB) ReadConn(ctx context.Context) (*Conn, error) {
 
 // WaitApplied blocks until the view includes change set (origin, seq).
 func (d *DB) WaitApplied(ctx context.Context, origin, seq uint64) error {
+	if g := d.openGroup.Load(); g != nil && origin == d.m.log.Node() && seq > g.base && seq <= g.last.Load() {
+		// In the open kept group: committing it is what applies it.
+		if err := d.commitGroup(ctx, g); err != nil {
+			return err
+		}
+	}
 	for {
 		d.mu.Lock()
 		ok, ch := d.applied.Covers(origin, seq), d.appliedCh

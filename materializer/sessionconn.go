@@ -89,7 +89,11 @@ func (sc *SessionConn) Stale() bool {
 
 // Conn is the connection, for reads and for statements that write only
 // temp tables (outside a capture; see StrayWrites).
-func (sc *SessionConn) Conn() *Conn { return &Conn{Conn: sc.conn, Env: sc.env} }
+func (sc *SessionConn) Conn() *Conn {
+	// Reads here must see acknowledged kept writes too (kept.go).
+	_ = sc.d.CommitAcked(context.Background())
+	return &Conn{Conn: sc.conn, Env: sc.env}
+}
 
 // DB is the database the connection belongs to.
 func (sc *SessionConn) DB() *DB { return sc.d }
