@@ -237,6 +237,12 @@ func (d *DB) commitGroup(ctx context.Context, g *keptGroup) error {
 	if g == nil || g.ended.Load() {
 		return nil
 	}
+	// The commit waits for the group's newest change set to be durable;
+	// wait for the ones so far before taking the writer, so the writer
+	// is not held through that fsync while statements queue behind it.
+	if err := d.m.log.WaitDurable(ctx, d.m.log.Node(), g.last.Load()); err != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
 	if err := d.lockAs(ctx, true, false); err != nil {
 		return err
 	}
