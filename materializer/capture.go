@@ -155,8 +155,8 @@ func (t *Txn) DB() *DB { return t.d }
 // Seen is the applied watermark the transaction executes against.
 func (t *Txn) Seen() txlog.Watermark { return t.seen }
 
-// Kept reports a kept capture (BeginKept): its change set may be appended
-// with txlog.Log.AppendDeferred, since the group's commit makes it durable.
+// Kept reports a kept capture (BeginKept): its session may be answered
+// once its change set is durable, before the view has it (kept.go).
 func (t *Txn) Kept() bool { return t.kept != nil }
 
 // Changes is how many row events were captured so far.

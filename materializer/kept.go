@@ -25,8 +25,11 @@ import (
 // watermark of its newest change set, only once that change set is
 // durable, so the view still never runs ahead of the log: a crash before
 // the group's COMMIT loses only rows the log has, and the applier writes
-// them again at start-up. A session is answered after the group commits,
-// so it reads its own write, and nobody reads a row before it is durable.
+// them again at start-up. A session is answered once its own change set is
+// durable, before the group commits (Txn.Settle); every read of the view
+// commits a group with an answered member first (CommitAcked), so a
+// session reads its own write and nobody reads around an acknowledged
+// one, and nobody reads a row before it is durable.
 //
 // A capture that finds nobody waiting for the writer when it is done
 // commits the group once its own change set is durable, unless others
