@@ -222,7 +222,9 @@ func (d *DB) applyTxn(ctx context.Context, batch []*marmotv1.ChangeSet, savepoin
 		if !savepoints {
 			if err != nil {
 				if _, rerr := c.ExecContext(ctx, "ROLLBACK"); rerr != nil {
-					return 0, rerr
+					// SQLite rolls back by itself on some errors (a full
+					// disk, I/O): report the cause, not the ROLLBACK.
+					return 0, fmt.Errorf("materializer: apply: %w (rollback: %v)", err, rerr)
 				}
 				if cs.Ddl != "" || ddl {
 					d.schemaChanged() // the rolled-back DDL's schema is gone

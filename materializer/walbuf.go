@@ -129,7 +129,11 @@ static volatile marmot_i64 mw_asked, mw_written;
 // Tests make the next flushes of buffered WAL writes fail (set only while
 // no connection on the VFS is writing).
 static int mw_fail_flushes;
-static void marmot_walbuf_fail_flushes(int n) { mw_fail_flushes = n; }
+static int marmot_walbuf_fail_flushes(int n) {
+	int left = mw_fail_flushes;
+	mw_fail_flushes = n;
+	return left;
+}
 
 // mw_raw_write writes to the wrapped file. The unix VFS writes at most
 // 128 KiB - 1 per call (it masks the size with 0x1ffff: a multiple of
@@ -426,8 +430,8 @@ func registerWALBuf() error {
 }
 
 // walbufFailFlushes makes the next n flushes of buffered WAL writes fail
-// (tests).
-func walbufFailFlushes(n int) { C.marmot_walbuf_fail_flushes(C.int(n)) }
+// (tests); it returns how many failures the previous call left unused.
+func walbufFailFlushes(n int) int { return int(C.marmot_walbuf_fail_flushes(C.int(n))) }
 
 // walbufCounts: WAL writes SQLite asked for, and writes that reached the
 // files, by every connection on the VFS since the process started.
