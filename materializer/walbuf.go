@@ -96,6 +96,7 @@ extern sqlite3_file *sqlite3_database_file_object(const char *);
 #define MW_OK 0
 #define MW_NOMEM 7
 #define MW_IOERR 10
+#define MW_CANTOPEN 14
 #define MW_IOERR_WRITE (10 | (3 << 8))
 #define MW_OPEN_MAIN_DB 0x00000100
 #define MW_OPEN_WAL 0x00080000
@@ -325,9 +326,14 @@ static int mw_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flag
 		p->base.pMethods = 0;
 		return rc;
 	}
-	const sqlite3_io_methods *rm = p->real->pMethods;
+	if (p->real->pMethods->iVersion < 3) {
+		// The methods below are version 3 (the unix VFS's); anything older
+		// is not what this shim was written against.
+		p->real->pMethods->xClose(p->real);
+		p->base.pMethods = 0;
+		return MW_CANTOPEN;
+	}
 	if (kind == MW_OPEN_WAL) {
-		mw_wal_methods.iVersion = rm->iVersion;
 		p->wal = 1;
 		p->base.pMethods = &mw_wal_methods;
 		sqlite3_file *db = sqlite3_database_file_object(name);
@@ -337,7 +343,6 @@ static int mw_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flag
 			p->peer = d;
 		}
 	} else {
-		mw_db_methods.iVersion = rm->iVersion;
 		p->base.pMethods = &mw_db_methods;
 	}
 	return MW_OK;
