@@ -88,7 +88,7 @@ func (d *DB) BeginKept(ctx context.Context) (*Txn, error) {
 	}
 	self := d.m.log.Node()
 	last := d.m.log.LastLocal(d.name)
-	g := d.group
+	g := d.group.Load()
 	if g == nil {
 		if applied := d.Applied()[self]; last > applied {
 			d.unlock()
@@ -99,8 +99,7 @@ func (d *DB) BeginKept(ctx context.Context) (*Txn, error) {
 			return nil, fmt.Errorf("materializer: begin: %w", err)
 		}
 		g = &keptGroup{base: d.Applied()[self]}
-		d.group = g
-		d.openGroup.Store(g)
+		d.group.Store(g)
 	} else if last != g.top() {
 		// Defensive: a change set of this node the group does not hold.
 		d.finishGroupLocked()
@@ -181,7 +180,7 @@ func (t *Txn) undoKept() error {
 // that appended nothing has nothing to wait for and commits the group now.
 func (t *Txn) releaseKept(appended bool) {
 	d, g := t.d, t.kept
-	if d.group == g && (g.n >= keptGroupMax || !d.wl.waiting()) {
+	if d.group.Load() == g && (g.n >= keptGroupMax || !d.wl.waiting()) {
 		switch {
 		case !appended:
 			d.finishGroupLocked()
@@ -224,7 +223,7 @@ func (t *Txn) Settle(acked bool) {
 		if err := d.lockAs(context.Background(), true, true); err != nil {
 			return // shutting down: the next start applies the change sets
 		}
-		if d.group == g && g.last.Load() == t.seq {
+		if d.group.Load() == g && g.last.Load() == t.seq {
 			d.finishGroupLocked()
 		}
 		d.unlock()
@@ -257,7 +256,7 @@ func (d *DB) commitGroup(ctx context.Context, g *keptGroup) error {
 // answered, so a read that starts after a write was acknowledged sees it
 // (every read path of the view calls it first). Nearly free otherwise.
 func (d *DB) CommitAcked(ctx context.Context) error {
-	if g := d.openGroup.Load(); g != nil && g.acked.Load() {
+	if g := d.group.Load(); g != nil && g.acked.Load() {
 		return d.commitGroup(ctx, g)
 	}
 	return nil
@@ -266,15 +265,14 @@ func (d *DB) CommitAcked(ctx context.Context) error {
 // finishGroupLocked waits until the group's newest change set is durable
 // and commits it with its watermark. Caller holds wl.
 func (d *DB) finishGroupLocked() {
-	g := d.group
+	g := d.group.Load()
 	if g == nil {
 		return
 	}
 	g.sealed = true
 	if g.n == 0 {
 		_, _ = d.wconn.ExecContext(context.Background(), "ROLLBACK")
-		d.group = nil
-		d.openGroup.Store(nil)
+		d.group.Store(nil)
 		g.ended.Store(true)
 		return
 	}
@@ -294,8 +292,7 @@ func (d *DB) finishGroupLocked() {
 		d.abortGroupLocked()
 		return
 	}
-	d.group = nil
-	d.openGroup.Store(nil)
+	d.group.Store(nil)
 	g.ended.Store(true)
 	metricKeptGroup.Observe(float64(g.n))
 	metricApplied.WithLabelValues(d.name).Add(float64(g.n))
@@ -313,13 +310,13 @@ func (d *DB) finishGroupLocked() {
 // abortGroupLocked rolls the group back; its appended change sets are
 // applied by the applier like any other. Caller holds wl.
 func (d *DB) abortGroupLocked() {
-	if d.group == nil {
+	g := d.group.Load()
+	if g == nil {
 		return
 	}
 	_, _ = d.wconn.ExecContext(context.Background(), "ROLLBACK")
-	d.group.ended.Store(true)
-	d.group = nil
-	d.openGroup.Store(nil)
+	g.ended.Store(true)
+	d.group.Store(nil)
 	d.mu.Lock()
 	d.keptUpTo = 0
 	d.mu.Unlock()

@@ -130,13 +130,12 @@ func TestKeptGroupSurvivesRestart(t *testing.T) {
 	if err := d.wl.lock(ctx, nil, true); err != nil {
 		t.Fatal(err)
 	}
-	if d.group == nil {
+	if d.group.Load() == nil {
 		d.wl.unlock()
 		t.Fatal("no open group after the capture")
 	}
 	_, err := d.wconn.ExecContext(ctx, "ROLLBACK")
-	d.group = nil
-	d.openGroup.Store(nil)
+	d.group.Store(nil)
 	d.wl.unlock()
 	if err != nil {
 		t.Fatal(err)

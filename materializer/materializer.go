@@ -295,8 +295,7 @@ type DB struct {
 	rsql       *sql.DB
 	capturing  *Txn                      // guarded by wl; set by setCapturing
 	rcap       *rowCapture               // the writer's row hook (hookc.go); guarded by wl
-	group      *keptGroup                // open kept captures (kept.go); guarded by wl
-	openGroup  atomic.Pointer[keptGroup] // group, readable without wl
+	group      atomic.Pointer[keptGroup] // open kept captures (kept.go); set holding wl, read also without
 	lent       *lentWriter               // the writer set aside for a session connection (BeginOn); guarded by wl
 	stmts      map[string]*sql.Stmt      // apply statements; guarded by wl
 	upserts    map[string]*upsertShape   // applyRow's, per table; guarded by wl
@@ -481,7 +480,7 @@ func (d *DB) lockAs(ctx context.Context, urgent, joinKept bool) error {
 	case err == nil:
 		d.heldAt, d.heldUrgent = time.Now(), urgent
 		writerWait(urgent).Observe(d.heldAt.Sub(start).Seconds())
-		if d.group != nil && (!joinKept || d.group.sealed) {
+		if g := d.group.Load(); g != nil && (!joinKept || g.sealed) {
 			d.finishGroupLocked()
 		}
 		return nil
@@ -524,7 +523,7 @@ func (d *DB) ReadConn(ctx context.Context) (*Conn, error) {
 
 // WaitApplied blocks until the view includes change set (origin, seq).
 func (d *DB) WaitApplied(ctx context.Context, origin, seq uint64) error {
-	if g := d.openGroup.Load(); g != nil && origin == d.m.log.Node() && seq > g.base && seq <= g.last.Load() {
+	if g := d.group.Load(); g != nil && origin == d.m.log.Node() && seq > g.base && seq <= g.last.Load() {
 		// In the open kept group: committing it is what applies it.
 		if err := d.commitGroup(ctx, g); err != nil {
 			return err
