@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"slices"
 	"sort"
@@ -44,11 +45,13 @@ func (d *DB) catchUp(ctx context.Context) error {
 func (d *DB) collect() ([]*marmotv1.ChangeSet, error) {
 	durable := d.m.log.Durable()
 	applied := d.Applied()
-	d.mu.Lock()
-	if self := d.m.log.Node(); d.keptUpTo > applied[self] {
-		applied[self] = d.keptUpTo // in the open kept group, committed with it
+	if d.group.Load() != nil {
+		// While a kept group is open, every change set of this node for the
+		// database after the view's watermark is in it (kept.go), committed
+		// with it, including one that became durable before its capture
+		// released the writer.
+		applied[d.m.log.Node()] = math.MaxUint64
 	}
-	d.mu.Unlock()
 	limit := d.m.opts.BatchSize
 	var all []*marmotv1.ChangeSet
 	// scannedTo: for an origin whose scan stopped at the limit, the last

@@ -152,9 +152,6 @@ func (t *Txn) finishKept(ctx context.Context, appendFn func(cs *marmotv1.ChangeS
 	g.n++
 	t.seq = cs.Seq
 	appended = true
-	d.mu.Lock()
-	d.keptUpTo = cs.Seq
-	d.mu.Unlock()
 	return cs, nil
 }
 
@@ -292,7 +289,6 @@ func (d *DB) finishGroupLocked() {
 		d.abortGroupLocked()
 		return
 	}
-	d.group.Store(nil)
 	g.ended.Store(true)
 	metricKeptGroup.Observe(float64(g.n))
 	metricApplied.WithLabelValues(d.name).Add(float64(g.n))
@@ -301,10 +297,10 @@ func (d *DB) finishGroupLocked() {
 	if last := g.last.Load(); last > next[self] {
 		next[self] = last
 	}
-	d.mu.Lock()
-	d.keptUpTo = 0
-	d.mu.Unlock()
 	d.publish(next)
+	// Only now: until the watermark covers its members, the open group is
+	// what keeps the applier from collecting them (collect).
+	d.group.Store(nil)
 }
 
 // abortGroupLocked rolls the group back; its appended change sets are
@@ -317,9 +313,6 @@ func (d *DB) abortGroupLocked() {
 	_, _ = d.wconn.ExecContext(context.Background(), "ROLLBACK")
 	g.ended.Store(true)
 	d.group.Store(nil)
-	d.mu.Lock()
-	d.keptUpTo = 0
-	d.mu.Unlock()
 	select {
 	case d.wake <- struct{}{}:
 	default:

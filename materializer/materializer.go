@@ -314,7 +314,6 @@ type DB struct {
 	wake chan struct{} // makes the applier look again (a kept group was rolled back)
 
 	mu        sync.Mutex
-	keptUpTo  uint64 // this node's change sets up to here are in the open kept group
 	applied   txlog.Watermark
 	appliedCh chan struct{}
 	dropped   bool
