@@ -21,10 +21,16 @@ import (
 // for the readers of the old WAL to finish.
 
 const (
-	// checkpointEvery is how many applied batches trigger a checkpoint;
-	// a batch writes a few pages, so this stays near SQLite's 1000 pages.
-	checkpointEvery = 200
-	// checkpointIdle checkpoints whatever is left once writes pause.
+	// checkpointEvery is how many committed batches trigger a checkpoint
+	// before checkpointIdle does. A checkpoint writes each page the WAL
+	// holds once, however many commits rewrote it, so fewer checkpoints
+	// write less: under sysbench oltp_insert (random keys, a few thousand
+	// commits a second) checkpointing every 2000 commits rather than every
+	// 200 (SQLite's 1000 pages) gave 3% more inserts for 4% less CPU each;
+	// the ticker still checkpoints at least every second.
+	checkpointEvery = 2000
+	// checkpointIdle: a checkpoint at least this often, and of whatever
+	// is left once writes pause.
 	checkpointIdle = time.Second
 	// walForceFrames bounds the WAL (in 4 KiB-ish frames, ~256 MiB).
 	walForceFrames = 65536
