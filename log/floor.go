@@ -236,7 +236,7 @@ func (l *Log) InstallSnapshot(at Watermark, versions io.Reader) error {
 		if err := l.usable(); err != nil {
 			return err
 		}
-		if len(l.queue) == 0 && l.inflight == nil {
+		if len(l.queue) == 0 && len(l.inflight) == 0 {
 			break
 		}
 		ch := l.changed

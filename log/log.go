@@ -60,7 +60,7 @@ type Log struct {
 	shadow   map[string]*shadowVersion
 	vc       *versionCache // recent durable versions (vcache.go)
 	queue    []*appendReq
-	inflight []*appendReq // being written by the committer
+	inflight []*appendReq // written by the committer, fsync pending
 	changed  chan struct{}
 	dbs      map[string]bool // every database named in a durable entry
 	// lastLocal is, per database, the sequence of this node's newest
@@ -643,7 +643,27 @@ func (l *Log) storedVersion(key []byte) (Version, bool, error) {
 // fsync as one batch, so concurrent commits share an fsync and become
 // durable in queue order.
 func (l *Log) run() {
-	defer close(l.done)
+	// The committer is two goroutines: this one writes each batch into
+	// Pebble's WAL and memtable without waiting for the fsync, and hands
+	// it to synced, which waits for the fsync and then publishes it. So
+	// the next batch is already in the WAL when an fsync ends and Pebble
+	// syncs it at once, instead of waiting for this batch's publishing
+	// and the next batch's write (sysbench oltp_insert, four ABBA pairs:
+	// +7% inserts, -7% CPU per insert). The unbuffered hand-over bounds
+	// the pipeline to two batches.
+	written := make(chan writtenBatch)
+	syncerDone := make(chan struct{})
+	go func() {
+		defer close(syncerDone)
+		for w := range written {
+			l.synced(w)
+		}
+	}()
+	defer func() {
+		close(written)
+		<-syncerDone
+		close(l.done)
+	}()
 	for {
 		l.mu.Lock()
 		for len(l.queue) == 0 && !l.closed {
@@ -655,94 +675,134 @@ func (l *Log) run() {
 		}
 		batch := l.queue
 		l.queue = nil
-		l.inflight = batch
+		l.inflight = append(l.inflight, batch...)
 		l.mu.Unlock()
-
-		start := time.Now()
-		err := l.write(batch)
-		metricCommitSeconds.Observe(time.Since(start).Seconds())
-		metricBatchEntries.Observe(float64(len(batch)))
-
-		local := 0
-		l.mu.Lock()
-		if err != nil && l.failed == nil {
-			l.failed = fmt.Errorf("log: append failed, node must restart: %w", err)
-			l.logger.Error("transaction log append failed", "err", err)
-		}
-		for _, r := range batch {
-			if err == nil {
-				l.durable[r.cs.Origin] = r.cs.Seq
-				l.dbs[r.cs.Database] = true
-				nw := l.dbNewest[r.cs.Database]
-				if nw == nil {
-					nw = Watermark{}
-					l.dbNewest[r.cs.Database] = nw
-				}
-				nw[r.cs.Origin] = r.cs.Seq
-				l.recent.add(r.cs, r.data)
-				if r.cs.Origin == l.node {
-					local++
-				}
-			}
-			for _, w := range r.writes {
-				if l.pending[w.key] == w.v {
-					delete(l.pending, w.key)
-				}
-				if err == nil {
-					l.vc.put(w.key, w.v)
-				}
-				if sh := l.shadow[w.key]; sh != nil {
-					if err == nil {
-						sh.v, sh.ok, sh.unknown = w.v, true, false
-					}
-					if sh.refs--; sh.refs == 0 {
-						delete(l.shadow, w.key)
-					}
-				}
-			}
-		}
-		l.inflight = nil
-		if err == nil {
-			metricEntries.WithLabelValues("local").Add(float64(local))
-			metricEntries.WithLabelValues("remote").Add(float64(len(batch) - local))
-		}
-		close(l.changed)
-		l.changed = make(chan struct{})
-		l.mu.Unlock()
-		for _, r := range batch {
-			r.done <- err
-		}
+		w := writtenBatch{reqs: batch, start: time.Now()}
+		w.pb, w.err = l.write(batch)
+		written <- w
 	}
 }
 
-func (l *Log) write(batch []*appendReq) error {
-	b := l.db.NewBatch()
-	defer b.Close()
+// writtenBatch is a batch of appends written to Pebble, its fsync pending.
+type writtenBatch struct {
+	reqs  []*appendReq
+	pb    *pebble.Batch // nil if the write failed
+	err   error
+	start time.Time
+}
+
+// synced waits for w's fsync and publishes it: its appends become durable
+// (in order: batches reach here in the order they were written) and their
+// callers are told.
+func (l *Log) synced(w writtenBatch) {
+	batch, err := w.reqs, w.err
+	if w.pb != nil {
+		err = w.pb.SyncWait()
+		w.pb.Close()
+	}
+	metricCommitSeconds.Observe(time.Since(w.start).Seconds())
+	metricBatchEntries.Observe(float64(len(batch)))
+
+	local := 0
+	l.mu.Lock()
+	if err == nil && l.failed != nil {
+		// An earlier batch failed: this one, written after it, must not
+		// become durable ahead of it.
+		err = l.failed
+	}
+	if err != nil && l.failed == nil {
+		l.failed = fmt.Errorf("log: append failed, node must restart: %w", err)
+		l.logger.Error("transaction log append failed", "err", err)
+	}
 	for _, r := range batch {
-		ts := FromProto(r.cs.Hlc)
-		ek := entryKey(ts)
-		if err := b.Set(ek, r.data, nil); err != nil {
-			return err
-		}
-		tsb := ts.Append(nil)
-		if err := b.Set(originKey(r.cs.Origin, r.cs.Seq), tsb, nil); err != nil {
-			return err
-		}
-		if err := b.Set(dbKey(r.cs.Database, r.cs.Origin, r.cs.Seq), tsb, nil); err != nil {
-			return err
-		}
-		for _, w := range r.writes {
-			if err := b.Set([]byte(w.key), w.v.encode(), nil); err != nil {
-				return err
+		if err == nil {
+			l.durable[r.cs.Origin] = r.cs.Seq
+			l.dbs[r.cs.Database] = true
+			nw := l.dbNewest[r.cs.Database]
+			if nw == nil {
+				nw = Watermark{}
+				l.dbNewest[r.cs.Database] = nw
+			}
+			nw[r.cs.Origin] = r.cs.Seq
+			l.recent.add(r.cs, r.data)
+			if r.cs.Origin == l.node {
+				local++
 			}
 		}
-		if r.dropIntent {
-			if err := b.Delete(intentKey(string(r.cs.Id)), nil); err != nil {
-				return err
+		for _, w := range r.writes {
+			if l.pending[w.key] == w.v {
+				delete(l.pending, w.key)
+			}
+			if err == nil {
+				l.vc.put(w.key, w.v)
+			}
+			if sh := l.shadow[w.key]; sh != nil {
+				if err == nil {
+					sh.v, sh.ok, sh.unknown = w.v, true, false
+				}
+				if sh.refs--; sh.refs == 0 {
+					delete(l.shadow, w.key)
+				}
 			}
 		}
 	}
-	return b.Commit(pebble.Sync)
+	l.inflight = l.inflight[len(batch):]
+	if len(l.inflight) == 0 {
+		l.inflight = nil
+	}
+	if err == nil {
+		metricEntries.WithLabelValues("local").Add(float64(local))
+		metricEntries.WithLabelValues("remote").Add(float64(len(batch) - local))
+	}
+	close(l.changed)
+	l.changed = make(chan struct{})
+	l.mu.Unlock()
+	for _, r := range batch {
+		r.done <- err
+	}
+}
+
+// write puts batch into Pebble's WAL and memtable; the returned batch's
+// SyncWait reports its fsync.
+func (l *Log) write(batch []*appendReq) (*pebble.Batch, error) {
+	b := l.db.NewBatch()
+	for _, r := range batch {
+		if err := l.fill(b, r); err != nil {
+			b.Close()
+			return nil, err
+		}
+	}
+	if err := l.db.ApplyNoSyncWait(b, pebble.Sync); err != nil {
+		b.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+func (l *Log) fill(b *pebble.Batch, r *appendReq) error {
+	ts := FromProto(r.cs.Hlc)
+	ek := entryKey(ts)
+	if err := b.Set(ek, r.data, nil); err != nil {
+		return err
+	}
+	tsb := ts.Append(nil)
+	if err := b.Set(originKey(r.cs.Origin, r.cs.Seq), tsb, nil); err != nil {
+		return err
+	}
+	if err := b.Set(dbKey(r.cs.Database, r.cs.Origin, r.cs.Seq), tsb, nil); err != nil {
+		return err
+	}
+	for _, w := range r.writes {
+		if err := b.Set([]byte(w.key), w.v.encode(), nil); err != nil {
+			return err
+		}
+	}
+	if r.dropIntent {
+		if err := b.Delete(intentKey(string(r.cs.Id)), nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Unapplied returns db's change sets that applied does not cover: the
