@@ -6,6 +6,7 @@
 #
 #   bench/sysbench.sh            # or: make bench-sysbench
 #   THREADS=8 TIME=30 bench/sysbench.sh
+#   ROUNDS=4 TIME=15 bench/sysbench.sh   # means over alternating rounds
 #   # A/B two builds of marmotd without MariaDB (also prints marmotd's CPU
 #   # per transaction, steadier than tps on a shared machine):
 #   ONLY=marmot MARMOTD=/tmp/a/marmotd WORKLOADS=oltp_insert bench/sysbench.sh
@@ -24,6 +25,7 @@ MARMOT_PORT=${MARMOT_PORT:-23306}
 MARIADB_PORT=${MARIADB_PORT:-23307}
 MARMOTD=${MARMOTD:-bin/marmotd}
 ONLY=${ONLY:-}
+ROUNDS=${ROUNDS:-1}
 
 needed=(sysbench mysql)
 [[ "$ONLY" == marmot ]] || needed+=(mariadbd mariadb-install-db)
@@ -105,11 +107,26 @@ if [[ "$ONLY" == marmot ]]; then
 	done
 	exit 0
 fi
-echo "| workload | marmot tps | marmot qps | marmot p95 ms | marmotd CPU µs/txn | MariaDB tps | MariaDB qps | MariaDB p95 ms | mariadbd CPU µs/txn | tps ratio |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
+mean() { awk '{ s = 0; n = 0; for (i = 1; i <= NF; i++) if ($i != "-") { s += $i; n++ } if (n) printf "%.2f", s / n; else print "-" }' <<<"$*"; }
+echo "| workload | marmot tps | marmot qps | marmot p95 ms | marmotd CPU µs/txn | MariaDB tps | MariaDB qps | MariaDB p95 ms | mariadbd CPU µs/txn | tps ratio | ratio per round |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for w in $WORKLOADS; do
-	read -r mt mq mp mc <<<"$(run marmot "$MARMOT_PORT" "$w")"
-	read -r dt dq dp dc <<<"$(run mariadb "$MARIADB_PORT" "$w")"
+	# ROUNDS > 1 alternates the order (marmot first, then MariaDB first, ...)
+	# so the machine's drift in speed does not favour either server; the
+	# table gives the means and each round's ratio.
+	MT=() MQ=() MP=() MC=() DT=() DQ=() DP=() DC=() R=()
+	for ((r = 1; r <= ROUNDS; r++)); do
+		if ((r % 2)); then
+			read -r mt mq mp mc <<<"$(run marmot "$MARMOT_PORT" "$w")"
+			read -r dt dq dp dc <<<"$(run mariadb "$MARIADB_PORT" "$w")"
+		else
+			read -r dt dq dp dc <<<"$(run mariadb "$MARIADB_PORT" "$w")"
+			read -r mt mq mp mc <<<"$(run marmot "$MARMOT_PORT" "$w")"
+		fi
+		MT+=("$mt") MQ+=("$mq") MP+=("$mp") MC+=("$mc") DT+=("$dt") DQ+=("$dq") DP+=("$dp") DC+=("$dc")
+		R+=("$(awk -v a="$mt" -v b="$dt" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')")
+	done
+	mt=$(mean "${MT[@]}") dt=$(mean "${DT[@]}")
 	ratio=$(awk -v a="$mt" -v b="$dt" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
-	echo "| $w | $mt | $mq | $mp | $mc | $dt | $dq | $dp | $dc | $ratio |"
+	echo "| $w | $mt | $(mean "${MQ[@]}") | $(mean "${MP[@]}") | $(mean "${MC[@]}") | $dt | $(mean "${DQ[@]}") | $(mean "${DP[@]}") | $(mean "${DC[@]}") | $ratio | ${R[*]} |"
 done
