@@ -30,12 +30,14 @@ extern double sqlite3_value_double(sqlite3_value *);
 extern const unsigned char *sqlite3_value_text(sqlite3_value *);
 extern const void *sqlite3_value_blob(sqlite3_value *);
 extern int sqlite3_value_bytes(sqlite3_value *);
+extern void *sqlite3_wal_hook(sqlite3 *, int (*)(void *, sqlite3 *, const char *, int), void *);
 
 typedef struct {
 	int on;      // a capture is running
 	int failed;  // a row could not be recorded (out of memory, SQLite error)
 	unsigned char *buf;
 	size_t len, cap;
+	int walFrames; // the WAL's length in frames after the latest commit
 } marmot_cap;
 
 static int marmot_reserve(marmot_cap *c, size_t n) {
@@ -106,9 +108,20 @@ static void marmot_hook(void *arg, sqlite3 *db, int op, const char *zdb, const c
 	if (op != 9) marmot_values(c, db, (int)n, 1);              // 9: SQLITE_DELETE
 }
 
+// marmot_wal records the WAL's length for the checkpointer (checkpoint.go).
+// It replaces SQLite's automatic checkpoint hook, which is off on the
+// writer anyway.
+static int marmot_wal(void *arg, sqlite3 *db, const char *zdb, int frames) {
+	((marmot_cap *)arg)->walFrames = frames;
+	return 0;
+}
+
 static marmot_cap *marmot_cap_open(sqlite3 *db) {
 	marmot_cap *c = calloc(1, sizeof(marmot_cap));
-	if (c) sqlite3_preupdate_hook(db, marmot_hook, c);
+	if (c) {
+		sqlite3_preupdate_hook(db, marmot_hook, c);
+		sqlite3_wal_hook(db, marmot_wal, c);
+	}
 	return c;
 }
 
@@ -189,6 +202,10 @@ func (r *rowCapture) close() {
 		r.c = nil
 	}
 }
+
+// walFrames is the writer's WAL length in frames after its latest commit
+// (0 before any). Read on the writer's goroutine, which the hook runs on.
+func (r *rowCapture) walFrames() int { return int(r.c.walFrames) }
 
 func (r *rowCapture) set(on bool) {
 	v := C.int(0)

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	txlog "github.com/marmotdb/marmot/log"
 	marmotv1 "github.com/marmotdb/marmot/proto/marmot/v1"
 )
@@ -280,6 +282,30 @@ func TestKeptAckedGroupLingers(t *testing.T) {
 	for fileRows(t, d) != "2" {
 		if time.Now().After(deadline) {
 			t.Fatal("an acknowledged kept group never committed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// The WAL's growth, not the ticker, starts a checkpoint under a steady
+// stream of commits.
+func TestCheckpointOnWALGrowth(t *testing.T) {
+	old := checkpointFrames
+	checkpointFrames = 40
+	defer func() { checkpointFrames = old }()
+	l, m := mustOpen(t, t.TempDir())
+	d := createDB(t, l, m, "app", `CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)`)
+	ctx := context.Background()
+	before := testutil.ToFloat64(metricCheckpoints)
+	for i := range 100 {
+		if _, err := keptInsert(ctx, l, d, fmt.Sprintf("INSERT INTO t VALUES (%d, 'x')", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(checkpointInterval / 2)
+	for testutil.ToFloat64(metricCheckpoints) == before {
+		if time.Now().After(deadline) {
+			t.Fatalf("no checkpoint after 100 commits (WAL at %d frames)", d.rcap.walFrames())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

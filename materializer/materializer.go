@@ -299,7 +299,7 @@ type DB struct {
 	lent       *lentWriter               // the writer set aside for a session connection (BeginOn); guarded by wl
 	stmts      map[string]*sql.Stmt      // apply statements; guarded by wl
 	upserts    map[string]*upsertShape   // applyRow's, per table; guarded by wl
-	sinceCkpt  int                       // batches applied since the last checkpoint kick; guarded by wl
+	ckptFrom   int                       // the WAL length (frames) at the last checkpoint kick; guarded by wl
 
 	// The WAL checkpointer (checkpoint.go); set with the files.
 	ckptDB   *sql.DB
