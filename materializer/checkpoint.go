@@ -34,7 +34,8 @@ const (
 // the WAL holds once, however many commits rewrote it, so the longer the
 // WAL between checkpoints, the fewer pages written: a checkpoint every 5 s
 // or 256 MiB instead of every second gave sysbench oltp_insert (random
-// keys) 12% more inserts for 16% less CPU each, and SQLite's own 4 MiB was
+// keys) 5% more inserts for 8% less CPU each over eight alternating runs
+// (a 5 s ticker alone, +12% and -16% in four), and SQLite's own 4 MiB was
 // slower still. (MariaDB's redo log, which bounds its dirty pages the same
 // way, is 96 MiB.) A var for tests.
 var checkpointFrames = 65536
