@@ -746,6 +746,7 @@ func (l *Log) synced(w writtenBatch) {
 			}
 		}
 	}
+	clear(l.inflight[:len(batch)]) // the array outlives them otherwise
 	l.inflight = l.inflight[len(batch):]
 	if len(l.inflight) == 0 {
 		l.inflight = nil
