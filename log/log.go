@@ -691,16 +691,16 @@ type writtenBatch struct {
 	start time.Time
 }
 
-// synced waits for w's fsync and publishes it: its appends become durable
+// synced waits for wb's fsync and publishes it: its appends become durable
 // (in order: batches reach here in the order they were written) and their
 // callers are told.
-func (l *Log) synced(w writtenBatch) {
-	batch, err := w.reqs, w.err
-	if w.pb != nil {
-		err = w.pb.SyncWait()
-		w.pb.Close()
+func (l *Log) synced(wb writtenBatch) {
+	batch, err := wb.reqs, wb.err
+	if wb.pb != nil {
+		err = wb.pb.SyncWait()
+		wb.pb.Close()
 	}
-	metricCommitSeconds.Observe(time.Since(w.start).Seconds())
+	metricCommitSeconds.Observe(time.Since(wb.start).Seconds())
 	metricBatchEntries.Observe(float64(len(batch)))
 
 	local := 0
