@@ -33,7 +33,8 @@ import (
 //
 // A capture that finds nobody waiting for the writer when it is done
 // commits the group once its own change set is durable, unless others
-// joined since (Txn.Settle); a group of keptGroupMax is sealed. Anyone else
+// joined since or the group is not yet due (Txn.Settle, keptPace); a
+// group of keptGroupMax is sealed. Anyone else
 // taking the writer (the applier, an interactive transaction, DDL, a
 // capture arriving after the seal) first waits for the group's fsync and
 // commits it (lockAs), so every other user of the writer sees the group as
@@ -50,8 +51,24 @@ import (
 var ErrNotKept = errors.New("materializer: capture cannot be kept")
 
 // keptGroupMax bounds a group, so a steady stream of writers with no gap
-// still commits.
-const keptGroupMax = 256
+// still commits even if its timer were late. Pacing (keptPace) is what
+// normally ends a busy group.
+const keptGroupMax = 1 << 16
+
+// Pacing of group commits. A group's COMMIT writes every page its members
+// dirtied; under random-key inserts almost every member dirties pages of
+// its own until the group spans a good part of the tables, so committing
+// as soon as a closer finds the writer free (about every 70 members under
+// sysbench oltp_insert) wrote nearly two 4 KiB pages per insert, and the
+// commits held the writer for 6-8% of the time. So a closer commits only
+// once the writer has run keptPace times as long as the previous COMMIT
+// took since it ended: on a lightly loaded node a commit of a few pages
+// (~0.1 ms) allows the next within ~20 ms, as before pacing, while under
+// load groups grow until their commits amortize, to at most
+// Options.ViewCommitDelay apart (oltp_insert: groups of ~8,000, one a
+// second, +15% throughput). Readers through marmotd never wait for this:
+// they commit an acknowledged group first (CommitAcked).
+const keptPace = 200
 
 // keptGroup is the open SQLite transaction of kept captures. Guarded by
 // wl, except last and ended, which are written under wl and also read
@@ -170,8 +187,8 @@ func (t *Txn) undoKept() error {
 
 // releaseKept ends a kept capture's hold of the writer. A capture that
 // finds nobody waiting for the writer becomes a closer: once its own
-// change set is durable it commits the group (Settle), with whatever
-// joined meanwhile (sealing at once was tried: groups then split into two
+// change set is durable it commits the group (Settle) if pacing allows
+// (keptPace), with whatever joined meanwhile (sealing at once was tried: groups then split into two
 // cohorts of sessions that alternate, and sysbench oltp_insert measured
 // 3,030 tps against 3,420 this way). A full group is sealed. A capture
 // that appended nothing has nothing to wait for and commits the group now.
@@ -191,23 +208,25 @@ func (t *Txn) releaseKept(appended bool) {
 	d.unlock()
 }
 
-// keptLinger bounds how long a group whose members were answered stays
-// open when no closer commits it (its would-be closer saw a waiter that
-// then gave up instead of taking the writer, or the load stopped while
-// the group was still filling): until then only this process's readers,
-// which commit it first (CommitAcked), see its rows.
+// keptLinger bounds how long past its pacing (keptPace) a group whose
+// members were answered stays open when no closer commits it (its
+// would-be closer saw a waiter that then gave up instead of taking the
+// writer, was not yet due, or the load stopped while the group was still
+// filling): until then only this process's readers, which commit it
+// first (CommitAcked), see its rows.
 var keptLinger = 20 * time.Millisecond // a var for tests
 
 // Settle is called once a kept capture's change set is durable (acked:
 // its session is about to be answered) or its wait failed. The session
 // does not wait for its group to commit in SQLite: the group is committed
-// by its closer (see releaseKept) if that is still the newest member (all
-// members before it are durable too, so the commit waits for no fsync
-// while holding the writer), by a sealed group's last member, by anyone
-// else taking the writer (lockAs), by a reader before it reads
-// (CommitAcked), or after keptLinger. So under load the writer runs the
-// next statements while earlier ones are being synced, rather than idling
-// through every fsync. A no-op for other transactions.
+// by its closer (see releaseKept) if that is still the newest member and
+// the group is due (keptPace; all members before it are durable too, so
+// the commit waits for no fsync while holding the writer), by a sealed
+// group's last member, by anyone else taking the writer (lockAs), by a
+// reader before it reads (CommitAcked), or by a timer once due (at least
+// keptLinger after the first member settled). So under load the writer
+// runs the next statements while earlier ones are being synced, rather
+// than idling through every fsync. A no-op for other transactions.
 func (t *Txn) Settle(acked bool) {
 	if t.kept == nil || t.seq == 0 {
 		return
@@ -216,7 +235,7 @@ func (t *Txn) Settle(acked bool) {
 	if acked {
 		g.acked.Store(true)
 	}
-	if t.closer && !g.ended.Load() && g.last.Load() == t.seq {
+	if t.closer && !g.ended.Load() && g.last.Load() == t.seq && d.groupCommitDue() <= 0 {
 		if err := d.lockAs(context.Background(), true, true); err != nil {
 			return // shutting down: the next start applies the change sets
 		}
@@ -226,8 +245,14 @@ func (t *Txn) Settle(acked bool) {
 		d.unlock()
 	}
 	if !g.ended.Load() && g.timed.CompareAndSwap(false, true) {
-		time.AfterFunc(keptLinger, func() { d.commitGroup(context.Background(), g) })
+		time.AfterFunc(max(keptLinger, d.groupCommitDue()), func() { d.commitGroup(context.Background(), g) })
 	}
+}
+
+// groupCommitDue is how long until a closer may commit the open group
+// (see keptPace); zero or less: now.
+func (d *DB) groupCommitDue() time.Duration {
+	return time.Duration(d.nextGroupCommit.Load() - time.Now().UnixNano())
 }
 
 // commitGroup commits g if it is still open (lockAs commits the open
@@ -280,10 +305,13 @@ func (d *DB) finishGroupLocked() {
 		return
 	}
 	ctx := context.Background()
+	start := time.Now()
 	err := d.writeWatermark(ctx, d.wconn, txlog.Watermark{self: g.last.Load()})
 	if err == nil {
 		_, err = d.wconn.ExecContext(ctx, "COMMIT")
 	}
+	end := time.Now()
+	d.nextGroupCommit.Store(end.Add(min(time.Duration(d.m.keptPace)*end.Sub(start), d.m.opts.ViewCommitDelay)).UnixNano())
 	if err != nil {
 		d.m.logger.Error("kept group commit failed; the applier writes its change sets", "db", d.name, "err", err)
 		d.abortGroupLocked()

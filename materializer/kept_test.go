@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -308,5 +309,75 @@ func TestCheckpointOnWALGrowth(t *testing.T) {
 			t.Fatalf("no checkpoint after 100 commits (WAL at %d frames)", d.rcap.walFrames())
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestKeptGroupPacing: a closer commits its group only when pacing allows
+// (keptPace, Options.ViewCommitDelay); until then outside readers of the
+// file wait, readers through the view do not, and a timer commits the
+// group once due.
+func TestKeptGroupPacing(t *testing.T) {
+	cases := []struct {
+		name  string
+		delay time.Duration
+		pace  int
+		// then: what must happen after the second insert returns.
+		then string
+	}{
+		{"no delay: the closer commits", 0, keptPace, "file now"},
+		{"light load: due within milliseconds", time.Hour, keptPace, "file soon"},
+		{"busy: a read commits it", time.Hour, 1 << 30, "read"},
+		{"busy: the timer commits it at the delay", 100 * time.Millisecond, 1 << 30, "file soon"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			l, err := txlog.Open(txlog.Options{Dir: filepath.Join(dir, "log"), NodeID: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := Open(context.Background(), Options{Dir: filepath.Join(dir, "db"), Log: l, ViewCommitDelay: c.delay})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { m.Close(); l.Close() })
+			m.keptPace = c.pace
+			d := createDB(t, l, m, "app", `CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)`)
+			ctx := context.Background()
+			// The first group commits at once: no commit was paced yet.
+			if _, err := keptInsert(ctx, l, d, "INSERT INTO t VALUES (1, 'a')"); err != nil {
+				t.Fatal(err)
+			}
+			if got := fileRows(t, d); got != "1" {
+				t.Fatalf("after the first insert the file shows %s rows", got)
+			}
+			if _, err := keptInsert(ctx, l, d, "INSERT INTO t VALUES (2, 'b')"); err != nil {
+				t.Fatal(err)
+			}
+			switch c.then {
+			case "file now":
+				if got := fileRows(t, d); got != "2" {
+					t.Fatalf("the file shows %s rows right after the second insert", got)
+				}
+			case "read":
+				if got := fileRows(t, d); got != "1" {
+					t.Fatalf("the file shows %s rows though the group is not due", got)
+				}
+				if got := dump(t, d, "SELECT count(*) FROM t"); got != "2;" {
+					t.Fatalf("a read through the view sees %s rows", got)
+				}
+				if got := fileRows(t, d); got != "2" {
+					t.Fatalf("after the read the file shows %s rows", got)
+				}
+			case "file soon":
+				deadline := time.Now().Add(10 * time.Second)
+				for fileRows(t, d) != "2" {
+					if time.Now().After(deadline) {
+						t.Fatal("the group never reached the file")
+					}
+					time.Sleep(2 * time.Millisecond)
+				}
+			}
+		})
 	}
 }

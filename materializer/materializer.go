@@ -44,6 +44,11 @@ type Options struct {
 	ReadConnMaxIdle, ReadConnMaxLifetime time.Duration
 	// BatchSize bounds the change sets applied in one SQLite transaction.
 	BatchSize int
+	// ViewCommitDelay bounds how long a busy single node's autocommit
+	// writes, answered once durable in the log, may stay in an open SQLite
+	// transaction before they reach the file for readers outside marmotd
+	// (kept groups, kept.go). Zero: committed as soon as the writer is free.
+	ViewCommitDelay time.Duration
 	// ConnectHook runs on every new SQLite connection (register functions
 	// here). env belongs to the connection; see Env.
 	ConnectHook func(conn *sqlite3.SQLiteConn, env *Env) error
@@ -75,6 +80,9 @@ type Materializer struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// keptPace is keptPace (kept.go), set per materializer so tests can
+	// change it without racing another's timers.
+	keptPace int
 }
 
 var driverSeq atomic.Int64
@@ -105,7 +113,7 @@ func Open(ctx context.Context, opts Options) (*Materializer, error) {
 	if err := registerWALBuf(); err != nil {
 		return nil, err
 	}
-	m := &Materializer{opts: opts, log: opts.Log, logger: opts.Logger, dbs: map[string]*DB{}}
+	m := &Materializer{opts: opts, log: opts.Log, logger: opts.Logger, dbs: map[string]*DB{}, keptPace: keptPace}
 	m.driver = fmt.Sprintf("marmot_sqlite3_%d", driverSeq.Add(1))
 	sql.Register(m.driver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
 		env := &Env{}
@@ -300,6 +308,9 @@ type DB struct {
 	stmts      map[string]*sql.Stmt      // apply statements; guarded by wl
 	upserts    map[string]*upsertShape   // applyRow's, per table; guarded by wl
 	ckptFrom   int                       // the WAL length (frames) at the last checkpoint kick; guarded by wl
+	// nextGroupCommit (unix ns) is when a closer may next commit a kept
+	// group (keptPace); written holding wl.
+	nextGroupCommit atomic.Int64
 
 	// The WAL checkpointer (checkpoint.go); set with the files.
 	ckptDB   *sql.DB

@@ -134,7 +134,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	mat, err := materializer.Open(ctx, materializer.Options{Dir: filepath.Join(cfg.DataDir, "db"), Log: l,
 		ReadPoolSize: cfg.ConnectionPool.PoolSize, ReadConnMaxIdle: time.Duration(cfg.ConnectionPool.MaxIdleTimeSeconds) * time.Second,
 		ReadConnMaxLifetime: time.Duration(cfg.ConnectionPool.MaxLifetimeSeconds) * time.Second,
-		ConnectHook:         frontend.ConnectHook, Logger: logger})
+		ConnectHook:         frontend.ConnectHook, Logger: logger, ViewCommitDelay: cfg.Replication.ViewCommitDelay()})
 	if err != nil {
 		return err
 	}

@@ -241,6 +241,17 @@ type ReplicationConfig struct {
 	// will need a snapshot), bounding disk use; 0 keeps the log forever. When set it
 	// must be >= GCMinRetentionHours. Default 24.
 	GCMaxRetentionHours float64 `toml:"gc_max_retention_hours" env:"GC_MAX_RETENTION_HOURS"`
+
+	// ViewCommitDelayMS bounds how long a busy single node (no peers) may hold
+	// autocommit writes, already durable and answered, in an open SQLite
+	// transaction before readers outside marmotd (the sqlite3 CLI, an
+	// application reading the file, Litestream) see them. Reads through marmotd
+	// always see them. Larger groups write each changed page once per group
+	// rather than once per few writes: under sysbench oltp_insert 1000 measured
+	// +15% throughput against committing as soon as the writer was free (0). A
+	// lightly loaded node commits within milliseconds whatever this is. Default
+	// 1000.
+	ViewCommitDelayMS int `toml:"view_commit_delay_ms" env:"VIEW_COMMIT_DELAY_MS"`
 }
 
 // QueryPipelineConfig sizes the MySQL-to-SQLite statement pipeline.

@@ -60,6 +60,7 @@ func Default() Config {
 			DeltaSyncThresholdSeconds:      3600,
 			GCMinRetentionHours:            2,
 			GCMaxRetentionHours:            24,
+			ViewCommitDelayMS:              1000,
 		},
 		QueryPipeline: QueryPipelineConfig{
 			TranspilerCacheSize: 10000,

@@ -89,6 +89,9 @@ func (c ReplicaConfig) ReconnectInterval() time.Duration { return sec(c.Reconnec
 // WriteTimeout is WriteTimeoutMS as a duration.
 func (c ReplicationConfig) WriteTimeout() time.Duration { return ms(c.WriteTimeoutMS) }
 
+// ViewCommitDelay is ViewCommitDelayMS as a duration.
+func (c ReplicationConfig) ViewCommitDelay() time.Duration { return ms(c.ViewCommitDelayMS) }
+
 // ReadTimeout is ReadTimeoutMS as a duration.
 func (c ReplicationConfig) ReadTimeout() time.Duration { return ms(c.ReadTimeoutMS) }
 

@@ -129,6 +129,7 @@ func (v *validator) replication(r ReplicationConfig) {
 	v.positive("replication.anti_entropy_interval_seconds", r.AntiEntropyIntervalSeconds)
 	v.positive("replication.delta_sync_threshold_transactions", r.DeltaSyncThresholdTransactions)
 	v.positive("replication.delta_sync_threshold_seconds", r.DeltaSyncThresholdSeconds)
+	v.nonNegative("replication.view_commit_delay_ms", r.ViewCommitDelayMS, "0 commits as soon as the writer is free")
 	// GC must keep at least the window in which a lagging peer is still repaired by
 	// delta sync, or the entries it needs are gone and it silently needs a snapshot.
 	if r.GCMinRetentionHours*3600 < float64(r.DeltaSyncThresholdSeconds) {
