@@ -34,11 +34,11 @@ import (
 // A capture that finds nobody waiting for the writer when it is done
 // commits the group once its own change set is durable, unless others
 // joined since or the group is not yet due (Txn.Settle, keptPace); a
-// group of keptGroupMax is sealed. Anyone else
-// taking the writer (the applier, an interactive transaction, DDL, a
-// capture arriving after the seal) first waits for the group's fsync and
-// commits it (lockAs), so every other user of the writer sees the group as
-// an ordinary committed transaction.
+// group of keptGroupMax is sealed. Anyone else taking the writer (the
+// applier, an interactive transaction, DDL, a capture arriving after the
+// seal) first waits for the group's fsync and commits it (lockAs), so
+// every other user of the writer sees the group as an ordinary committed
+// transaction.
 //
 // The watermark is only right if the group holds every change set of this
 // node for the database after the view's: BeginKept opens a group only on
