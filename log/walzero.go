@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"golang.org/x/sys/unix"
 )
 
 // WAL files are zero-filled ahead of the write position. Every commit
@@ -37,7 +38,7 @@ func (fs walZeroFS) Create(name string, category vfs.DiskWriteCategory) (vfs.Fil
 	if err != nil || !isWALFile(name) {
 		return f, err
 	}
-	return &walZeroFile{File: f}, nil
+	return &walZeroFile{File: f, direct: fs.openDirect(name)}, nil
 }
 
 func (fs walZeroFS) ReuseForWrite(oldname, newname string, category vfs.DiskWriteCategory) (vfs.File, error) {
@@ -51,7 +52,16 @@ func (fs walZeroFS) ReuseForWrite(oldname, newname string, category vfs.DiskWrit
 		return nil, err
 	}
 	// A recycled WAL was written to its whole length already.
-	return &walZeroFile{File: f, zeroed: st.Size()}, nil
+	return &walZeroFile{File: f, zeroed: st.Size(), direct: fs.openDirect(newname)}, nil
+}
+
+// openDirect opens the WAL for direct writes (waldirect.go) when it is on
+// the real disk; a filesystem wrapped for tests keeps its own writes.
+func (fs walZeroFS) openDirect(name string) *directWriter {
+	if fs.FS != vfs.Default {
+		return nil
+	}
+	return openDirect(name)
 }
 
 // Unwrap (vfs.FS) is the filesystem under the zero-filling.
@@ -61,8 +71,9 @@ func (fs walZeroFS) Unwrap() vfs.FS { return fs.FS }
 // only writer) inside a zero-filled prefix.
 type walZeroFile struct {
 	vfs.File
-	off    int64 // write position
-	zeroed int64 // [0, zeroed) is written and synced (zeros or log)
+	off    int64         // write position
+	zeroed int64         // [0, zeroed) is written and synced (zeros or log)
+	direct *directWriter // nil: writes go through the page cache
 }
 
 var walZeros = make([]byte, 1<<20)
@@ -73,9 +84,23 @@ func (f *walZeroFile) Write(p []byte) (int, error) {
 			return 0, err
 		}
 	}
+	if f.direct != nil {
+		if err := f.direct.write(p, f.off); err != nil {
+			return 0, err
+		}
+		f.off += int64(len(p))
+		return len(p), nil
+	}
 	n, err := f.File.Write(p)
 	f.off += int64(n)
 	return n, err
+}
+
+func (f *walZeroFile) Close() error {
+	if f.direct != nil {
+		_ = f.direct.close()
+	}
+	return f.File.Close()
 }
 
 // extend zero-fills from the end of the filled region to a chunk past
@@ -92,6 +117,12 @@ func (f *walZeroFile) extend(end int64) error {
 	}
 	if err := f.File.SyncData(); err != nil {
 		return err
+	}
+	if f.direct != nil {
+		// The log's direct writes bypass these pages: drop them now rather
+		// than one by one as each write invalidates its range.
+		from := max(f.zeroed, f.off)
+		_ = unix.Fadvise(int(f.File.Fd()), from, target-from, unix.FADV_DONTNEED)
 	}
 	f.zeroed = target
 	return nil
