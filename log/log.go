@@ -767,11 +767,9 @@ func (l *Log) synced(wb writtenBatch) {
 // SyncWait reports its fsync.
 func (l *Log) write(batch []*appendReq) (*pebble.Batch, error) {
 	b := l.db.NewBatch()
-	for _, r := range batch {
-		if err := l.fill(b, r); err != nil {
-			b.Close()
-			return nil, err
-		}
+	if err := l.fill(b, batch); err != nil {
+		b.Close()
+		return nil, err
 	}
 	if err := l.db.ApplyNoSyncWait(b, pebble.Sync); err != nil {
 		b.Close()
@@ -780,27 +778,44 @@ func (l *Log) write(batch []*appendReq) (*pebble.Batch, error) {
 	return b, nil
 }
 
-func (l *Log) fill(b *pebble.Batch, r *appendReq) error {
-	ts := FromProto(r.cs.Hlc)
-	ek := entryKey(ts)
-	if err := b.Set(ek, r.data, nil); err != nil {
-		return err
+// fill adds the batch's keys one kind at a time: the entries, then the
+// origin index, the database index, and the row versions. Pebble inserts a
+// batch into its memtable in order, starting each key's search from where
+// the previous key went; consecutive entries (and index keys) of one
+// batch are neighbours, so this order finds most of them at once, where
+// interleaving the four kinds made every key a search from the top (the
+// memtable's skiplist search was 5.6% of marmotd's CPU under sysbench
+// oltp_insert). Each kind keeps the requests' order, so a row written
+// twice in one batch still ends at its later version.
+func (l *Log) fill(b *pebble.Batch, batch []*appendReq) error {
+	tss := make([][]byte, len(batch))
+	for i, r := range batch {
+		ts := FromProto(r.cs.Hlc)
+		if err := b.Set(entryKey(ts), r.data, nil); err != nil {
+			return err
+		}
+		tss[i] = ts.Append(nil)
 	}
-	tsb := ts.Append(nil)
-	if err := b.Set(originKey(r.cs.Origin, r.cs.Seq), tsb, nil); err != nil {
-		return err
-	}
-	if err := b.Set(dbKey(r.cs.Database, r.cs.Origin, r.cs.Seq), tsb, nil); err != nil {
-		return err
-	}
-	for _, w := range r.writes {
-		if err := b.Set([]byte(w.key), w.v.encode(), nil); err != nil {
+	for i, r := range batch {
+		if err := b.Set(originKey(r.cs.Origin, r.cs.Seq), tss[i], nil); err != nil {
 			return err
 		}
 	}
-	if r.dropIntent {
-		if err := b.Delete(intentKey(string(r.cs.Id)), nil); err != nil {
+	for i, r := range batch {
+		if err := b.Set(dbKey(r.cs.Database, r.cs.Origin, r.cs.Seq), tss[i], nil); err != nil {
 			return err
+		}
+	}
+	for _, r := range batch {
+		for _, w := range r.writes {
+			if err := b.Set([]byte(w.key), w.v.encode(), nil); err != nil {
+				return err
+			}
+		}
+		if r.dropIntent {
+			if err := b.Delete(intentKey(string(r.cs.Id)), nil); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
