@@ -155,9 +155,11 @@ func (t *Txn) DB() *DB { return t.d }
 // Seen is the applied watermark the transaction executes against.
 func (t *Txn) Seen() txlog.Watermark { return t.seen }
 
-// Kept reports a kept capture (BeginKept): its session may be answered
-// once its change set is durable, before the view has it (kept.go).
-func (t *Txn) Kept() bool { return t.kept != nil }
+// Kept reports a kept capture (BeginKept) whose rows stayed in its group:
+// its session may be answered once its change set is durable, before the
+// view has it (kept.go). One whose savepoint could not be released is
+// not: the applier writes its rows, and its session waits for the view.
+func (t *Txn) Kept() bool { return t.kept != nil && t.seq != 0 }
 
 // Changes is how many row events were captured so far.
 func (t *Txn) Changes() int {
