@@ -149,7 +149,9 @@ func (t *Txn) finishKept(ctx context.Context, appendFn func(cs *marmotv1.ChangeS
 	if err != nil {
 		return nil, errors.Join(err, t.undoKept())
 	}
-	cs := &marmotv1.ChangeSet{Id: NewTxnID(), Database: d.name, Rows: rows, Deps: t.seen.Clone()}
+	// t.seen is this capture's own copy (BeginKept) and nothing changes it
+	// from here on: the change set takes it rather than a clone.
+	cs := &marmotv1.ChangeSet{Id: NewTxnID(), Database: d.name, Rows: rows, Deps: t.seen}
 	if appendFn != nil {
 		err = appendFn(cs, t.seen)
 	}
