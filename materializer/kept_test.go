@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -331,16 +330,7 @@ func TestKeptGroupPacing(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			dir := t.TempDir()
-			l, err := txlog.Open(txlog.Options{Dir: filepath.Join(dir, "log"), NodeID: 1})
-			if err != nil {
-				t.Fatal(err)
-			}
-			m, err := Open(context.Background(), Options{Dir: filepath.Join(dir, "db"), Log: l, ViewCommitDelay: c.delay})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { m.Close(); l.Close() })
+			l, m := mustOpenWith(t, t.TempDir(), Options{ViewCommitDelay: c.delay})
 			m.keptPace = c.pace
 			d := createDB(t, l, m, "app", `CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)`)
 			ctx := context.Background()

@@ -14,11 +14,18 @@ import (
 
 func mustOpen(tb testing.TB, dir string) (*txlog.Log, *Materializer) {
 	tb.Helper()
+	return mustOpenWith(tb, dir, Options{})
+}
+
+// mustOpenWith is mustOpen with options (Dir and Log are set here).
+func mustOpenWith(tb testing.TB, dir string, opts Options) (*txlog.Log, *Materializer) {
+	tb.Helper()
 	l, err := txlog.Open(txlog.Options{Dir: filepath.Join(dir, "log"), NodeID: 1})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	m, err := Open(context.Background(), Options{Dir: filepath.Join(dir, "db"), Log: l})
+	opts.Dir, opts.Log = filepath.Join(dir, "db"), l
+	m, err := Open(context.Background(), opts)
 	if err != nil {
 		l.Close()
 		tb.Fatal(err)
@@ -368,16 +375,7 @@ func TestLatestCaptureCommitsReadyLag(t *testing.T) {
 // [connection_pool] max_lifetime_seconds take their function environment
 // with them, so a long-running node's map of them does not grow.
 func TestRecycledReadConnsLeaveNoEnvs(t *testing.T) {
-	dir := t.TempDir()
-	l, err := txlog.Open(txlog.Options{Dir: filepath.Join(dir, "log"), NodeID: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := Open(context.Background(), Options{Dir: filepath.Join(dir, "db"), Log: l, ReadConnMaxLifetime: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close(); l.Close() })
+	l, m := mustOpenWith(t, t.TempDir(), Options{ReadConnMaxLifetime: time.Millisecond})
 	d := createDB(t, l, m, "app", `CREATE TABLE t (id INTEGER PRIMARY KEY)`)
 	count := func() int {
 		n := 0
