@@ -31,8 +31,9 @@ var (
 	writerHoldCapture, writerHoldApply = metricWriterHold.WithLabelValues("capture"), metricWriterHold.WithLabelValues("apply")
 
 	metricKeptGroup = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "marmot_materializer_kept_group_transactions",
-		Help:    "Autocommit transactions committed together in one kept group (single node: captures that run in SQLite once).",
-		Buckets: prometheus.ExponentialBuckets(1, 2, 10)})
+		Help: "Autocommit transactions committed together in one kept group (single node: captures that run in SQLite once).",
+		// Paced groups (kept.go) reach thousands under sustained writes.
+		Buckets: prometheus.ExponentialBuckets(1, 4, 9)})
 	metricCheckpoints = prometheus.NewCounter(prometheus.CounterOpts{Name: "marmot_materializer_checkpoints_total",
 		Help: "PASSIVE WAL checkpoints run by the databases' checkpointers (off the writer)."})
 
