@@ -185,10 +185,29 @@ func TestBackupRestoreSingleNode(t *testing.T) {
 // The sqlite3 CLI reads them and copies them with .backup while marmotd
 // runs and writes, and both the live file and the copy pass
 // integrity_check: the fallback backup for a node without a
-// cluster_secret.
+// cluster_secret. With [replication] view_commit_delay_ms = 0 every
+// acknowledged write is in the file when sqlite3 starts; by default,
+// concurrent writes reach it within the delay (1 s).
 func TestViewsReadableBySQLite3(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		env    []string
+		strict bool
+	}{
+		{"no view commit delay", []string{"MARMOT_REPLICATION_VIEW_COMMIT_DELAY_MS=0"}, true},
+		{"default view commit delay", nil, false},
+	} {
+		t.Run(c.name, func(t *testing.T) { viewsReadableBySQLite3(t, c.env, c.strict) })
+	}
+}
+
+// viewsReadableBySQLite3: strict, sqlite3 must see every write
+// acknowledged before it starts; else within 5 s (the delay is 1 s).
+func viewsReadableBySQLite3(t *testing.T, env []string, strict bool) {
 	sqlite3 := need(t, "sqlite3", "sqlite3")
-	n := StartNode(t)
+	n := &Node{t: t, Dir: t.TempDir(), MySQLPort: freePort(t), HTTPPort: freePort(t), Env: env}
+	n.Start()
+	t.Cleanup(n.Stop)
 	mustExec(t, n.DB(t, ""), "CREATE DATABASE shop")
 	db := n.DB(t, "shop")
 	mustExec(t, db, "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(40))")
@@ -238,13 +257,26 @@ func TestViewsReadableBySQLite3(t *testing.T) {
 		}
 		return strings.TrimSpace(string(out))
 	}
+	// rows counts t in path; unless strict, it waits (up to 5 s) for at
+	// least want.
+	rows := func(path string, want int64) int64 {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			var count int64
+			if _, err := fmt.Sscan(run(path, "SELECT COUNT(*) FROM t"), &count); err != nil {
+				t.Fatal(err)
+			}
+			if strict || count >= want || time.Now().After(deadline) {
+				return count
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
 	var last int64
 	for i := range 3 {
 		before := acked.Load()
-		var count int64
-		if _, err := fmt.Sscan(run(live, "SELECT COUNT(*) FROM t"), &count); err != nil {
-			t.Fatal(err)
-		}
+		count := rows(live, before)
 		if count < before || count < last {
 			t.Fatalf("sqlite3 read %d rows; %d were acknowledged before it started, %d seen before", count, before, last)
 		}
@@ -254,12 +286,13 @@ func TestViewsReadableBySQLite3(t *testing.T) {
 		}
 		copyPath := filepath.Join(t.TempDir(), fmt.Sprintf("copy%d.db", i))
 		before = acked.Load()
+		rows(live, before) // by default, until the file has them
 		run(live, ".backup "+copyPath)
 		if got := run(copyPath, "PRAGMA integrity_check"); got != "ok" {
 			t.Fatalf("integrity_check of the .backup copy: %s", got)
 		}
-		if _, err := fmt.Sscan(run(copyPath, "SELECT COUNT(*) FROM t"), &count); err != nil || count < before {
-			t.Fatalf("the .backup copy holds %d rows, %d were acknowledged before it (%v)", count, before, err)
+		if count := rows(copyPath, 0); count < before {
+			t.Fatalf("the .backup copy holds %d rows, %d were acknowledged before it", count, before)
 		}
 		idxLive := filepath.Join(n.Dir, "db", "idx.db")
 		idxCopy := filepath.Join(t.TempDir(), fmt.Sprintf("idx%d.db", i))

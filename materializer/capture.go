@@ -34,10 +34,10 @@ type Txn struct {
 
 	// kept is the group of a kept capture (kept.go), seq the sequence of
 	// its change set once appended; closer marks the capture that commits
-	// the group (Settle).
-	kept   *keptGroup
-	seq    uint64
-	closer bool
+	// the group (Settle), first one that opened it (its first member).
+	kept          *keptGroup
+	seq           uint64
+	closer, first bool
 }
 
 type savepoint struct {

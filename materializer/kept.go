@@ -169,6 +169,7 @@ func (t *Txn) finishKept(ctx context.Context, appendFn func(cs *marmotv1.ChangeS
 	}
 	g.last.Store(cs.Seq)
 	g.n++
+	t.first = g.n == 1
 	t.seq = cs.Seq
 	appended = true
 	return cs, nil
@@ -237,7 +238,10 @@ func (t *Txn) Settle(acked bool) {
 	if acked {
 		g.acked.Store(true)
 	}
-	if t.closer && !g.ended.Load() && g.last.Load() == t.seq && d.groupCommitDue() <= 0 {
+	// A closer that is still the group's only member commits at once: a
+	// client writing alone (nobody joined during its fsync) has each
+	// acknowledged write in the file, as before pacing.
+	if t.closer && !g.ended.Load() && g.last.Load() == t.seq && (t.first || d.groupCommitDue() <= 0) {
 		if err := d.lockAs(context.Background(), true, true); err != nil {
 			return // shutting down: the next start applies the change sets
 		}

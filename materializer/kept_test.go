@@ -311,57 +311,67 @@ func TestCheckpointOnWALGrowth(t *testing.T) {
 	}
 }
 
-// TestKeptGroupPacing: a closer commits its group only when pacing allows
-// (keptPace, Options.ViewCommitDelay); until then outside readers of the
-// file wait, readers through the view do not, and a timer commits the
-// group once due.
+// TestKeptGroupPacing: a closer commits a group others joined only when
+// pacing allows (keptPace, Options.ViewCommitDelay); until then outside
+// readers of the file wait, readers through the view do not, and a timer
+// commits the group once due. A closer alone in its group (a client
+// writing alone) commits at once.
 func TestKeptGroupPacing(t *testing.T) {
 	cases := []struct {
-		name  string
-		delay time.Duration
-		pace  int
-		// then: what must happen after the second insert returns.
+		name    string
+		delay   time.Duration
+		pace    int
+		members int // in the second group
+		// then: what must happen after the second group's members settle.
 		then string
 	}{
-		{"no delay: the closer commits", 0, keptPace, "file now"},
-		{"light load: due within milliseconds", time.Hour, keptPace, "file soon"},
-		{"busy: a read commits it", time.Hour, 1 << 30, "read"},
-		{"busy: the timer commits it at the delay", 100 * time.Millisecond, 1 << 30, "file soon"},
+		{"no delay: the closer commits", 0, keptPace, 2, "file now"},
+		{"alone: committed at once", time.Hour, 1 << 30, 1, "file now"},
+		{"light load: due within milliseconds", time.Hour, keptPace, 2, "file soon"},
+		{"busy: a read commits it", time.Hour, 1 << 30, 2, "read"},
+		{"busy: the timer commits it at the delay", 100 * time.Millisecond, 1 << 30, 2, "file soon"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			l, m := mustOpenWith(t, t.TempDir(), Options{ViewCommitDelay: c.delay})
 			m.keptPace = c.pace
 			d := createDB(t, l, m, "app", `CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)`)
-			ctx := context.Background()
 			// The first group commits at once: no commit was paced yet.
-			if _, err := keptInsert(ctx, l, d, "INSERT INTO t VALUES (1, 'a')"); err != nil {
+			if _, err := keptInsert(context.Background(), l, d, "INSERT INTO t VALUES (1, 'a')"); err != nil {
 				t.Fatal(err)
 			}
 			if got := fileRows(t, d); got != "1" {
 				t.Fatalf("after the first insert the file shows %s rows", got)
 			}
-			if _, err := keptInsert(ctx, l, d, "INSERT INTO t VALUES (2, 'b')"); err != nil {
-				t.Fatal(err)
+			// The second group: its members all durable before any settles,
+			// as when sessions join during a closer's fsync.
+			var txs []*Txn
+			for i := range c.members {
+				tx, _ := keptDurable(t, l, d, fmt.Sprintf("INSERT INTO t VALUES (%d, 'b')", 2+i))
+				txs = append(txs, tx)
 			}
+			for _, tx := range txs {
+				tx.Settle(true)
+			}
+			want := fmt.Sprint(1 + c.members)
 			switch c.then {
 			case "file now":
-				if got := fileRows(t, d); got != "2" {
-					t.Fatalf("the file shows %s rows right after the second insert", got)
+				if got := fileRows(t, d); got != want {
+					t.Fatalf("the file shows %s rows right after the second group settled, want %s", got, want)
 				}
 			case "read":
 				if got := fileRows(t, d); got != "1" {
 					t.Fatalf("the file shows %s rows though the group is not due", got)
 				}
-				if got := dump(t, d, "SELECT count(*) FROM t"); got != "2;" {
+				if got := dump(t, d, "SELECT count(*) FROM t"); got != want+";" {
 					t.Fatalf("a read through the view sees %s rows", got)
 				}
-				if got := fileRows(t, d); got != "2" {
+				if got := fileRows(t, d); got != want {
 					t.Fatalf("after the read the file shows %s rows", got)
 				}
 			case "file soon":
 				deadline := time.Now().Add(10 * time.Second)
-				for fileRows(t, d) != "2" {
+				for fileRows(t, d) != want {
 					if time.Now().After(deadline) {
 						t.Fatal("the group never reached the file")
 					}
