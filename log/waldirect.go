@@ -34,13 +34,22 @@ type directWriter struct {
 
 // openDirect opens name for direct writes, or returns nil when the
 // filesystem refuses O_DIRECT (tmpfs on older kernels, some network
-// filesystems): the caller then writes through the page cache.
+// filesystems) or a direct write of one aligned block: the caller then
+// writes through the page cache. The probe writes zeros over the file's
+// first block, where the log's first record is about to go (a new file,
+// or a recycled one Pebble rewrites from the start; a log holding only
+// zeros reads as empty).
 func openDirect(name string) *directWriter {
 	fd, err := unix.Open(name, unix.O_WRONLY|unix.O_DIRECT|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil
 	}
-	return &directWriter{fd: fd, buf: alignedBuf(64 << 10)}
+	d := &directWriter{fd: fd, buf: alignedBuf(64 << 10)}
+	if n, err := unix.Pwrite(fd, d.buf[:directAlign], 0); err != nil || n != directAlign {
+		unix.Close(fd)
+		return nil
+	}
+	return d
 }
 
 // write writes p at off, the end of everything written so far.
