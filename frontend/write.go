@@ -135,24 +135,23 @@ func (s *Session) finishAndCommit(ctx context.Context, t *materializer.Txn, ddl 
 // writes. t, when the change set was captured, may have a kept group to
 // commit first.
 func (s *Session) awaitCommit(ctx context.Context, cs *marmotv1.ChangeSet, cm Commitment, t *materializer.Txn) error {
-	if t != nil && t.Kept() {
-		// Only this node's log is waited for, and its fsync cannot be
-		// abandoned half way (the log fails instead), so no write timeout:
-		// its context and timer were a tenth of the bytes a single-node
-		// insert allocated. Durable is enough: the rows are in the
-		// writer's open group, which every read commits first
-		// (materializer.CommitAcked).
-		err := cm.Wait(ctx)
-		t.Settle(err == nil)
-		return err
+	// A kept capture waits only for this node's log, whose fsync cannot be
+	// abandoned half way (the log fails instead), so no write timeout: its
+	// context and timer were a tenth of the bytes a single-node insert
+	// allocated. Durable is enough for it: its rows are in the writer's
+	// open group, which every read commits first (materializer.CommitAcked).
+	kept := t != nil && t.Kept()
+	wctx := ctx
+	if !kept {
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithTimeout(ctx, s.srv.opts.WriteTimeout)
+		defer cancel()
 	}
-	wctx, cancel := context.WithTimeout(ctx, s.srv.opts.WriteTimeout)
-	defer cancel()
 	err := cm.Wait(wctx)
 	if t != nil {
 		t.Settle(err == nil) // also when the wait failed: the group must not stay open
 	}
-	if err != nil {
+	if err != nil || kept {
 		return err
 	}
 	return s.srv.mat.WaitApplied(wctx, cs.Database, cs.Origin, cs.Seq)
