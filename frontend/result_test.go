@@ -2,6 +2,7 @@ package frontend
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
@@ -75,10 +76,25 @@ func TestLike(t *testing.T) {
 }
 
 func TestTextRowNullAndValues(t *testing.T) {
-	got := textRow([]any{nil, int64(-5), "hé", []byte{0, 1}, 1.5})
-	want := []byte{0xfb, 2, '-', '5', 3, 'h', 0xc3, 0xa9, 2, 0, 1, 3, '1', '.', '5'}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("got %v want %v", got, want)
+	long := strings.Repeat("x", 300) // needs a three-byte length (0xfc)
+	cases := []struct {
+		name string
+		row  []any
+		want []byte
+	}{
+		{"mixed", []any{nil, int64(-5), "hé", []byte{0, 1}, 1.5}, []byte{0xfb, 2, '-', '5', 3, 'h', 0xc3, 0xa9, 2, 0, 1, 3, '1', '.', '5'}},
+		{"uint and bool", []any{uint64(18446744073709551615), true, false}, append(append([]byte{20}, "18446744073709551615"...), 1, '1', 1, '0')},
+		{"long string", []any{long}, append([]byte{0xfc, 44, 1}, long...)},
+		{"long bytes", []any{[]byte(long), nil}, append(append([]byte{0xfc, 44, 1}, long...), 0xfb)},
+		{"empty", []any{"", []byte{}}, []byte{0, 0}},
+		{"unknown type is empty", []any{struct{}{}}, []byte{0}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := textRow(c.row); !bytes.Equal(got, c.want) {
+				t.Fatalf("got %v want %v", got, c.want)
+			}
+		})
 	}
 }
 

@@ -31,13 +31,12 @@ func (s *Session) streamResult(cols []column, head [][]any, rest *sql.Rows, bina
 		return 0, err
 	}
 	write := func(r []any) error {
-		var row []byte
+		// The packet's 4-byte header goes in front of the row, encoded in place.
 		if binaryProto {
-			row = binaryRow(cols, r)
-		} else {
-			row = textRow(r)
+			row := binaryRow(cols, r)
+			return c.WritePacket(append(make([]byte, 4, 4+len(row)), row...))
 		}
-		return c.WritePacket(append(make([]byte, 4, 4+len(row)), row...))
+		return c.WritePacket(appendTextRow(make([]byte, 4, 4+textRowSize(r)), r))
 	}
 	n := int64(0)
 	for _, r := range head {
