@@ -493,7 +493,7 @@ func (s *Session) exec(ctx context.Context, st transpile.Statement, args []any, 
 		if err != nil {
 			return nil, err
 		}
-		if s.txn, err = s.beginCapture(ctx, d, true); err != nil {
+		if s.txn, err = s.beginCapture(ctx, d, true, false); err != nil {
 			return nil, err
 		}
 		s.syncStatus()

@@ -292,7 +292,7 @@ func (s *Session) tempExec(ctx context.Context, st transpile.Statement, args []a
 		// As in InnoDB, ROLLBACK undoes a transaction's changes to temp
 		// tables too: they join the transaction's capture.
 		var err error
-		if s.txn, err = s.beginCapture(ctx, ts.sc.DB(), true); err != nil {
+		if s.txn, err = s.beginCapture(ctx, ts.sc.DB(), true, false); err != nil {
 			return nil, err
 		}
 		s.syncStatus()

@@ -30,7 +30,7 @@ func (s *Session) write(ctx context.Context, st transpile.Statement, args []any)
 	}
 	if s.explicit || !s.autocommit {
 		if s.txn == nil {
-			if s.txn, err = s.beginCapture(ctx, d, true); err != nil {
+			if s.txn, err = s.beginCapture(ctx, d, true, false); err != nil {
 				return nil, err
 			}
 			s.syncStatus()
@@ -88,7 +88,7 @@ func (s *Session) execInTxn(ctx context.Context, st transpile.Statement, args []
 }
 
 func (s *Session) autocommitOnce(ctx context.Context, d *materializer.DB, st transpile.Statement, args []any, latest bool) (*mysql.Result, error) {
-	t, err := s.beginCapture(ctx, d, latest)
+	t, err := s.beginCapture(ctx, d, latest, len(st.Parts) > 0)
 	if err != nil {
 		if errors.Is(err, materializer.ErrLockWait) {
 			s.observeCommit(err) // the statement's transaction timed out
@@ -199,12 +199,12 @@ func (s *Session) waitVersion(ctx context.Context, d *materializer.DB, v txlog.V
 
 // beginCapture starts a capture within the lock wait timeout. Without
 // latest (an autocommit statement's first attempt) it is kept when it can
-// be (keepable).
-func (s *Session) beginCapture(ctx context.Context, d *materializer.DB, latest bool) (*materializer.Txn, error) {
+// be (keepable); multi: the statement runs as several SQLite statements.
+func (s *Session) beginCapture(ctx context.Context, d *materializer.DB, latest, multi bool) (*materializer.Txn, error) {
 	lctx, cancel := context.WithTimeout(ctx, s.srv.opts.LockWaitTimeout)
 	defer cancel()
 	if !latest && s.keepable(d) {
-		if t, err := d.BeginKept(lctx); !errors.Is(err, materializer.ErrNotKept) {
+		if t, err := d.BeginKept(lctx, multi); !errors.Is(err, materializer.ErrNotKept) {
 			return t, err
 		}
 	}
@@ -352,7 +352,7 @@ func (s *Session) savepoint(ctx context.Context, st transpile.Statement) (*mysql
 		if err != nil {
 			return nil, err
 		}
-		if s.txn, err = s.beginCapture(ctx, d, true); err != nil {
+		if s.txn, err = s.beginCapture(ctx, d, true, false); err != nil {
 			return nil, err
 		}
 		s.syncStatus()
@@ -383,7 +383,7 @@ func (s *Session) ddl(ctx context.Context, st transpile.Statement) (*mysql.Resul
 	if err != nil {
 		return nil, err
 	}
-	t, err := s.beginCapture(ctx, d, true)
+	t, err := s.beginCapture(ctx, d, true, false)
 	if err != nil {
 		return nil, err
 	}

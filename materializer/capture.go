@@ -35,9 +35,11 @@ type Txn struct {
 	// kept is the group of a kept capture (kept.go), seq the sequence of
 	// its change set once appended; closer marks the capture that commits
 	// the group (Settle), first one that opened it (its first member).
+	// undoable: it runs in a savepoint (BeginKept).
 	kept          *keptGroup
 	seq           uint64
 	closer, first bool
+	undoable      bool
 }
 
 type savepoint struct {
@@ -298,7 +300,7 @@ func (t *Txn) Rollback() error {
 	t.done = true
 	if t.kept != nil {
 		t.d.setCapturing(nil)
-		err := t.undoKept()
+		err := t.undoKept(true)
 		t.releaseKept(false)
 		return err
 	}

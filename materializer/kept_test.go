@@ -30,7 +30,7 @@ func insertAs(ctx context.Context, l *txlog.Log, d *DB, q string, keep bool) (*m
 	var t *Txn
 	err := ErrNotKept
 	if keep {
-		t, err = d.BeginKept(ctx)
+		t, err = d.BeginKept(ctx, false)
 	}
 	if errors.Is(err, ErrNotKept) {
 		// The view lags an ordinary commit: run as the frontend would.
@@ -170,7 +170,7 @@ func keptDurable(t *testing.T, l *txlog.Log, d *DB, q string) (*Txn, *marmotv1.C
 func keptAppend(t *testing.T, d *DB, q string, appendFn func(*marmotv1.ChangeSet, txlog.Watermark) (*txlog.Appending, error)) (*Txn, *marmotv1.ChangeSet, *txlog.Appending) {
 	t.Helper()
 	ctx := context.Background()
-	tx, err := d.BeginKept(ctx)
+	tx, err := d.BeginKept(ctx, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -377,6 +377,91 @@ func TestKeptGroupPacing(t *testing.T) {
 					}
 					time.Sleep(2 * time.Millisecond)
 				}
+			}
+		})
+	}
+}
+
+// TestKeptUndo: a kept capture that must leave no trace, with a savepoint
+// (multi) or without one, takes only its own rows out of the group, or
+// rolls the whole group back when it cannot; either way the group's
+// earlier, durable member ends up in the view and nothing of the undone
+// capture does.
+func TestKeptUndo(t *testing.T) {
+	linger := keptLinger
+	keptLinger = time.Hour // only the test commits the group
+	defer func() { keptLinger = linger }()
+	refuse := errors.New("refused")
+	cases := []struct {
+		name  string
+		multi bool
+		stmts []string // the last may fail
+		fails bool     // the last statement fails
+		// appendErr: Finish's append fails (after the statements succeeded)
+		appendErr error
+		aborted   bool // the group is rolled back
+	}{
+		{name: "failed statement, no savepoint", stmts: []string{"INSERT INTO t VALUES (1, 'dup')"}, fails: true},
+		{name: "failed second statement, savepoint", multi: true, stmts: []string{"INSERT INTO t VALUES (2, 'b')", "INSERT INTO t VALUES (3, NULL)"}, fails: true},
+		{name: "no row changed, no savepoint", stmts: []string{"UPDATE t SET v = 'z' WHERE id = 99"}},
+		{name: "no row changed, savepoint", multi: true, stmts: []string{"UPDATE t SET v = 'z' WHERE id = 99"}},
+		{name: "append refused, no savepoint", stmts: []string{"INSERT INTO t VALUES (4, 'd')"}, appendErr: refuse, aborted: true},
+		{name: "append refused, savepoint", multi: true, stmts: []string{"INSERT INTO t VALUES (4, 'd')"}, appendErr: refuse},
+		// RAISE(ROLLBACK) ends SQLite's transaction, as an interrupt or a
+		// full disk does: the group is gone with it.
+		{name: "statement ends the transaction", stmts: []string{"INSERT INTO u VALUES (1)"}, fails: true, aborted: true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			l, m := mustOpen(t, t.TempDir())
+			d := createDB(t, l, m, "app", `CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)`,
+				`CREATE TABLE u (id INTEGER PRIMARY KEY)`,
+				`CREATE TRIGGER u_refuses BEFORE INSERT ON u BEGIN SELECT RAISE(ROLLBACK, 'no'); END`)
+			ctx := context.Background()
+			first, firstCS := keptDurable(t, l, d, "INSERT INTO t VALUES (1, 'a')")
+			aborts := testutil.ToFloat64(metricKeptAborts)
+			tx, err := d.BeginKept(ctx, c.multi)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, q := range c.stmts {
+				_, err = tx.Conn().ExecContext(ctx, q)
+				if last := i == len(c.stmts)-1; (err != nil) != (last && c.fails) {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			if c.fails {
+				if err := tx.Rollback(); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				_, err := tx.Finish(ctx, func(cs *marmotv1.ChangeSet, seen txlog.Watermark) error {
+					if len(cs.Rows) == 0 {
+						return nil
+					}
+					return c.appendErr
+				})
+				if !errors.Is(err, c.appendErr) {
+					t.Fatalf("Finish: %v, want %v", err, c.appendErr)
+				}
+			}
+			if got := testutil.ToFloat64(metricKeptAborts) > aborts; got != c.aborted {
+				t.Fatalf("group rolled back: %v, want %v", got, c.aborted)
+			}
+			first.Settle(true)
+			if err := d.CommitAcked(ctx); err != nil {
+				t.Fatal(err)
+			}
+			wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			if err := d.WaitApplied(wctx, firstCS.Origin, firstCS.Seq); err != nil {
+				t.Fatal(err)
+			}
+			if got := dump(t, d, "SELECT id, v FROM t"); got != "1a;" {
+				t.Fatalf("view holds %q, want only the durable member's row", got)
+			}
+			if got := fileRows(t, d); got != "1" {
+				t.Fatalf("the file holds %s rows, want 1", got)
 			}
 		})
 	}

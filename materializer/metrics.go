@@ -34,6 +34,8 @@ var (
 		Help: "Autocommit transactions committed together in one kept group (single node: captures that run in SQLite once).",
 		// Paced groups (kept.go) reach thousands under sustained writes.
 		Buckets: prometheus.ExponentialBuckets(1, 4, 9)})
+	metricKeptAborts = prometheus.NewCounter(prometheus.CounterOpts{Name: "marmot_materializer_kept_group_aborts_total",
+		Help: "Kept groups rolled back (a member could not be undone alone, or its commit failed); the applier writes their change sets from the log."})
 	metricCheckpoints = prometheus.NewCounter(prometheus.CounterOpts{Name: "marmot_materializer_checkpoints_total",
 		Help: "PASSIVE WAL checkpoints run by the databases' checkpointers (off the writer)."})
 
@@ -54,7 +56,7 @@ const maxPendingCount = 10000
 var live sync.Map // *DB -> struct{}
 
 func init() {
-	prometheus.MustRegister(metricApplied, metricApplySeconds, metricWriterWait, metricWriterHold, metricKeptGroup, metricCheckpoints, lagCollector{})
+	prometheus.MustRegister(metricApplied, metricApplySeconds, metricWriterWait, metricWriterHold, metricKeptGroup, metricKeptAborts, metricCheckpoints, lagCollector{})
 }
 
 func writerWait(apply bool) prometheus.Observer {
