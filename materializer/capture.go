@@ -399,7 +399,14 @@ func (t *Txn) netChanges(ctx context.Context) ([]*marmotv1.RowChange, error) {
 	var order []*entry
 	byKey := map[string]*entry{}
 	infos := map[string]*tableInfo{}
+	// One event (every single-row statement) has nothing to fold with: its
+	// key need not be built and looked up.
+	single := len(t.events) == 1
 	put := func(ti *tableInfo, op marmotv1.Op, pk []*marmotv1.Value, before, after []*marmotv1.Value) {
+		if single {
+			order = append(order, &entry{rc: &marmotv1.RowChange{Table: ti.name, Op: op, Pk: pk, Columns: ti.cols, Before: before, After: after}})
+			return
+		}
 		k := ti.name + "\x00" + string(txlog.AppendValues(nil, pk))
 		e, ok := byKey[k]
 		if !ok || e.dead {

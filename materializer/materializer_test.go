@@ -124,6 +124,11 @@ func TestCaptureNetChanges(t *testing.T) {
 		{"update then delete is delete", []string{`UPDATE t SET name='x' WHERE id=1`, `DELETE FROM t WHERE id=1`}, "OP_DELETE:1"},
 		{"key change is delete+insert", []string{`UPDATE t SET id=20 WHERE id=2`}, "OP_DELETE:2 OP_INSERT:20"},
 		{"replace conflicting row is update", []string{`REPLACE INTO t VALUES (3,'r',NULL)`}, "OP_UPDATE:3"},
+		// one row change: nothing to fold
+		{"one insert", []string{`INSERT INTO t VALUES (5,'e',NULL)`}, "OP_INSERT:5"},
+		{"one update", []string{`UPDATE t SET name='ee' WHERE id=5`}, "OP_UPDATE:5"},
+		{"one delete", []string{`DELETE FROM t WHERE id=5`}, "OP_DELETE:5"},
+		{"no row", []string{`DELETE FROM t WHERE id=5`}, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
