@@ -95,7 +95,11 @@ func (s *Session) autocommitOnce(ctx context.Context, d *materializer.DB, st tra
 		}
 		return nil, err
 	}
-	res, err := s.execOn(ctx, t.Conn(), st, args)
+	// Uncancellable: a kept capture without a savepoint relies on a failed
+	// statement having undone itself (materializer.BeginKept), and
+	// go-sqlite3 reports a context cancelled during a statement as its
+	// error even when the statement completed.
+	res, err := s.execOn(context.WithoutCancel(ctx), t.Conn(), st, args)
 	if err != nil {
 		_ = t.Rollback()
 		return nil, err

@@ -103,7 +103,10 @@ func (g *keptGroup) top() uint64 {
 // of the group. A single statement needs none (SAVEPOINT and RELEASE were
 // 14% of a kept insert's hold of the writer): SQLite's statement journal
 // undoes a failed statement by itself, and the rare capture that must be
-// undone after it succeeded rolls the whole group back (undoKept).
+// undone after it succeeded rolls the whole group back (undoKept). The
+// statement must run with a context that cannot be cancelled: go-sqlite3
+// reports a cancellation as the error of a statement that may have
+// completed.
 func (d *DB) BeginKept(ctx context.Context, multi bool) (*Txn, error) {
 	if err := d.lockAs(ctx, false, true); err != nil {
 		return nil, err
