@@ -331,7 +331,7 @@ func (s *Session) onTemp(ctx context.Context, ts *tempSpace, fn func(c *material
 	if s.txn != nil && s.txn.DB() == ts.sc.DB() {
 		// In the transaction's statement savepoint: a CREATE TEMPORARY
 		// TABLE … SELECT that fails half way leaves no table, as in MySQL.
-		mark, err := s.txn.Mark(ctx)
+		mark, err := s.txn.Mark(ctx, true)
 		if err != nil {
 			return err
 		}

@@ -76,13 +76,21 @@ func (s *Session) write(ctx context.Context, st transpile.Statement, args []any)
 // atomically: a failing statement leaves none of its rows behind (MySQL
 // statement atomicity), the transaction stays usable.
 func (s *Session) execInTxn(ctx context.Context, st transpile.Statement, args []any) (*mysql.Result, error) {
-	mark, err := s.txn.Mark(ctx)
+	mark, err := s.txn.Mark(ctx, len(st.Parts) > 0)
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.execOn(ctx, s.txn.Conn(), st, args)
-	if uerr := s.txn.Unmark(ctx, mark, err != nil); uerr != nil && err == nil {
-		err = uerr
+	// Uncancellable, as autocommitOnce's: a failed statement is taken as
+	// undone by SQLite.
+	res, err := s.execOn(context.WithoutCancel(ctx), s.txn.Conn(), st, args)
+	if uerr := s.txn.Unmark(ctx, mark, err != nil); uerr != nil {
+		// The transaction cannot go on: roll it back, as MySQL does a
+		// transaction a deadlock ends, so no later statement of the
+		// session runs outside it.
+		s.rollbackTxn()
+		if err == nil {
+			err = uerr
+		}
 	}
 	return res, err
 }

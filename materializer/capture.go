@@ -3,6 +3,7 @@ package materializer
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -40,6 +41,9 @@ type Txn struct {
 	seq           uint64
 	closer, first bool
 	undoable      bool
+
+	// stmtSavepoint: the running statement's mark is a savepoint (Mark).
+	stmtSavepoint bool
 }
 
 type savepoint struct {
@@ -211,16 +215,41 @@ func (d *DB) drainCapture() {
 
 // Mark returns a position to roll a failed statement back to, so a failing
 // statement inside a transaction leaves no partial rows (MySQL statement
-// atomicity).
-func (t *Txn) Mark(ctx context.Context) (int, error) {
+// atomicity). multi: the statement may run as several SQLite statements
+// and needs a savepoint. One SQLite statement does not: SQLite's statement
+// journal undoes it if it fails (SAVEPOINT and RELEASE around every write
+// were 2-4% of a cluster node's CPU). Its context must not be cancellable
+// (BeginKept says why).
+func (t *Txn) Mark(ctx context.Context, multi bool) (int, error) {
 	t.sync()
-	err := t.d.execCached(ctx, "SAVEPOINT marmot_stmt", nil)
 	t.tempMark = len(t.temp)
+	t.stmtSavepoint = multi
+	if !multi {
+		return len(t.events), nil
+	}
+	err := t.d.execCached(ctx, "SAVEPOINT marmot_stmt", nil)
 	return len(t.events), err
 }
 
-// Unmark ends the statement savepoint; failed rolls its effects back.
+// ErrTxnEnded: SQLite ended the transaction when a statement failed (an
+// interrupt, a full disk, an I/O error, RAISE(ROLLBACK)); it can only be
+// rolled back.
+var ErrTxnEnded = errors.New("materializer: the transaction was rolled back by the failure of a statement")
+
+// Unmark ends the statement's mark; failed rolls its effects back. An
+// error means the transaction cannot go on.
 func (t *Txn) Unmark(ctx context.Context, mark int, failed bool) error {
+	if !t.stmtSavepoint {
+		if failed {
+			t.sync()
+			if !t.d.writerInTxn() {
+				return ErrTxnEnded
+			}
+			t.events = t.events[:mark]
+			t.temp = t.temp[:t.tempMark]
+		}
+		return nil
+	}
 	if failed {
 		t.sync()
 		if err := t.d.execCached(ctx, "ROLLBACK TO marmot_stmt", nil); err != nil {

@@ -2,9 +2,11 @@ package materializer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -398,5 +400,75 @@ func TestRecycledReadConnsLeaveNoEnvs(t *testing.T) {
 		}
 		runtime.GC()
 		time.Sleep(10 * time.Millisecond) // let the cleanups run
+	}
+}
+
+// TestStatementMark: a statement of a transaction that fails leaves none
+// of its rows in the change set, with a savepoint (multi) or without one;
+// one that makes SQLite end the transaction is reported.
+func TestStatementMark(t *testing.T) {
+	cases := []struct {
+		name    string
+		multi   bool
+		stmt    string // fails
+		ended   bool   // SQLite ended the transaction
+		wantIDs string // the rows the change set holds
+	}{
+		{"fails on its second row, no savepoint", false, `INSERT INTO t VALUES (2,'b'), (1,'dup')`, false, "1"},
+		{"fails on its second row, savepoint", true, `INSERT INTO t VALUES (2,'b'), (1,'dup')`, false, "1"},
+		{"ends the transaction, no savepoint", false, `INSERT INTO u VALUES (1)`, true, ""},
+		{"ends the transaction, savepoint", true, `INSERT INTO u VALUES (1)`, true, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			l, m := mustOpen(t, t.TempDir())
+			d := createDB(t, l, m, "app", `CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)`,
+				`CREATE TABLE u (id INTEGER PRIMARY KEY)`,
+				`CREATE TRIGGER u_refuses BEFORE INSERT ON u BEGIN SELECT RAISE(ROLLBACK, 'no'); END`)
+			ctx := context.Background()
+			tx, err := d.Begin(ctx, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			run := func(q string) error {
+				mark, err := tx.Mark(ctx, c.multi)
+				if err != nil {
+					return err
+				}
+				_, err = tx.Conn().ExecContext(ctx, q)
+				if uerr := tx.Unmark(ctx, mark, err != nil); uerr != nil {
+					return fmt.Errorf("%w (unmark: %w)", err, uerr)
+				}
+				return err
+			}
+			if err := run(`INSERT INTO t VALUES (1,'a')`); err != nil {
+				t.Fatal(err)
+			}
+			err = run(c.stmt)
+			if err == nil {
+				t.Fatalf("%s succeeded", c.stmt)
+			}
+			if got := strings.Contains(err.Error(), "unmark"); got != c.ended {
+				t.Fatalf("unmark failed: %v, want %v (%v)", got, c.ended, err)
+			}
+			if c.ended {
+				if !c.multi && !errors.Is(err, ErrTxnEnded) {
+					t.Fatalf("got %v, want ErrTxnEnded", err)
+				}
+				_ = tx.Rollback()
+				return
+			}
+			cs, err := tx.Finish(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, r := range cs.Rows {
+				ids = append(ids, fmt.Sprint(r.Pk[0].GetInt()))
+			}
+			if got := strings.Join(ids, ","); got != c.wantIDs {
+				t.Fatalf("change set rows %q, want %q", got, c.wantIDs)
+			}
+		})
 	}
 }
