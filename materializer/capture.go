@@ -231,6 +231,20 @@ func (t *Txn) Mark(ctx context.Context, multi bool) (int, error) {
 	return len(t.events), err
 }
 
+// writerInTxn reports whether the writer connection is inside a
+// transaction (SQLite's autocommit flag is off): after a failed statement,
+// whether SQLite kept the transaction (see Unmark and undoKept).
+func (d *DB) writerInTxn() bool {
+	in := false
+	_ = d.wconn.Raw(func(dc any) error {
+		if c, ok := dc.(*sqlite3.SQLiteConn); ok {
+			in = !c.AutoCommit()
+		}
+		return nil
+	})
+	return in
+}
+
 // ErrTxnEnded: SQLite ended the transaction when a statement failed (an
 // interrupt, a full disk, an I/O error, RAISE(ROLLBACK)); it can only be
 // rolled back.

@@ -7,8 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	sqlite3 "github.com/mattn/go-sqlite3"
-
 	txlog "github.com/marmotdb/marmot/log"
 	marmotv1 "github.com/marmotdb/marmot/proto/marmot/v1"
 )
@@ -368,19 +366,6 @@ func (d *DB) finishGroupLocked() {
 	// Only now: until the watermark covers its members, the open group is
 	// what keeps the applier from collecting them (collect).
 	d.group.Store(nil)
-}
-
-// writerInTxn reports whether the writer connection is inside a
-// transaction (SQLite's autocommit flag is off).
-func (d *DB) writerInTxn() bool {
-	in := false
-	_ = d.wconn.Raw(func(dc any) error {
-		if c, ok := dc.(*sqlite3.SQLiteConn); ok {
-			in = !c.AutoCommit()
-		}
-		return nil
-	})
-	return in
 }
 
 // abortGroupLocked rolls the group back; its appended change sets are
