@@ -36,11 +36,9 @@ type Txn struct {
 	// kept is the group of a kept capture (kept.go), seq the sequence of
 	// its change set once appended; closer marks the capture that commits
 	// the group (Settle), first one that opened it (its first member).
-	// undoable: it runs in a savepoint (BeginKept).
 	kept          *keptGroup
 	seq           uint64
 	closer, first bool
-	undoable      bool
 
 	// stmtSavepoint: the running statement's mark is a savepoint (Mark).
 	stmtSavepoint bool
@@ -253,27 +251,22 @@ var ErrTxnEnded = errors.New("materializer: the transaction was rolled back by t
 // Unmark ends the statement's mark; failed rolls its effects back. An
 // error means the transaction cannot go on.
 func (t *Txn) Unmark(ctx context.Context, mark int, failed bool) error {
-	if !t.stmtSavepoint {
-		if failed {
-			t.sync()
-			if !t.d.writerInTxn() {
-				return ErrTxnEnded
-			}
-			t.events = t.events[:mark]
-			t.temp = t.temp[:t.tempMark]
-		}
-		return nil
-	}
 	if failed {
 		t.sync()
-		if err := t.d.execCached(ctx, "ROLLBACK TO marmot_stmt", nil); err != nil {
-			return err
+		if t.stmtSavepoint {
+			if err := t.d.execCached(ctx, "ROLLBACK TO marmot_stmt", nil); err != nil {
+				return err
+			}
+		} else if !t.d.writerInTxn() {
+			return ErrTxnEnded
 		}
 		t.events = t.events[:mark]
 		t.temp = t.temp[:t.tempMark]
 	}
-	err := t.d.execCached(ctx, "RELEASE marmot_stmt", nil)
-	return err
+	if !t.stmtSavepoint {
+		return nil
+	}
+	return t.d.execCached(ctx, "RELEASE marmot_stmt", nil)
 }
 
 // Savepoint runs SAVEPOINT name.

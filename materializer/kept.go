@@ -133,19 +133,19 @@ func (d *DB) BeginKept(ctx context.Context, multi bool) (*Txn, error) {
 		d.unlock()
 		return nil, ErrNotKept
 	}
-	if multi {
-		if err := d.execCached(ctx, "SAVEPOINT marmot_kept", nil); err != nil {
-			d.finishGroupLocked()
-			d.unlock()
-			return nil, fmt.Errorf("materializer: savepoint: %w", err)
-		}
-	}
 	seen := d.Applied()
 	if g.n > 0 {
 		seen[self] = g.last.Load()
 	}
-	t := &Txn{d: d, seen: seen, kept: g, undoable: multi}
+	t := &Txn{d: d, seen: seen, kept: g}
 	d.setCapturing(t)
+	// The capture is one statement's: its mark (Mark) is what undoes it.
+	if _, err := t.Mark(ctx, multi); err != nil {
+		d.setCapturing(nil)
+		d.finishGroupLocked()
+		d.unlock()
+		return nil, fmt.Errorf("materializer: savepoint: %w", err)
+	}
 	return t, nil
 }
 
@@ -167,7 +167,7 @@ func (t *Txn) finishKept(ctx context.Context, appendFn func(cs *marmotv1.ChangeS
 	if appendFn != nil {
 		err = appendFn(cs, t.seen)
 	}
-	if err == nil && cs.Seq == 0 && !t.undoable {
+	if err == nil && cs.Seq == 0 && !t.stmtSavepoint {
 		// Nothing appended because the statement changed no row: there is
 		// nothing to take out of the group.
 		return cs, nil
@@ -179,12 +179,10 @@ func (t *Txn) finishKept(ctx context.Context, appendFn func(cs *marmotv1.ChangeS
 		// Only this node's log may be the commit point of a kept capture.
 		d.m.logger.Error("kept capture appended as another origin", "db", d.name, "origin", cs.Origin)
 	}
-	if t.undoable {
-		if rerr := d.execCached(context.Background(), "RELEASE marmot_kept", nil); rerr != nil {
-			// The rows are in the log: let the applier write them.
-			d.abortGroupLocked()
-			return cs, nil
-		}
+	if rerr := t.Unmark(context.Background(), 0, false); rerr != nil {
+		// The rows are in the log: let the applier write them.
+		d.abortGroupLocked()
+		return cs, nil
 	}
 	g.last.Store(cs.Seq)
 	g.n++
@@ -202,21 +200,17 @@ func (t *Txn) finishKept(ctx context.Context, appendFn func(cs *marmotv1.ChangeS
 // other case the whole group is rolled back, and the applier writes its
 // members, which are all in the log, from there.
 func (t *Txn) undoKept(stmtFailed bool) error {
-	d := t.d
-	if !t.undoable {
-		if !stmtFailed || !d.writerInTxn() {
-			d.abortGroupLocked()
-		}
+	if !stmtFailed && !t.stmtSavepoint {
+		t.d.abortGroupLocked()
 		return nil
 	}
-	err := d.execCached(context.Background(), "ROLLBACK TO marmot_kept", nil)
-	if err == nil {
-		err = d.execCached(context.Background(), "RELEASE marmot_kept", nil)
+	if err := t.Unmark(context.Background(), 0, true); err != nil {
+		t.d.abortGroupLocked()
+		if !errors.Is(err, ErrTxnEnded) {
+			return err
+		}
 	}
-	if err != nil {
-		d.abortGroupLocked()
-	}
-	return err
+	return nil
 }
 
 // releaseKept ends a kept capture's hold of the writer. A capture that
