@@ -16,7 +16,7 @@ BENCH ?= .
 BENCHTIME ?= 1x
 PKGS ?= ./...
 
-.PHONY: all build run test vet race bench bench-sysbench bench-cluster proto proto-check tidy lint clean faults
+.PHONY: all build run test vet race bench bench-sysbench bench-cluster bench-reference proto proto-check tidy lint clean faults
 
 all: lint build test
 
@@ -76,6 +76,11 @@ bench-sysbench: build
 # marmotctl bench in BENCH_ARGS, e.g. BENCH_ARGS="--duration 10s --json".
 bench-cluster: build
 	bench/cluster.sh $(BENCH_ARGS)
+
+# The same workload against one MariaDB and one marmotd, no replication:
+# the yardstick for bench-cluster's figures on this machine.
+bench-reference: build
+	bench/reference.sh $(BENCH_ARGS)
 
 # The long form of the fault-injection suite (e2e/faults_suite_test.go,
 # docs/testing.md): FAULTS_DURATION of kill -9, partitions, clock skew,
