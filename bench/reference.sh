@@ -62,13 +62,23 @@ cpu_ticks() {
 run() {
 	local name=$1 port=$2 t0 t1 out ops hz
 	t0=$(cpu_ticks "$pid")
-	out=$(bin/marmotctl bench --hosts "127.0.0.1:$port" "${args[@]}")
+	# The subshell's `times` reports its child's CPU: the client's.
+	out=$(
+		bin/marmotctl bench --hosts "127.0.0.1:$port" "${args[@]}"
+		times >"$work/times"
+	)
 	t1=$(cpu_ticks "$pid")
 	echo "$out"
 	ops=$(awk '$1 == "load" || $1 == "mixed" { if ($3 ~ /^[0-9]+$/) n += $3 } END { print n + 0 }' <<<"$out")
 	hz=$(getconf CLK_TCK)
 	awk -v t=$((t1 - t0)) -v hz="$hz" -v ops="$ops" -v name="$name" \
-		'BEGIN { printf "%s CPU during the benchmark: %.2f s, %.3f ms per operation\n\n", name, t / hz, ops ? t / hz * 1000 / ops : 0 }'
+		'BEGIN { printf "%s CPU during the benchmark: %.2f s, %.3f ms per operation\n", name, t / hz, ops ? t / hz * 1000 / ops : 0 }'
+	# times: the shell's own user and system time, then its children's
+	# ("0m1.234s 0m0.567s").
+	awk -v ops="$ops" 'NR == 2 {
+		for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); s += a[1] * 60 + a[2] }
+		printf "client (marmotctl bench) CPU: %.2f s, %.3f ms per operation\n\n", s, ops ? s * 1000 / ops : 0
+	}' "$work/times"
 	kill "$pid"
 	wait "$pid" 2>/dev/null || true
 	pid=
