@@ -40,15 +40,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_port() {
-	for _ in $(seq 1 300); do
-		mysql --protocol=TCP -h 127.0.0.1 -P "$1" -u root --skip-ssl -e 'SELECT 1' >/dev/null 2>&1 && return 0
-		kill -0 "$pid" 2>/dev/null || { echo "server on port $1 exited during start-up" >&2; return 1; }
-		sleep 0.1 # polling interval
-	done
-	echo "server on port $1 did not start" >&2
-	return 1
-}
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 # cpu_ticks PID: user + system clock ticks the process has used.
 cpu_ticks() {
@@ -91,7 +84,7 @@ if [[ "$ONLY" != marmot ]]; then
 	mariadbd --no-defaults --datadir="$work/mariadb" --user=root --bind-address=127.0.0.1 --port="$MARIADB_PORT" \
 		--socket="$work/mariadb.sock" --skip-grant-tables --innodb-buffer-pool-size=1G >"$work/mariadb.log" 2>&1 &
 	pid=$!
-	wait_port "$MARIADB_PORT"
+	wait_port "$MARIADB_PORT" "$pid"
 	echo "== MariaDB $(mariadbd --version | awk '{print $3}')"
 	run mariadbd "$MARIADB_PORT"
 fi
@@ -100,7 +93,7 @@ if [[ "$ONLY" != mariadb ]]; then
 	MARMOT_MYSQL_BIND_ADDRESS=127.0.0.1 MARMOT_CLUSTER_GRPC_BIND_ADDRESS=127.0.0.1 \
 		bin/marmotd --data-dir "$work/marmot" --mysql-port "$MARMOT_PORT" --grpc-port $((MARMOT_PORT + 1000)) >"$work/marmot.log" 2>&1 &
 	pid=$!
-	wait_port "$MARMOT_PORT"
+	wait_port "$MARMOT_PORT" "$pid"
 	echo "== one marmotd"
 	run marmotd "$MARMOT_PORT"
 fi

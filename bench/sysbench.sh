@@ -43,14 +43,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_port() {
-	for _ in $(seq 1 200); do
-		mysql --protocol=TCP -h 127.0.0.1 -P "$1" -u root --skip-ssl -e 'SELECT 1' >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	echo "server on port $1 did not start" >&2
-	return 1
-}
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 # marmot
 MARMOT_MYSQL_BIND_ADDRESS=127.0.0.1 MARMOT_CLUSTER_GRPC_BIND_ADDRESS=127.0.0.1 \
@@ -63,9 +57,9 @@ if [[ "$ONLY" != marmot ]]; then
 		--socket="$work/mariadb.sock" --skip-grant-tables --innodb-buffer-pool-size=256M >"$work/mariadb.log" 2>&1 &
 	mariadb_pid=$!
 	pids+=("$mariadb_pid")
-	wait_port "$MARIADB_PORT"
+	wait_port "$MARIADB_PORT" "$mariadb_pid"
 fi
-wait_port "$MARMOT_PORT"
+wait_port "$MARMOT_PORT" "$marmot_pid"
 
 ticks() { # pid -> user+system clock ticks so far
 	local st
