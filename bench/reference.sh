@@ -3,8 +3,9 @@
 # machine: `marmotctl bench` (the workload of bench/cluster.sh) against one
 # MariaDB (InnoDB, default durability) and against one marmotd, each
 # started alone with its data in a temp dir on 127.0.0.1. It prints each
-# report and the server's CPU per operation, the yardstick for the three
-# replicating nodes of bench/cluster.sh, which share the same cores.
+# report and the server's and the client's CPU per operation: the
+# yardstick for the three replicating nodes of bench/cluster.sh, which
+# share the same cores.
 #
 #   bench/reference.sh                         # or: make bench-reference
 #   bench/reference.sh --records 40000 --duration 20s
